@@ -1,0 +1,104 @@
+"""Input checks shared by every public routine.
+
+Each check raises a :class:`ValueError` that names the argument, says what is
+wrong with it and what is allowed, so that bad input never turns into a NaN or
+a traceback from deep inside JAX.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import numpy as np
+
+
+def is_concrete(*values: Any) -> bool:
+    """True when no value is a JAX tracer (checks only run on concrete data)."""
+    return not any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(values))
+
+
+def as_data(x: Any, name: str = "x") -> np.ndarray:
+    """Check observations and return them as a float NumPy array of shape (N,).
+
+    Allowed: a non-empty 1-D sequence of finite real numbers.
+    """
+    if isinstance(x, (str, bytes)):
+        raise ValueError(f"{name} must be a 1-D array of finite numbers, got a string {x!r}.")
+    try:
+        arr = np.asarray(x)
+    except Exception as err:  # ragged lists and the like
+        raise ValueError(f"{name} must be a 1-D array of finite numbers; could not convert it: {err}") from None
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(
+            f"{name} must contain real numbers (integers or floats), got dtype {arr.dtype}."
+        )
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with shape (N,), got shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty; at least one observation is needed.")
+    arr = arr.astype(np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(
+            f"{name} must contain only finite numbers; found {int(bad.sum())} NaN or infinite "
+            f"value(s), first at index {int(np.argmax(bad))}."
+        )
+    return arr
+
+
+def check_n_components(n_components: Any, n_points: int | None = None, name: str = "n_components") -> int:
+    """Check a number of mixture components: an integer in [1, n_points]."""
+    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer >= 1, got {n_components!r}.")
+    k = int(n_components)
+    if k < 1:
+        raise ValueError(f"{name} must be at least 1, got {k}.")
+    if n_points is not None and k > n_points:
+        raise ValueError(
+            f"{name}={k} exceeds the number of data points ({n_points}); allowed: 1 to {n_points}."
+        )
+    return k
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Check an integer count that must be at least 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+    return int(value)
+
+
+def check_positive(value: Any, name: str) -> float:
+    """Check a scalar that must be a finite number > 0 (a scale or hyperparameter)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}.") from None
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}.")
+    return v
+
+
+def check_finite(value: Any, name: str) -> float:
+    """Check a scalar that must be a finite real number."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number, got {value!r}.") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    return v
+
+
+def check_key(key: Any) -> jax.Array:
+    """Check a ``jax.random`` key (new-style typed key or legacy uint32 pair)."""
+    if isinstance(key, jax.Array):
+        if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ():
+            return key
+        if key.dtype == np.uint32 and key.shape == (2,):
+            return key
+    raise ValueError(
+        "key must be a single jax.random key, e.g. jax.random.key(0) or jax.random.PRNGKey(0); "
+        f"got {type(key).__name__} {getattr(key, 'shape', '')}."
+    )

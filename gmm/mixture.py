@@ -1,0 +1,175 @@
+"""Known-parameter one-dimensional Gaussian mixtures.
+
+A :class:`Mixture` holds the weights pi_k, means mu_k and standard deviations
+sigma_k of K Gaussian components; its density is
+
+    p(x) = sum_k pi_k N(x | mu_k, sigma_k^2).
+
+Everything is computed in log space with ``logsumexp`` so that points far from
+every component give large negative log densities instead of ``log(0)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import logsumexp
+from jax.scipy.stats import norm
+
+from gmm._validation import as_data, check_key, check_positive_int, is_concrete
+
+_WEIGHT_TOL = 1e-4
+
+
+def _check_params(weights: Any, means: Any, stds: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    w = np.asarray(weights, dtype=np.float64) if not isinstance(weights, str) else None
+    if w is None or w.ndim != 1 or w.size == 0:
+        raise ValueError(f"weights must be a non-empty 1-D array of shape (K,), got {weights!r}.")
+    k = w.size
+    arrays = {"weights": w}
+    for name, value in (("means", means), ("stds", stds)):
+        try:
+            a = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a 1-D array of {k} numbers, got {value!r}.") from None
+        if a.shape != (k,):
+            raise ValueError(
+                f"{name} must have shape ({k},) to match the {k} weights, got shape {a.shape}."
+            )
+        arrays[name] = a
+    for name, a in arrays.items():
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} must be finite, got {a.tolist()}.")
+    if np.any(w < 0):
+        raise ValueError(f"weights must be non-negative, got {w.tolist()}.")
+    if abs(w.sum() - 1.0) > _WEIGHT_TOL:
+        raise ValueError(f"weights must sum to 1 (within {_WEIGHT_TOL}), got sum {w.sum():.6g}.")
+    if np.any(arrays["stds"] <= 0):
+        raise ValueError(f"stds must be > 0, got {arrays['stds'].tolist()}.")
+    return w, arrays["means"], arrays["stds"]
+
+
+@jax.tree_util.register_pytree_node_class
+class Mixture:
+    """A K-component 1-D Gaussian mixture with known parameters (a JAX pytree).
+
+    Args:
+        weights: mixing proportions pi, shape (K,), non-negative, summing to 1.
+        means: component means mu, shape (K,), in the data's units.
+        stds: component standard deviations sigma, shape (K,), > 0, same units.
+
+    Raises:
+        ValueError: if the shapes disagree, a weight is negative, the weights do
+            not sum to 1, or a standard deviation is not positive.
+    """
+
+    weights: jax.Array
+    means: jax.Array
+    stds: jax.Array
+
+    def __init__(self, weights: Any, means: Any, stds: Any):
+        if is_concrete(weights, means, stds):
+            _check_params(weights, means, stds)
+        self.weights = jnp.asarray(weights, dtype=jnp.float32)
+        self.means = jnp.asarray(means, dtype=jnp.float32)
+        self.stds = jnp.asarray(stds, dtype=jnp.float32)
+
+    # Pytree protocol: unflattening must not re-validate (leaves may be tracers
+    # or placeholders inside jit/vmap).
+    def tree_flatten(self):
+        return (self.weights, self.means, self.stds), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        obj = object.__new__(cls)
+        obj.weights, obj.means, obj.stds = children
+        return obj
+
+    def __repr__(self) -> str:
+        def fmt(a):
+            return np.array2string(np.asarray(a), precision=4, separator=", ")
+
+        return f"Mixture(weights={fmt(self.weights)}, means={fmt(self.means)}, stds={fmt(self.stds)})"
+
+    @property
+    def n_components(self) -> int:
+        """Number of components K."""
+        return int(self.weights.shape[0])
+
+    def component_log_prob(self, x: Any) -> jax.Array:
+        """log(pi_k N(x_i | mu_k, sigma_k^2)) for every point and component, shape (N, K)."""
+        x = jnp.asarray(as_data(x) if is_concrete(x) else x, dtype=jnp.float32)
+        return _component_log_prob(self, x)
+
+    def log_prob(self, x: Any) -> jax.Array:
+        """Log density log p(x_i) of each point, shape (N,)."""
+        return logsumexp(self.component_log_prob(x), axis=1)
+
+    def responsibilities(self, x: Any) -> jax.Array:
+        """Posterior component probabilities P(z_i = k | x_i), shape (N, K); rows sum to 1."""
+        lp = self.component_log_prob(x)
+        return jnp.exp(lp - logsumexp(lp, axis=1, keepdims=True))
+
+    def log_likelihood(self, x: Any) -> jax.Array:
+        """Total log-likelihood sum_i log p(x_i), a scalar."""
+        return jnp.sum(self.log_prob(x))
+
+    def sample(self, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
+        """Draw n points: component labels z ~ Categorical(pi), then x ~ N(mu_z, sigma_z^2).
+
+        Returns:
+            (x, z): values of shape (n,) and integer labels in [0, K) of shape (n,).
+        """
+        key = check_key(key)
+        n = check_positive_int(n, "n")
+        return _sample(self, key, n)
+
+    def sorted(self) -> "Mixture":
+        """The same mixture with components ordered by increasing mean."""
+        order = jnp.argsort(self.means)
+        return Mixture.tree_unflatten(None, (self.weights[order], self.means[order], self.stds[order]))
+
+
+@jax.jit
+def _component_log_prob(mixture: Mixture, x: jax.Array) -> jax.Array:
+    return jnp.log(mixture.weights) + norm.logpdf(x[:, None], mixture.means, mixture.stds)
+
+
+@jax.jit(static_argnums=2)
+def _sample(mixture: Mixture, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
+    kz, kx = jax.random.split(key)
+    z = jax.random.categorical(kz, jnp.log(mixture.weights), shape=(n,))
+    x = mixture.means[z] + mixture.stds[z] * jax.random.normal(kx, (n,))
+    return x, z
+
+
+def decision_boundaries(mixture: Mixture, lo: float, hi: float, n_grid: int = 20001) -> np.ndarray:
+    """Points in [lo, hi] where the most probable component changes, shape (M,).
+
+    Located on a grid of ``n_grid`` points and refined by linear interpolation
+    of the difference in log responsibilities between the two neighbouring
+    winners; for two components this is where P(z = 0 | x) = 1/2.
+    """
+    grid = np.linspace(lo, hi, n_grid)
+    lp = np.asarray(mixture.component_log_prob(grid), dtype=np.float64)
+    best = lp.argmax(axis=1)
+    change = np.nonzero(best[1:] != best[:-1])[0]
+    out = []
+    for i in change:
+        a, b = best[i], best[i + 1]
+        d0 = lp[i, a] - lp[i, b]
+        d1 = lp[i + 1, a] - lp[i + 1, b]
+        t = d0 / (d0 - d1) if d0 != d1 else 0.5
+        out.append(grid[i] + t * (grid[i + 1] - grid[i]))
+    return np.asarray(out)
+
+
+def count_modes(mixture: Mixture, lo: float, hi: float, n_grid: int = 20001) -> int:
+    """Number of local maxima of the mixture density on a grid over [lo, hi]."""
+    grid = np.linspace(lo, hi, n_grid)
+    p = np.asarray(jnp.exp(mixture.log_prob(grid)), dtype=np.float64)
+    interior = (p[1:-1] > p[:-2]) & (p[1:-1] >= p[2:])
+    return int(interior.sum())

@@ -1,0 +1,44 @@
+# Sourced by the other scripts: make .venv (Python >= 3.12) with the pinned dependencies.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+
+find_python() {
+    local cand v
+    for cand in python3.13 python3.12 python3; do
+        if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+            echo "$cand"; return 0
+        fi
+    done
+    # pyenv installs interpreters it does not activate by default.
+    if command -v pyenv >/dev/null 2>&1; then
+        for v in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[2-9])' | sort -V -r); do
+            if PYENV_VERSION="$v" pyenv exec python -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+                echo "$(PYENV_VERSION="$v" pyenv which python)"; return 0
+            fi
+        done
+    fi
+    return 1
+}
+
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+    PY="$(find_python)" || { echo "error: Python >= 3.12 is needed (genjax 1.x requires it); none found" >&2; exit 1; }
+    echo "creating $VENV with $PY"
+    rm -rf "$VENV"
+    "$PY" -m venv "$VENV"
+fi
+stamp="$VENV/.installed-$(cat "$ROOT/pyproject.toml" | sha1sum | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+    echo "installing the pinned dependencies into $VENV"
+    log="$(mktemp)"
+    if ! "$VENV/bin/python" -m pip install --quiet -e "$ROOT[book,test]" >"$log" 2>&1; then
+        grep -v '^WARNING: Location' "$log" >&2; echo "error: pip install failed" >&2; exit 1
+    fi
+    rm -f "$log"
+    rm -f "$VENV"/.installed-*
+    touch "$stamp"
+fi
+export PATH="$VENV/bin:$PATH"
+export PYTHONHASHSEED=0
+export MPLBACKEND=Agg
+cd "$ROOT"
