@@ -10,7 +10,7 @@ The modules follow the book's story:
 - :mod:`gmm.plotting`   the book's figures
 """
 
-from gmm import datasets
+from gmm import datasets, plotting
 from gmm.em import EMResult, fit_em
 from gmm.mixture import Mixture, count_modes, decision_boundaries
 from gmm.models import (
@@ -34,6 +34,7 @@ __all__ = [
     "count_modes",
     "datasets",
     "decision_boundaries",
+    "plotting",
     "fit_em",
     "n_parameters",
     "observations",
