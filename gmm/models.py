@@ -16,11 +16,12 @@ Addresses
 ``bayesian_gmm_marginal(n, k, prior)`` has the same parameter addresses and
 ``"x"`` of shape (N,) drawn from the mixture with the assignments summed out.
 
-The static sizes ``n`` and ``k`` are passed as :class:`genjax.Const`.
+The static sizes ``n`` and ``k`` are passed as ``genjax.Const``.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import jax
@@ -99,8 +100,12 @@ def assigned_point(weights, means, stds):
     return x
 
 
-def _parameters(k: Const[int], prior: Prior):
-    # Called inside a @gen body, so its choices land at the caller's top level.
+def draw_parameters(k: Const[int], prior: Prior):
+    """Draw (pi, mu, sigma), each of shape (K,), at "weights", "means", "stds".
+
+    A plain function called inside a @gen body, so its choices land at the
+    caller's top level rather than under a nested address.
+    """
     weights = dirichlet(jnp.full(k.value, prior.alpha, dtype=jnp.float32)) @ "weights"
     means = normal.repeat(n=k.value)(prior.mean_loc, prior.mean_scale) @ "means"
     stds = gamma.repeat(n=k.value)(prior.std_shape, prior.std_rate) @ "stds"
@@ -110,7 +115,7 @@ def _parameters(k: Const[int], prior: Prior):
 @gen
 def bayesian_gmm(n: Const[int], k: Const[int], prior: Prior):
     """Bayesian GMM with explicit assignments; returns (pi, mu, sigma)."""
-    weights, means, stds = _parameters(k, prior)
+    weights, means, stds = draw_parameters(k, prior)
     assigned_point.repeat(n=n.value)(weights, means, stds) @ "obs"
     return weights, means, stds
 
@@ -126,13 +131,19 @@ mixture_normal = tfp_distribution(
 @gen
 def bayesian_gmm_marginal(n: Const[int], k: Const[int], prior: Prior):
     """Bayesian GMM with the assignments summed out: x_i ~ sum_k pi_k N(mu_k, sigma_k)."""
-    weights, means, stds = _parameters(k, prior)
+    weights, means, stds = draw_parameters(k, prior)
     mixture_normal.repeat(n=n.value)(weights, means, stds) @ "x"
     return weights, means, stds
 
 
+def source(fn: Any) -> str:
+    """The Python source of a generative function (or a plain function), for display."""
+    inner = getattr(fn, "source", None)
+    return inspect.getsource(inner.value if inner is not None else fn)
+
+
 def observations(x: Any) -> dict:
-    """Constraints that condition :func:`bayesian_gmm` on observed values x, shape (N,)."""
+    """Constraints that condition ``bayesian_gmm`` on observed values x, shape (N,)."""
     return {"obs": {"x": jnp.asarray(x, dtype=jnp.float32)}}
 
 
@@ -142,7 +153,9 @@ __all__ = [
     "bayesian_gmm",
     "bayesian_gmm_marginal",
     "bento_mixture",
+    "draw_parameters",
     "const",
     "labelled_point",
     "observations",
+    "source",
 ]

@@ -40,5 +40,4 @@ if [ ! -f "$stamp" ]; then
 fi
 export PATH="$VENV/bin:$PATH"
 export PYTHONHASHSEED=0
-export MPLBACKEND=Agg
 cd "$ROOT"
