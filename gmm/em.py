@@ -33,8 +33,9 @@ class EMResult:
     Attributes:
         mixture: fitted parameters, components ordered by increasing mean.
         log_likelihood: total log-likelihood sum_i log p(x_i) at the fit.
-        history: total log-likelihood after each iteration, shape (n_iter,).
-        n_iter: number of EM iterations run by the best restart.
+        history: total log-likelihood at the start and after each iteration,
+            shape (n_iter + 1,); ``history[-1] == log_likelihood``.
+        n_iter: number of EM iterations (E and M step pairs) run by the best restart.
         converged: whether the best restart met the tolerance before ``max_iter``.
     """
 
@@ -89,7 +90,9 @@ def _kmeans_init(key, y, k, n_lloyd=20):
 def _random_init(key, y, k):
     """Means at K distinct random data points, equal weights, every sd = the data's sd / K."""
     idx = jax.random.choice(key, y.shape[0], (k,), replace=False)
-    return jnp.full(k, -jnp.log(k)), y[idx], jnp.full(k, jnp.std(y) / k)
+    spread = jnp.std(y)
+    spread = jnp.where(spread > 0, spread, 1.0)  # identical values: avoid zero-width components
+    return jnp.full(k, -jnp.log(k)), y[idx], jnp.full(k, spread / k)
 
 
 @partial(jax.jit, static_argnames=("k", "max_iter", "init"))
@@ -98,7 +101,8 @@ def _em_single(key, y, k, max_iter, tol, var_floor, init):
         logw, mu, sd = _m_step(y, _kmeans_init(key, y, k), var_floor)
     else:
         logw, mu, sd = _random_init(key, y, k)
-    history = jnp.full(max_iter, jnp.nan, dtype=y.dtype)
+    # One slot per iteration plus one for the final log-likelihood (slot it <= max_iter).
+    history = jnp.full(max_iter + 1, jnp.nan, dtype=y.dtype)
     tol_total = tol * y.shape[0]
 
     def cond(state):
@@ -114,9 +118,9 @@ def _em_single(key, y, k, max_iter, tol, var_floor, init):
     init = (0, logw, mu, sd, -jnp.inf, -jnp.inf, history)
     it, logw, mu, sd, prev, ll, history = jax.lax.while_loop(cond, body, init)
     final_ll, _ = _e_step(y, logw, mu, sd)
-    history = jnp.where(jnp.arange(max_iter) == it, final_ll, history)
+    history = jnp.where(jnp.arange(max_iter + 1) == it, final_ll, history)
     converged = (it < max_iter) | (final_ll - ll <= tol_total)
-    return logw, mu, sd, final_ll, history, it + 1, converged
+    return logw, mu, sd, final_ll, history, it, converged
 
 
 @partial(jax.jit, static_argnames=("k", "max_iter", "n_init", "init"))
@@ -158,7 +162,8 @@ def fit_em(
 
     Returns:
         An :class:`EMResult`; ``history[t]`` is the total log-likelihood after t
-        iterations and never decreases (up to float32 rounding).
+        iterations (``history[0]`` at the initialisation) and never decreases
+        (up to float32 rounding).
     """
     data = as_data(x)
     key = check_key(key)
@@ -190,7 +195,7 @@ def fit_em(
     return EMResult(
         mixture=mixture,
         log_likelihood=float(ll) - shift,
-        history=np.asarray(history, dtype=np.float64)[:n_iter] - shift,
+        history=np.asarray(history, dtype=np.float64)[: n_iter + 1] - shift,
         n_iter=n_iter,
         converged=bool(converged),
     )

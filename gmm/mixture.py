@@ -19,7 +19,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from jax.scipy.stats import norm
 
-from gmm._validation import as_data, check_key, check_positive_int, is_concrete
+from gmm._validation import as_data, check_finite, check_key, check_positive_int, is_concrete
 
 _WEIGHT_TOL = 1e-4
 
@@ -146,6 +146,18 @@ def _sample(mixture: Mixture, key: jax.Array, n: int) -> tuple[jax.Array, jax.Ar
     return x, z
 
 
+def _check_range(mixture: Any, lo: Any, hi: Any, n_grid: Any) -> tuple[float, float, int]:
+    if not isinstance(mixture, Mixture):
+        raise ValueError(f"mixture must be a gmm.Mixture, got {type(mixture).__name__}.")
+    lo, hi = check_finite(lo, "lo"), check_finite(hi, "hi")
+    if not lo < hi:
+        raise ValueError(f"lo must be smaller than hi, got lo={lo}, hi={hi}.")
+    n_grid = check_positive_int(n_grid, "n_grid")
+    if n_grid < 3:
+        raise ValueError(f"n_grid must be at least 3, got {n_grid}.")
+    return lo, hi, n_grid
+
+
 def decision_boundaries(mixture: Mixture, lo: float, hi: float, n_grid: int = 20001) -> np.ndarray:
     """Points in [lo, hi] where the most probable component changes, shape (M,).
 
@@ -153,6 +165,7 @@ def decision_boundaries(mixture: Mixture, lo: float, hi: float, n_grid: int = 20
     of the difference in log responsibilities between the two neighbouring
     winners; for two components this is where P(z = 0 | x) = 1/2.
     """
+    lo, hi, n_grid = _check_range(mixture, lo, hi, n_grid)
     grid = np.linspace(lo, hi, n_grid)
     lp = np.asarray(mixture.component_log_prob(grid), dtype=np.float64)
     best = lp.argmax(axis=1)
@@ -173,6 +186,7 @@ def count_modes(mixture: Mixture, lo: float, hi: float, n_grid: int = 20001) -> 
     The density is evaluated in float64 (float32 rounding would create spurious
     bumps on a flat top); rises smaller than 1e-9 of the peak are ignored.
     """
+    lo, hi, n_grid = _check_range(mixture, lo, hi, n_grid)
     grid = np.linspace(lo, hi, n_grid)
     w, m, s = (np.asarray(a, dtype=np.float64) for a in (mixture.weights, mixture.means, mixture.stds))
     p = (w * np.exp(-0.5 * ((grid[:, None] - m) / s) ** 2) / (s * np.sqrt(2 * np.pi))).sum(axis=1)

@@ -1,0 +1,41 @@
+"""The chapter's two data sets: shapes, dtype, units and plausible ranges."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gmm
+
+
+@pytest.mark.parametrize(("loader", "n"), [(gmm.datasets.bento, 20), (gmm.datasets.coffee, 30)])
+def test_shape_and_float_dtype(loader, n):
+    x = loader()
+    assert isinstance(x, jnp.ndarray)
+    assert x.shape == (n,)
+    assert jnp.issubdtype(x.dtype, jnp.floating)
+    assert np.all(np.isfinite(np.asarray(x)))
+
+
+@pytest.mark.parametrize("loader", [gmm.datasets.bento, gmm.datasets.coffee])
+def test_recorded_to_whole_units_and_repeatable(loader):
+    x = np.asarray(loader(), dtype=np.float64)
+    np.testing.assert_array_equal(x, np.round(x))  # nearest gram / mg
+    np.testing.assert_array_equal(x, np.asarray(loader()))  # same data every call
+
+
+def test_bento_grams_two_groups():
+    x = np.asarray(gmm.datasets.bento(), dtype=np.float64)
+    # Bentos weigh a few hundred grams: a ~350 g kind and a ~500 g kind.
+    assert x.min() > 300 and x.max() < 550
+    near = (np.abs(x - 350) <= 5) | (np.abs(x - 500) <= 5)
+    assert near.all()
+    assert 0 < np.sum(np.abs(x - 350) <= 5) < x.size
+
+
+def test_coffee_mg_three_blends():
+    x = np.asarray(gmm.datasets.coffee(), dtype=np.float64)
+    # Caffeine per cup in mg: three blends around 80, 120 and 155 mg.
+    assert x.min() > 50 and x.max() < 200
+    groups = [np.abs(x - c) <= 8 for c in (80, 118, 157)]
+    assert np.logical_or.reduce(groups).all()
+    assert all(g.sum() == 10 for g in groups)

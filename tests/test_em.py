@@ -1,0 +1,197 @@
+"""fit_em: optimum compared with scikit-learn, EM's monotone climb, invariances, checks.
+
+Every configuration (data length, K, init, max_iter) costs one XLA compilation, so
+the tests share a handful of fits through module-scoped fixtures.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.special import logsumexp
+from sklearn.mixture import GaussianMixture
+
+import gmm
+from gmm import EMResult, fit_em
+
+KEY = jax.random.key(0)
+DATA = {"bento": (gmm.datasets.bento, 2), "coffee": (gmm.datasets.coffee, 3)}
+
+
+def _np(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+def mixture_ll(x, w, mu, sd):
+    """Total log-likelihood of a 1-D mixture in float64 with scipy."""
+    return float(logsumexp(np.log(w) + stats.norm.logpdf(_np(x)[:, None], mu, sd), axis=1).sum())
+
+
+@pytest.fixture(scope="module")
+def fits():
+    return {name: fit_em(load(), k, key=KEY) for name, (load, k) in DATA.items()}
+
+
+@pytest.fixture(scope="module")
+def sklearn_fits():
+    out = {}
+    for name, (load, k) in DATA.items():
+        x = _np(load())[:, None]
+        gm = GaussianMixture(k, tol=1e-10, max_iter=1000, n_init=8, random_state=0).fit(x)
+        out[name] = (gm, float(gm.score(x)) * x.shape[0])
+    return out
+
+
+@pytest.fixture(scope="module")
+def random_fit():
+    return fit_em(gmm.datasets.coffee(), 3, key=KEY, init="random")
+
+
+@pytest.mark.parametrize("name", list(DATA))
+def test_reaches_sklearn_optimum(name, fits, sklearn_fits):
+    res = fits[name]
+    gm, sk_ll = sklearn_fits[name]
+    assert isinstance(res, EMResult)
+    assert res.log_likelihood == pytest.approx(sk_ll, rel=1e-4)
+    assert res.converged
+    order = np.argsort(gm.means_.ravel())
+    np.testing.assert_allclose(_np(res.mixture.means), gm.means_.ravel()[order], atol=1e-2)
+    np.testing.assert_allclose(_np(res.mixture.stds), np.sqrt(gm.covariances_.ravel()[order]), rtol=1e-3)
+    np.testing.assert_allclose(_np(res.mixture.weights), gm.weights_[order], atol=1e-3)
+
+
+@pytest.mark.parametrize("name", list(DATA))
+def test_reported_log_likelihood_matches_recomputation(name, fits):
+    res = fits[name]
+    x = DATA[name][0]()
+    m = res.mixture
+    assert res.log_likelihood == pytest.approx(float(m.log_likelihood(x)), rel=1e-5)
+    assert res.log_likelihood == pytest.approx(mixture_ll(x, _np(m.weights), _np(m.means), _np(m.stds)), rel=1e-5)
+
+
+def _check_history(res):
+    h = res.history
+    assert h.ndim == 1 and h.size == res.n_iter + 1 >= 2
+    assert np.all(np.isfinite(h))
+    # EM never lowers the likelihood (float32 rounding aside).
+    assert np.all(np.diff(h) >= -1e-6 * np.abs(h[1:]))
+    assert h[-1] == pytest.approx(res.log_likelihood, rel=1e-6)
+    assert h[0] <= res.log_likelihood + 1e-6 * abs(res.log_likelihood)
+
+
+@pytest.mark.parametrize("name", list(DATA))
+def test_history_never_decreases(name, fits):
+    _check_history(fits[name])
+
+
+def test_random_init_reaches_optimum_and_climbs(random_fit, sklearn_fits):
+    _check_history(random_fit)
+    assert random_fit.n_iter > 3  # a visible climb, unlike the k-means start
+    assert random_fit.history[-1] > random_fit.history[0]
+    assert random_fit.log_likelihood == pytest.approx(sklearn_fits["coffee"][1], rel=1e-4)
+
+
+def test_history_complete_when_max_iter_reached():
+    res = fit_em(gmm.datasets.coffee(), 3, key=KEY, init="random", max_iter=2, n_init=1)
+    assert res.history.size == res.n_iter + 1
+    assert res.history[-1] == pytest.approx(res.log_likelihood, rel=1e-6)
+    assert np.all(np.diff(res.history) >= -1e-6 * np.abs(res.history[1:]))
+
+
+def test_fitted_mixture_is_sorted_and_valid(fits):
+    for res in fits.values():
+        m = res.mixture
+        assert np.all(np.diff(_np(m.means)) > 0)
+        assert np.all(_np(m.stds) > 0)
+        assert float(jnp.sum(m.weights)) == pytest.approx(1.0, abs=1e-5)
+        assert isinstance(res.n_iter, int) and isinstance(res.converged, bool)
+
+
+def test_same_key_same_result(fits):
+    again = fit_em(gmm.datasets.bento(), 2, key=KEY)
+    first = fits["bento"]
+    assert again.log_likelihood == first.log_likelihood
+    np.testing.assert_array_equal(_np(again.mixture.means), _np(first.mixture.means))
+    np.testing.assert_array_equal(again.history, first.history)
+
+
+def test_permutation_invariance(fits):
+    x = _np(gmm.datasets.bento())
+    perm = np.random.default_rng(0).permutation(x.size)
+    res = fit_em(x[perm], 2, key=KEY)
+    assert res.log_likelihood == pytest.approx(fits["bento"].log_likelihood, rel=1e-5)
+    np.testing.assert_allclose(_np(res.mixture.means), _np(fits["bento"].mixture.means), rtol=1e-5)
+
+
+def test_scale_equivariance(fits):
+    x = _np(gmm.datasets.bento())
+    base = fits["bento"]
+    res = fit_em(x * 1000.0, 2, key=KEY)
+    np.testing.assert_allclose(_np(res.mixture.means), 1000.0 * _np(base.mixture.means), rtol=1e-4)
+    np.testing.assert_allclose(_np(res.mixture.stds), 1000.0 * _np(base.mixture.stds), rtol=1e-3)
+    np.testing.assert_allclose(_np(res.mixture.weights), _np(base.mixture.weights), atol=1e-4)
+    # Densities scale by 1/1000 per point.
+    expected = base.log_likelihood - x.size * np.log(1000.0)
+    assert res.log_likelihood == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("min_std", [0.5, 5.0, 30.0])
+def test_min_std_respected(min_std, fits):
+    res = fit_em(gmm.datasets.bento(), 2, key=KEY, min_std=min_std)
+    sd = _np(res.mixture.stds)
+    assert np.all(sd >= min_std * (1 - 1e-5))
+    # A floor above the unconstrained sds costs likelihood; one below them costs little.
+    free = fits["bento"]
+    if min_std > _np(free.mixture.stds).max():
+        assert res.log_likelihood < free.log_likelihood
+    assert res.log_likelihood <= free.log_likelihood + 1e-5 * abs(free.log_likelihood)
+
+
+def test_constant_data():
+    # Identical observations are valid input: every init must give a finite fit.
+    x = np.full(30, 81.0)
+    for init in ("kmeans", "random"):
+        res = fit_em(x, 3, key=KEY, init=init)
+        assert np.isfinite(res.log_likelihood)
+        np.testing.assert_allclose(_np(res.mixture.means), 81.0, atol=1e-3)
+
+
+BAD = [
+    pytest.param({"n_components": 0}, "n_components", id="k=0"),
+    pytest.param({"n_components": -1}, "n_components", id="k<0"),
+    pytest.param({"n_components": 21}, "n_components", id="k>N"),
+    pytest.param({"n_components": 2.0}, "n_components", id="k-float"),
+    pytest.param({"n_components": True}, "n_components", id="k-bool"),
+    pytest.param({"n_components": "2"}, "n_components", id="k-str"),
+    pytest.param({"n_components": None}, "n_components", id="k-none"),
+    pytest.param({"x": [1.0, np.nan, 3.0]}, "x", id="x-nan"),
+    pytest.param({"x": [1.0, np.inf, 3.0]}, "x", id="x-inf"),
+    pytest.param({"x": []}, "x", id="x-empty"),
+    pytest.param({"x": np.ones((4, 5))}, "x", id="x-2d"),
+    pytest.param({"x": ["a", "b", "c"]}, "x", id="x-str"),
+    pytest.param({"x": [True, False, True]}, "x", id="x-bool"),
+    pytest.param({"key": 0}, "key", id="key-int"),
+    pytest.param({"key": None}, "key", id="key-none"),
+    pytest.param({"key": jax.random.split(KEY, 3)}, "key", id="key-batch"),
+    pytest.param({"init": "kmeans++"}, "init", id="init-unknown"),
+    pytest.param({"init": None}, "init", id="init-none"),
+    pytest.param({"tol": -1e-3}, "tol", id="tol-neg"),
+    pytest.param({"tol": 0.0}, "tol", id="tol-zero"),
+    pytest.param({"tol": np.nan}, "tol", id="tol-nan"),
+    pytest.param({"min_std": -1.0}, "min_std", id="min_std-neg"),
+    pytest.param({"min_std": 0.0}, "min_std", id="min_std-zero"),
+    pytest.param({"min_std": np.inf}, "min_std", id="min_std-inf"),
+    pytest.param({"reg_var": -1.0}, "reg_var", id="reg_var-neg"),
+    pytest.param({"max_iter": 0}, "max_iter", id="max_iter-0"),
+    pytest.param({"max_iter": 10.5}, "max_iter", id="max_iter-float"),
+    pytest.param({"n_init": 0}, "n_init", id="n_init-0"),
+]
+
+
+@pytest.mark.parametrize(("change", "match"), BAD)
+def test_bad_inputs_raise(change, match):
+    kwargs = {"x": gmm.datasets.bento(), "n_components": 2, "key": KEY} | change
+    x, k = kwargs.pop("x"), kwargs.pop("n_components")
+    with pytest.raises(ValueError, match=match):
+        fit_em(x, k, **kwargs)
