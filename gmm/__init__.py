@@ -6,12 +6,14 @@ The modules follow the book's story:
 - :mod:`gmm.mixture`    known-parameter mixtures (:class:`Mixture`)
 - :mod:`gmm.models`     GenJAX generative functions and the :class:`Prior`
 - :mod:`gmm.em`         maximum likelihood by EM (:func:`fit_em`)
-- :mod:`gmm.selection`  choosing K (:func:`bic`, :func:`aic`)
+- :mod:`gmm.selection`  choosing K (:func:`bic`, :func:`aic`, :func:`select_k`)
+- :mod:`gmm.evidence`   the Bayesian evidence p(x | K) and P(K | x)
 - :mod:`gmm.plotting`   the book's figures
 """
 
 from gmm import datasets, plotting
 from gmm.em import EMResult, fit_em
+from gmm.inference import GibbsPosterior, ImportanceResult, gibbs, importance_sampling
 from gmm.mixture import Mixture, count_modes, decision_boundaries
 from gmm.models import (
     Prior,
@@ -20,10 +22,40 @@ from gmm.models import (
     bento_mixture,
     observations,
 )
-from gmm.selection import aic, bic, n_parameters
+from gmm.evidence import (
+    EvidenceEstimate,
+    KPosterior,
+    exact_log_marginal_likelihood,
+    log_marginal_likelihood,
+    posterior_over_k,
+)
+from gmm.selection import (
+    SelectionResult,
+    aic,
+    bic,
+    binned_log_likelihood,
+    binned_log_prob,
+    data_resolution,
+    n_parameters,
+    naive_select_k,
+    select_k,
+)
 
 __all__ = [
     "EMResult",
+    "EvidenceEstimate",
+    "KPosterior",
+    "SelectionResult",
+    "binned_log_likelihood",
+    "binned_log_prob",
+    "data_resolution",
+    "exact_log_marginal_likelihood",
+    "log_marginal_likelihood",
+    "naive_select_k",
+    "posterior_over_k",
+    "select_k",
+    "GibbsPosterior",
+    "ImportanceResult",
     "Mixture",
     "Prior",
     "aic",
@@ -36,6 +68,8 @@ __all__ = [
     "decision_boundaries",
     "plotting",
     "fit_em",
+    "gibbs",
+    "importance_sampling",
     "n_parameters",
     "observations",
 ]

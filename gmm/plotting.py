@@ -112,3 +112,51 @@ def criterion_curves(ks: Sequence[int], curves: dict[str, Sequence[float]], *, a
     ax.set_ylabel("score (lower is better)")
     ax.legend()
     return ax
+
+
+def predictive_density(weights: Any, means: Any, stds: Any, grid: Any, max_draws: int = 2000) -> np.ndarray:
+    """Posterior predictive density p(x_new | x) on ``grid``: the mixture density averaged over draws.
+
+    ``weights``, ``means``, ``stds`` hold posterior draws with the components on
+    the last axis, e.g. shape (n_chains, n_samples, K); at most ``max_draws``
+    evenly spaced draws are used. Returns shape (len(grid),).
+    """
+    w, m, s = (np.asarray(a, dtype=np.float64).reshape(-1, np.shape(a)[-1]) for a in (weights, means, stds))
+    idx = np.linspace(0, w.shape[0] - 1, min(max_draws, w.shape[0])).astype(int)
+    w, m, s = w[idx], m[idx], s[idx]
+    g = np.asarray(grid, dtype=np.float64)[:, None, None]
+    dens = (w * np.exp(-0.5 * ((g - m) / s) ** 2) / (s * np.sqrt(2 * np.pi))).sum(axis=-1)
+    return dens.mean(axis=1)
+
+
+def trace_plots(posterior: Any, *, names: Sequence[str] = ("weights", "means", "stds"), max_points: int = 500):
+    """One row of trace plots per parameter family: every chain, every component."""
+    fig, axes = plt.subplots(len(names), 1, figsize=(7, 1.9 * len(names)), sharex=True)
+    for ax, name in zip(np.atleast_1d(axes), names):
+        draws = np.asarray(getattr(posterior, name))
+        step = max(1, draws.shape[1] // max_points)
+        for c in range(draws.shape[0]):
+            for k in range(draws.shape[2]):
+                ax.plot(np.arange(0, draws.shape[1], step), draws[c, ::step, k],
+                        color=COLORS[k % len(COLORS)], alpha=0.5, lw=0.6)
+        ax.set_ylabel(name)
+    np.atleast_1d(axes)[-1].set_xlabel("sweep (after warm-up)")
+    fig.tight_layout()
+    return fig
+
+
+def posterior_histograms(posterior: Any, *, names: Sequence[str] = ("weights", "means", "stds"),
+                         units: Sequence[str] = ("", "g", "g")):
+    """Histograms of the posterior draws of every parameter, one panel per (family, component)."""
+    k = np.asarray(posterior.means).shape[-1]
+    fig, axes = plt.subplots(len(names), k, figsize=(3.3 * k, 1.9 * len(names)), squeeze=False)
+    for i, name in enumerate(names):
+        draws = np.asarray(getattr(posterior, name))
+        for j in range(k):
+            ax = axes[i, j]
+            ax.hist(draws[..., j].ravel(), bins=50, color=COLORS[j % len(COLORS)], alpha=0.8)
+            ax.set_yticks([])
+            unit = f" ({units[i]})" if units[i] else ""
+            ax.set_xlabel(f"{name}[{j}]{unit}", fontsize=9)
+    fig.tight_layout()
+    return fig
