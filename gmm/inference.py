@@ -606,7 +606,7 @@ class GibbsPosterior:
         rhat: R-hat of every scalar parameter, ``{"weights": (K,), "means": (K,), "stds": (K,)}``,
             from GenJAX's ``compute_rhat`` (Gelman-Rubin; NaN with one chain).
         ess: effective sample size of every scalar parameter, same layout, from the full
-            autocorrelation over all chains (:func:`ess_autocorr`, the Stan/ArviZ/NumPyro
+            autocorrelation over all chains (``gmm.inference.ess_autocorr``, the Stan/ArviZ/NumPyro
             estimator); quote this one, e.g. for Monte Carlo standard errors sd / sqrt(ess).
         ess_genjax: the same from GenJAX's ``compute_ess``, for comparison. It is a lag-1
             approximation, N / (1 + 2 rho_1), and overstates the ESS of slowly mixing
