@@ -2,7 +2,7 @@
 
 E step: responsibilities r_ik = P(z_i = k | x_i, theta), computed in log space.
 M step: N_k = sum_i r_ik, pi_k = N_k / N, mu_k = sum_i r_ik x_i / N_k,
-sigma_k^2 = sum_i r_ik (x_i - mu_k)^2 / N_k + reg_var.
+sigma_k^2 = max(sum_i r_ik (x_i - mu_k)^2 / N_k + reg_var, min_std^2).
 
 The data are standardised before fitting (and the result mapped back), so the
 float32 arithmetic behaves the same for grams, milligrams or kilometres. The
@@ -52,11 +52,11 @@ def _e_step(y, logw, mu, sd):
     return jnp.sum(ll), jnp.exp(lp - ll[:, None])
 
 
-def _m_step(y, resp, var_floor):
+def _m_step(y, resp, var_reg, min_var):
     nk = resp.sum(axis=0) + 10 * jnp.finfo(resp.dtype).eps
     mu = (resp * y[:, None]).sum(axis=0) / nk
     var = (resp * (y[:, None] - mu) ** 2).sum(axis=0) / nk
-    return jnp.log(nk / y.shape[0]), mu, jnp.sqrt(jnp.maximum(var, 0.0) + var_floor)
+    return jnp.log(nk / y.shape[0]), mu, jnp.sqrt(jnp.maximum(jnp.maximum(var, 0.0) + var_reg, min_var))
 
 
 def _kmeans_init(key, y, k, n_lloyd=20):
@@ -96,9 +96,9 @@ def _random_init(key, y, k):
 
 
 @partial(jax.jit, static_argnames=("k", "max_iter", "init"))
-def _em_single(key, y, k, max_iter, tol, var_floor, init):
+def _em_single(key, y, k, max_iter, tol, var_reg, min_var, init):
     if init == "kmeans":
-        logw, mu, sd = _m_step(y, _kmeans_init(key, y, k), var_floor)
+        logw, mu, sd = _m_step(y, _kmeans_init(key, y, k), var_reg, min_var)
     else:
         logw, mu, sd = _random_init(key, y, k)
     # One slot per iteration plus one for the final log-likelihood (slot it <= max_iter).
@@ -112,7 +112,7 @@ def _em_single(key, y, k, max_iter, tol, var_floor, init):
     def body(state):
         it, logw, mu, sd, _, ll, history = state
         new_ll, resp = _e_step(y, logw, mu, sd)
-        logw, mu, sd = _m_step(y, resp, var_floor)
+        logw, mu, sd = _m_step(y, resp, var_reg, min_var)
         return it + 1, logw, mu, sd, ll, new_ll, history.at[it].set(new_ll)
 
     init = (0, logw, mu, sd, -jnp.inf, -jnp.inf, history)
@@ -124,9 +124,9 @@ def _em_single(key, y, k, max_iter, tol, var_floor, init):
 
 
 @partial(jax.jit, static_argnames=("k", "max_iter", "n_init", "init"))
-def _em_restarts(key, y, k, max_iter, n_init, tol, var_floor, init):
+def _em_restarts(key, y, k, max_iter, n_init, tol, var_reg, min_var, init):
     keys = jax.random.split(key, n_init)
-    out = jax.vmap(lambda kk: _em_single(kk, y, k, max_iter, tol, var_floor, init))(keys)
+    out = jax.vmap(lambda kk: _em_single(kk, y, k, max_iter, tol, var_reg, min_var, init))(keys)
     best = jnp.argmax(jnp.where(jnp.isfinite(out[3]), out[3], -jnp.inf))
     return jax.tree_util.tree_map(lambda a: a[best], out)
 
@@ -180,11 +180,11 @@ def fit_em(
     loc = float(data.mean())
     scale = float(data.std()) or 1.0
     y = jnp.asarray((data - loc) / scale, dtype=jnp.float32)
-    var_floor = reg_var / scale**2
-    if min_std is not None:
-        var_floor = max(var_floor, (min_std / scale) ** 2)
+    var_reg = reg_var / scale**2
+    # A floor, not an addition: widths above min_std are left as EM found them.
+    min_var = 0.0 if min_std is None else (min_std / scale) ** 2
     logw, mu, sd, ll, history, n_iter, converged = _em_restarts(
-        key, y, k, max_iter, n_init, tol, var_floor, init
+        key, y, k, max_iter, n_init, tol, var_reg, min_var, init
     )
     shift = data.size * np.log(scale)
     n_iter = int(n_iter)

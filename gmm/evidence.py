@@ -450,7 +450,7 @@ def _is_estimate(key: jax.Array, data: np.ndarray, k: int, prior: Prior, n_parti
     try:
         from gmm.inference import importance_sampling
     except ImportError as err:  # pragma: no cover - the module ships with the package
-        raise ValueError(f"method='is' needs gmm.inference.importance_sampling, which failed to import: {err}")
+        raise ValueError(f"method='is' needs gmm.inference.importance_sampling, which failed to import: {err}") from err
     res = importance_sampling(key, data, k, prior=prior, n_particles=n_particles, proposal="em")
     return EvidenceEstimate(
         k=k, log_ml=float(res.log_marginal_likelihood), stderr=float(res.log_ml_stderr), method="is",
@@ -476,13 +476,18 @@ def log_marginal_likelihood(
 ) -> EvidenceEstimate:
     """Estimate log p(x | K) with an error bar.
 
-    ``method="smc"`` (default): ``n_runs`` independent adaptive tempered SMC runs of
-    ``n_particles`` particles from the prior to the posterior (z summed out; see
-    :func:`_smc`). Each run's Z_r is unbiased whatever the mixing of its moves, so
-    label switching costs variance, not bias; the estimate is log mean_r Z_r and the
-    error bar comes from the spread of the runs. ``method="is"``: one run of
+    ``method="smc"`` (default): ``n_runs`` independent runs of adaptive tempered SMC with
+    ``n_particles`` particles each, over (pi, mu, sigma) with z summed out. Each run moves
+    prior draws through p(theta) p(x | theta)^beta, raising beta so that the ESS of the
+    incremental weights stays at ``ess_target`` M, multiplying its estimate Z_r by the mean
+    incremental weight, resampling, and applying ``n_moves`` sweeps of component-wise
+    random-walk Metropolis. Each Z_r is unbiased whatever the mixing of the moves, so label
+    switching costs variance, not bias; the estimate is log mean_r Z_r and the error bar
+    comes from the spread of the runs (delta method, so it is itself a noisy estimate
+    when ``n_runs`` is small). ``method="is"``: one run of
     :func:`gmm.inference.importance_sampling` with the label-symmetrised EM proposal and
-    ``n_particles`` particles (K <= 5), with its delta-method error bar.
+    ``n_particles`` particles (2 <= K <= 5) and its delta-method error bar; it can miss
+    posterior mass when K is larger than the data support (the error bar cannot see it).
 
     Args:
         key: ``jax.random`` key.
@@ -491,7 +496,7 @@ def log_marginal_likelihood(
         prior: the model's :class:`~gmm.models.Prior`.
         method: ``"smc"`` or ``"is"``.
         n_particles: particles per SMC run (>= 2), or importance samples.
-        n_runs: independent SMC runs (>= 2 for an error bar).
+        n_runs: independent SMC runs (with 1 the error bar is NaN).
         n_moves: Metropolis sweeps per tempering step.
         ess_target: ESS fraction in (0, 1) kept by each tempering step.
         max_steps: most tempering steps per run (the last one jumps to beta = 1).
@@ -551,7 +556,8 @@ class KPosterior:
     best_k: int
 
 
-def _posterior_from_evidence(ks, log_ev, se) -> tuple[np.ndarray, np.ndarray]:
+def _posterior_from_evidence(log_ev: Any, se: Any) -> tuple[np.ndarray, np.ndarray]:
+    """P(K | x) = softmax(log Z) and its delta-method sd; all mass on infinite evidences."""
     L = np.asarray(log_ev, np.float64)
     s = np.asarray(se, np.float64)
     if np.isposinf(L).any():
@@ -618,8 +624,8 @@ def posterior_over_k(
                 n_particles=n_particles, n_runs=n_runs, n_moves=n_moves,
             )
     log_ev = [estimates[k].log_ml for k in ks_t]
-    se = [0.0 if not np.isfinite(estimates[k].stderr) else estimates[k].stderr for k in ks_t]
-    p, sd = _posterior_from_evidence(ks_t, log_ev, se)
+    se = [estimates[k].stderr for k in ks_t]  # NaN (a single SMC run) propagates to P's error bar
+    p, sd = _posterior_from_evidence(log_ev, se)
     return KPosterior(
         ks=ks_t,
         probabilities={k: float(v) for k, v in zip(ks_t, p)},

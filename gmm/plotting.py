@@ -98,13 +98,14 @@ def assignment_bars(x: Any, probs: Any, *, ax=None, names: Sequence[str] | None 
     return ax
 
 
-def criterion_curves(ks: Sequence[int], curves: dict[str, Sequence[float]], *, ax=None):
-    """Model-selection scores against K, one line per criterion, best K marked."""
+def criterion_curves(ks: Sequence[int], curves: dict[str, Sequence[float]], *, ax=None,
+                     dashed: Sequence[str] = ()):
+    """Model-selection scores against K, one line per criterion (those named in ``dashed`` dashed), best K starred."""
     ax = _ax(ax)
     for i, (name, vals) in enumerate(curves.items()):
         vals = np.asarray(vals, dtype=float)
         c = COLORS[i % len(COLORS)]
-        ax.plot(ks, vals, marker="o", color=c, label=name)
+        ax.plot(ks, vals, marker="o", color=c, label=name, ls="--" if name in dashed else "-")
         j = int(np.nanargmin(vals))
         ax.plot(ks[j], vals[j], marker="*", ms=16, color=c)
     ax.set_xticks(list(ks))

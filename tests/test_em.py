@@ -195,3 +195,14 @@ def test_bad_inputs_raise(change, match):
     x, k = kwargs.pop("x"), kwargs.pop("n_components")
     with pytest.raises(ValueError, match=match):
         fit_em(x, k, **kwargs)
+
+
+def test_min_std_is_a_floor_and_keeps_em_monotone():
+    x = gmm.datasets.bento()
+    free = fit_em(x, 2, key=KEY)
+    floored = fit_em(x, 2, key=KEY, min_std=0.5)
+    # Both fitted widths (about 2 g) are above the floor, so the floor changes nothing.
+    np.testing.assert_allclose(floored.mixture.stds, free.mixture.stds, rtol=1e-4)
+    high = fit_em(x, 2, key=KEY, min_std=3.0, init="random", n_init=1)
+    assert np.all(np.asarray(high.mixture.stds) >= 3.0 * (1 - 1e-5))
+    assert np.all(np.diff(high.history) >= -1e-6 * np.abs(high.history[1:]))
