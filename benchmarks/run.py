@@ -1,6 +1,7 @@
 """Benchmarks: gmm against the tools a reader would otherwise use.
 
-Run ``python benchmarks/run.py`` (inside the project's .venv). It prints the
+Run ``python benchmarks/run.py --book`` (inside the project's .venv; without
+``--book`` it skips timing the book build and the tests). It prints the
 tables and writes them to ``benchmarks/results.md``, which the book's
 Performance appendix includes verbatim. Timings are wall-clock seconds on the
 machine that ran it; see the header of the written file.
@@ -71,6 +72,119 @@ def bench_em(sizes) -> list[str]:
     return rows
 
 
+def _nuts_model(x, k, prior):
+    """The bento model of gmm.bayesian_gmm with the assignments summed out, in NumPyro."""
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    pi = numpyro.sample("weights", dist.Dirichlet(jnp.full(k, prior.alpha)))
+    mu = numpyro.sample("means", dist.Normal(prior.mean_loc, prior.mean_scale).expand([k]).to_event(1))
+    sd = numpyro.sample("stds", dist.Gamma(prior.std_shape, prior.std_rate).expand([k]).to_event(1))
+    numpyro.sample("x", dist.MixtureSameFamily(dist.Categorical(probs=pi), dist.Normal(mu, sd)), obs=x)
+
+
+def bench_gibbs(n_samples: int, n_warmup: int, n_chains: int) -> list[str]:
+    """Effective samples per second for the means, warm, same chains and draws on both sides."""
+    from numpyro.diagnostics import effective_sample_size
+    from numpyro.infer import MCMC, NUTS
+
+    x = gmm.datasets.bento()
+    prior = gmm.Prior()
+
+    def run_gibbs(seed):
+        return gmm.gibbs(jax.random.key(seed), x, 2, prior=prior,
+                         n_samples=n_samples, n_warmup=n_warmup, n_chains=n_chains)
+
+    t = time.perf_counter()
+    run_gibbs(0)
+    g_cold = time.perf_counter() - t
+    t = time.perf_counter()
+    post = run_gibbs(1)
+    g_warm = time.perf_counter() - t
+    g_ess = float(np.min(post.ess["means"]))
+
+    # Plain floats, and chains run one after the other: NumPyro 0.22's vectorized chains fail
+    # on a second run() (a vmap over 0-d arguments), so there would be no warm time to report.
+    plain = gmm.Prior(*(float(getattr(prior, f)) for f in gmm.Prior._FIELDS))
+    xj = jax.numpy.asarray(x, jax.numpy.float32)
+    mcmc = MCMC(NUTS(_nuts_model), num_warmup=n_warmup, num_samples=n_samples, num_chains=n_chains,
+                chain_method="sequential", progress_bar=False)
+    t = time.perf_counter()
+    mcmc.run(jax.random.PRNGKey(0), xj, 2, plain)
+    n_cold = time.perf_counter() - t
+    t = time.perf_counter()
+    mcmc.run(jax.random.PRNGKey(1), xj, 2, plain)  # same MCMC object and shapes: no recompilation
+    means = np.sort(np.asarray(mcmc.get_samples(group_by_chain=True)["means"]), axis=-1)
+    n_warm = time.perf_counter() - t
+    n_ess = float(np.min([effective_sample_size(means[..., j]) for j in range(2)]))
+
+    rows = [
+        "| sampler | cold (s) | warm (s) | min ESS of the means | ESS / s (warm) |",
+        "|---|---|---|---|---|",
+        f"| `gmm.gibbs` | {g_cold:.2f} | {g_warm:.2f} | {g_ess:.0f} | {g_ess / g_warm:,.0f} |",
+        f"| NumPyro NUTS | {n_cold:.2f} | {n_warm:.2f} | {n_ess:.0f} | {n_ess / n_warm:,.0f} |",
+        "",
+        f"gmm.gibbs: **{(g_ess / g_warm) / (n_ess / n_warm):.0f}x** NumPyro's effective samples per "
+        f"second ({n_chains} chains x ({n_warmup} warm-up + {n_samples} kept) on both sides; "
+        "ESS of the means sorted by size, the smaller of the two; NumPyro's own ESS estimator for NUTS).",
+    ]
+    for r in rows:
+        print(r, flush=True)
+    return rows
+
+
+def bench_scaling(sizes, n_samples: int, n_warmup: int) -> list[str]:
+    """Time per sweep, recompilation and compiled memory of gmm.gibbs against N (one chain)."""
+    from gmm.inference import _gibbs_run, _prior_f32
+
+    rows = [
+        "| N | cold (s) | warm (s) | time per sweep (ms) | per sweep per 1e6 points (ms) | new compilations on the 2nd call | compiled memory / data size |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    n_sweeps = n_samples + n_warmup
+    for n in sizes:
+        x = three_clusters(n)
+        kw = dict(n_samples=n_samples, n_warmup=n_warmup, n_chains=1)
+        t = time.perf_counter()
+        gmm.gibbs(jax.random.key(0), x, 3, **kw)
+        cold = time.perf_counter() - t
+        before = _gibbs_run._cache_size()
+        t = time.perf_counter()
+        gmm.gibbs(jax.random.key(1), x, 3, **kw)
+        warm = time.perf_counter() - t
+        recompiled = _gibbs_run._cache_size() - before
+        # XLA's own accounting of the compiled program: arguments, outputs and temporaries.
+        xj = jax.numpy.asarray(x, jax.numpy.float32)
+        mem = _gibbs_run.lower(jax.random.key(0), xj, _prior_f32(gmm.Prior()), jax.numpy.float32(0.5),
+                               3, n_samples, n_warmup, 1, 3).compile().memory_analysis()
+        total = mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes
+        per = warm / n_sweeps
+        rows.append(f"| {n:.0e} | {cold:.2f} | {warm:.2f} | {per * 1e3:.3f} | {per * 1e3 * 1e6 / n:.1f} "
+                    f"| {recompiled} | {total / xj.nbytes:.1f}x |")
+        print(rows[-1], flush=True)
+    return rows
+
+
+def bench_book() -> list[str]:
+    """Wall time of a clean book build (every cell executed) and of the unit tests."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    rows = ["| task | command | wall time (s) |", "|---|---|---|"]
+    unit = [sys.executable, "-m", "pytest", "tests", "-q", "--ignore=tests/browser",
+            "--ignore=tests/test_copy_paste.py"]
+    for task, label, cmd in [
+        ("clean HTML build, every cell executed", "bash scripts/build_book.sh", ["bash", "scripts/build_book.sh"]),
+        ("unit tests (pytest on gmm)", "pytest tests", unit),
+    ]:
+        t = time.perf_counter()
+        subprocess.run(cmd, cwd=root, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rows.append(f"| {task} | `{label}` | {time.perf_counter() - t:.0f} |")
+        print(rows[-1], flush=True)
+    return rows
+
+
 def header() -> list[str]:
     return [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
@@ -82,12 +196,21 @@ def header() -> list[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--book", action="store_true", help="also time a clean book build and the unit tests")
     parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
     args = parser.parse_args(argv)
     sizes = [1_000, 10_000] if args.quick else [1_000, 100_000, 1_000_000]
     lines = header()
     lines += ["### EM: `gmm.fit_em` vs scikit-learn `GaussianMixture` (K = 3)", ""]
     lines += bench_em(sizes)
+    lines += ["", "### Posterior sampling: `gmm.gibbs` vs NumPyro NUTS (bento data, K = 2)", ""]
+    lines += bench_gibbs(n_samples=2000, n_warmup=500, n_chains=4)
+    lines += ["", "### Scaling: `gmm.gibbs` against N (K = 3, one chain)", ""]
+    scale_sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
+    lines += bench_scaling(scale_sizes, n_samples=200, n_warmup=50)
+    if args.book:
+        lines += ["", "### The book", ""]
+        lines += bench_book()
     lines += ["", f"Peak resident memory of the benchmark process: "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB.", ""]
     text = "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ Three routes:
   given z the components are independent, mu integrates out in closed form and sigma by
   quadrature, and the assignments carry the Dirichlet-multinomial probability.
 - :func:`log_marginal_likelihood` estimates it: adaptive tempered SMC (default) or the
-  label-symmetrised importance sampler of :func:`gmm.inference.importance_sampling`,
+  label-symmetrised importance sampler of :func:`gmm.importance_sampling`,
   with an error bar from independent runs / the weights.
 - :func:`posterior_over_k` turns the evidences into P(K | x) with error bars.
 
@@ -485,7 +485,7 @@ def log_marginal_likelihood(
     switching costs variance, not bias; the estimate is log mean_r Z_r and the error bar
     comes from the spread of the runs (delta method, so it is itself a noisy estimate
     when ``n_runs`` is small). ``method="is"``: one run of
-    :func:`gmm.inference.importance_sampling` with the label-symmetrised EM proposal and
+    :func:`gmm.importance_sampling` with the label-symmetrised EM proposal and
     ``n_particles`` particles (2 <= K <= 5) and its delta-method error bar; it can miss
     posterior mass when K is larger than the data support (the error bar cannot see it).
 

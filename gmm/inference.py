@@ -463,9 +463,9 @@ def _sweep(key, state, x, prior, n_mh: int, adapt_rate):
     k_z, k_w, k_m, k_s = jax.random.split(key, 4)
     # (a) assignments, all points at once: P(z_i = k | theta, x_i) ∝ exp(assess score).
     z = jax.random.categorical(k_z, _point_log_probs(x, weights, means, stds), axis=-1)
-    onehot = jax.nn.one_hot(z, k, dtype=x.dtype)
-    counts = onehot.sum(axis=0)
-    sums = onehot.T @ x
+    # Segment sums, not a one-hot matrix: no (N, K) temporary.
+    counts = jax.ops.segment_sum(jnp.ones_like(x), z, num_segments=k)
+    sums = jax.ops.segment_sum(x, z, num_segments=k)
     # (b) weights: Dirichlet(alpha + n_k).
     weights = jax.random.dirichlet(k_w, prior.alpha + counts)
     # (c) means: Normal with precision 1/s0^2 + n_k/sigma_k^2.
@@ -551,8 +551,15 @@ def _gibbs_run(key, x, prior, init_step, k: int, n_samples: int, n_warmup: int, 
 
 @jax.jit
 def _diagnostics(samples: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """GenJAX R-hat and ESS for each component of samples (n_chains, n_samples, K), each (K,)."""
-    rhat = jax.vmap(compute_rhat, in_axes=2)(samples)
+    """GenJAX R-hat and ESS for each component of samples (n_chains, n_samples, K), each (K,).
+
+    R-hat compares chains: with one chain it is NaN (GenJAX's ``compute_rhat`` returns a bare
+    Python NaN there, which its own type check then rejects, so it is not called).
+    """
+    if samples.shape[0] < 2:
+        rhat = jnp.full(samples.shape[2], jnp.nan, samples.dtype)
+    else:
+        rhat = jax.vmap(compute_rhat, in_axes=2)(samples)
     ess = jax.vmap(compute_ess, in_axes=2)(samples)
     return rhat, ess
 

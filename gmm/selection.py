@@ -92,8 +92,8 @@ def data_resolution(x: Any) -> float | None:
     """The resolution h the data were recorded to: the largest power of ten dividing every value.
 
     Every x_i must be an integer multiple of h = 10^e within the float error of its dtype
-    (|x_i / h - round(x_i / h)| <= 1e-9 + 16 eps |x_i / h|). Powers are tried from the
-    largest not above max |x_i| downwards; the search stops (returning None) once the dtype
+    (``|x_i / h - round(x_i / h)| <= 1e-9 + 16 eps |x_i / h|``). Powers are tried from the
+    largest not above ``max |x_i|`` downwards; the search stops (returning None) once the dtype
     can no longer tell multiples of h apart, which is what continuous data do.
 
     Args:
@@ -160,7 +160,7 @@ def binned_log_prob(x: Any, mixture: Mixture, resolution: float) -> np.ndarray:
     """log P(x_i - h/2 < X < x_i + h/2) of each recorded value under the mixture, shape (N,).
 
     P = sum_k pi_k [Phi((x_i + h/2 - mu_k)/sigma_k) - Phi((x_i - h/2 - mu_k)/sigma_k)], in log
-    space (:func:`log_normal_interval`, then ``logsumexp`` over k), computed in float64.
+    space (``log_normal_interval``, then ``logsumexp`` over k), computed in float64.
     Each value is <= 0: the probability of a bin cannot exceed 1.
 
     Args:

@@ -264,6 +264,15 @@ def test_gibbs_reproducible_and_compiled_once(gibbs_bento, bento):
     assert _gibbs_run._cache_size() == n_compiled  # new key, data values, prior: no retrace
 
 
+def test_gibbs_single_chain_has_nan_rhat_and_finite_ess(bento):
+    post = gibbs(jax.random.key(2), bento, 2, n_chains=1, n_samples=200, n_warmup=50)
+    assert post.means.shape == (1, 200, 2)
+    for name in PARAMS:
+        assert np.isnan(post.rhat[name]).all()
+        assert np.isfinite(post.ess[name]).all() and (post.ess[name] > 0).all()
+    np.testing.assert_allclose(post.assignment_probs.sum(axis=1), 1.0, rtol=1e-6)
+
+
 def test_ess_autocorr_matches_numpyro(gibbs_overlap):
     for name in PARAMS:
         d = getattr(gibbs_overlap, name)

@@ -1,0 +1,83 @@
+"""The book's pages and their code cells, read from the sources.
+
+Shared by tests/test_copy_paste.py and tests/browser/: the code cells are read
+with myst-nb's own MyST-notebook reader, so a cell here is exactly a cell the
+book build executes, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Tags that take a cell's code out of the PDF (or out of the page altogether):
+# a reader who copies the code they can see never gets it.
+HIDING_TAGS = frozenset(
+    {"remove-cell", "remove-input", "hide-cell", "hide-input", "remove_cell", "remove_input"}
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    source: str
+    tags: tuple[str, ...]
+
+    @property
+    def hidden(self) -> bool:
+        return bool(HIDING_TAGS.intersection(self.tags))
+
+
+def toc_docnames() -> list[str]:
+    """Every page in _toc.yml (root first), as docnames like 'book/01_mystery'."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    names = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                names.append(entry["file"])
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+
+    walk(toc.get("chapters"))
+    for part in toc.get("parts", []) or []:
+        walk(part.get("chapters"))
+    return [n.removesuffix(".md") for n in names]
+
+
+def source_path(docname: str) -> Path:
+    return ROOT / f"{docname}.md"
+
+
+def code_cells(docname: str) -> list[Cell]:
+    """The page's code cells in order (none for a page that is not a notebook)."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+    from myst_parser.config.main import MdParserConfig
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    extensions = config.get("parse", {}).get("myst_enable_extensions", [])
+    text = source_path(docname).read_text()
+    if "{code-cell}" not in text:
+        return []
+    nb = read_myst_markdown_notebook(text, MdParserConfig(enable_extensions=set(extensions)))
+    return [
+        Cell(cell.source, tuple(cell.metadata.get("tags", ())))
+        for cell in nb.cells
+        if cell.cell_type == "code"
+    ]
+
+
+def chapter_title(docname: str) -> str:
+    """The page's first '# ' heading, with inline-code backticks removed."""
+    text = source_path(docname).read_text()
+    in_fence = False
+    for line in text.splitlines():
+        if line.startswith(("```", "~~~")):
+            in_fence = not in_fence
+        if not in_fence and line.startswith("# "):
+            return line[2:].strip().replace("`", "")
+    raise ValueError(f"{docname}: no '# ' title")
