@@ -26,7 +26,7 @@ import itertools
 import math
 import warnings
 from dataclasses import dataclass, field
-from functools import partial
+from functools import partial, reduce
 from typing import Any
 
 import jax
@@ -92,17 +92,39 @@ def _sort_by_mean(weights: jax.Array, means: jax.Array, stds: jax.Array):
     return take(weights), take(means), take(stds)
 
 
-def _point_log_probs(x: jax.Array, weights: jax.Array, means: jax.Array, stds: jax.Array) -> jax.Array:
-    """log pi_k + log N(x_i | mu_k, sigma_k) for every point and component, shape (N, K).
+def _component_log_probs(x: jax.Array, weights: jax.Array, means: jax.Array, stds: jax.Array) -> list[jax.Array]:
+    """log pi_k + log N(x_i | mu_k, sigma_k) for every point, one array of shape (N,) per component.
 
     Each entry is the GenJAX density ``assigned_point.assess({"z": k, "x": x_i}, pi, mu, sigma)``.
+    A list of K columns rather than an (N, K) matrix: everything the sampler computes from
+    them is elementwise across the K columns, so XLA fuses it into one pass over the data
+    with no (N, K) temporary (K is static and small).
     """
-    ks = jnp.arange(weights.shape[-1])
 
-    def one(xi, k):
-        return assigned_point.assess({"z": k, "x": xi}, weights, means, stds)[0]
+    def column(k: int) -> jax.Array:
+        zk = jnp.asarray(k, jnp.int32)
+        return jax.vmap(lambda xi: assigned_point.assess({"z": zk, "x": xi}, weights, means, stds)[0])(x)
 
-    return jax.vmap(lambda xi: jax.vmap(lambda k: one(xi, k))(ks))(x)
+    return [column(k) for k in range(weights.shape[-1])]
+
+
+def _normalised_columns(cols: list[jax.Array]) -> tuple[list[jax.Array], jax.Array]:
+    """exp(c_k - max_j c_j) for each column and their sum over k: P(z_i = k) = p_k / total."""
+    top = reduce(jnp.maximum, cols)
+    ps = [jnp.exp(c - top) for c in cols]
+    return ps, reduce(jnp.add, ps)
+
+
+def _sample_assignments(key: jax.Array, cols: list[jax.Array]) -> jax.Array:
+    """z_i ~ Categorical(softmax_k cols[k][i]) for every i, by inverse CDF: one uniform per point."""
+    ps, total = _normalised_columns(cols)
+    u = jax.random.uniform(key, total.shape, total.dtype) * total
+    z = jnp.zeros(total.shape, jnp.int32)
+    cum = jnp.zeros_like(total)
+    for p in ps[:-1]:
+        cum = cum + p
+        z = z + (cum <= u).astype(jnp.int32)
+    return z
 
 
 # ---------------------------------------------------------------------------
@@ -447,11 +469,12 @@ def _log_std_target(x, z, weights, means, stds, prior):
     """Per component k: log Gamma(sigma_k; a, b) + sum_{i: z_i = k} log N(x_i | mu_k, sigma_k) + log sigma_k.
 
     The density of log sigma_k given everything else (up to a constant), shape (K,). The
-    point terms are ``assigned_point.assess`` (log pi_{z_i} is the same for every sigma).
+    point terms are ``assigned_point.assess`` scores; the log pi_k they carry is a constant
+    n_k log pi_k for every sigma, so it cancels in the MH ratio.
     """
-    k = weights.shape[0]
-    point = jax.vmap(lambda xi, zi: assigned_point.assess({"z": zi, "x": xi}, weights, means, stds)[0])(x, z)
-    lik = jax.ops.segment_sum(point, z, num_segments=k)
+    # Masked sums of each component's column: fused reductions, no (N,) temporaries.
+    cols = _component_log_probs(x, weights, means, stds)
+    lik = jnp.stack([jnp.sum(jnp.where(z == j, c, 0.0)) for j, c in enumerate(cols)])
     log_prior = jax.vmap(lambda s: gamma.assess(s, prior.std_shape, prior.std_rate)[0])(stds)
     return log_prior + lik + jnp.log(stds)
 
@@ -462,8 +485,7 @@ def _sweep(key, state, x, prior, n_mh: int, adapt_rate):
     k = weights.shape[0]
     k_z, k_w, k_m, k_s = jax.random.split(key, 4)
     # (a) assignments, all points at once: P(z_i = k | theta, x_i) ∝ exp(assess score).
-    z = jax.random.categorical(k_z, _point_log_probs(x, weights, means, stds), axis=-1)
-    # Segment sums, not a one-hot matrix: no (N, K) temporary.
+    z = _sample_assignments(k_z, _component_log_probs(x, weights, means, stds))
     counts = jax.ops.segment_sum(jnp.ones_like(x), z, num_segments=k)
     sums = jax.ops.segment_sum(x, z, num_segments=k)
     # (b) weights: Dirichlet(alpha + n_k).
@@ -533,11 +555,13 @@ def _gibbs_run(key, x, prior, init_step, k: int, n_samples: int, n_warmup: int, 
             rate = jnp.where(warm, 1.0 / (t + 1.0) ** 0.6, 0.0)
             state, acc = _sweep(key_t, state, x, prior, n_mh, rate)
             w, m, s = _sort_by_mean(*state[1:4])
-            lp = _point_log_probs(x, w, m, s)
-            resp = jnp.exp(lp - logsumexp(lp, axis=1, keepdims=True))
-            return (state, resp_sum + jnp.where(warm, 0.0, resp)), (w, m, s, acc)
+            ps, total = _normalised_columns(_component_log_probs(x, w, m, s))
+            keep = jnp.where(warm, 0.0, 1.0)
+            # Components on the leading axis: each row is one fused pass over the data.
+            resp_sum = resp_sum + jnp.stack([keep * p / total for p in ps])
+            return (state, resp_sum), (w, m, s, acc)
 
-        resp0 = jnp.zeros((x.shape[0], k), x.dtype)
+        resp0 = jnp.zeros((k, x.shape[0]), x.dtype)
         steps = jnp.arange(n_total, dtype=x.dtype)
         (state, resp_sum), (w, m, s, acc) = jax.lax.scan(
             step, (state, resp0), (steps, jax.random.split(k_run, n_total))
@@ -598,6 +622,21 @@ def ess_autocorr(samples: Any) -> float:
         prev = pair
     tau = -1.0 + 2.0 * total
     return float(m * n / max(tau, 1.0 / np.log10(max(m * n, 10))))
+
+
+@jax.jit
+def _mean_responsibilities(x: jax.Array, weights: jax.Array, means: jax.Array, stds: jax.Array) -> jax.Array:
+    """Average over draws (rows of the (S, K) parameters) of P(z = k | x_m, theta_s), shape (M, K).
+
+    A scan over the draws, so memory is (M, K) whatever the number of draws.
+    """
+
+    def add(total, theta):
+        ps, norm = _normalised_columns(_component_log_probs(x, *theta))
+        return total + jnp.stack([p / norm for p in ps], axis=1), None
+
+    total, _ = jax.lax.scan(add, jnp.zeros((x.shape[0], weights.shape[1]), x.dtype), (weights, means, stds))
+    return total / weights.shape[0]
 
 
 @dataclass(frozen=True)
@@ -679,9 +718,7 @@ class GibbsPosterior:
         data = jnp.asarray(as_data(x_new, "x_new"), jnp.float32)
         k = self.n_components
         w, m, s = (jnp.asarray(a.reshape(-1, k), jnp.float32) for a in (self.weights, self.means, self.stds))
-        lp = jnp.log(w)[:, None, :] + jax.scipy.stats.norm.logpdf(data[None, :, None], m[:, None, :], s[:, None, :])
-        resp = jnp.exp(lp - jax.scipy.special.logsumexp(lp, axis=-1, keepdims=True))
-        return np.asarray(resp.mean(axis=0), dtype=np.float64)
+        return np.asarray(_mean_responsibilities(data, w, m, s), dtype=np.float64)
 
 
 def gibbs(
@@ -755,7 +792,7 @@ def gibbs(
         ess_gj[name] = np.asarray(e, np.float64)
         d64 = np.asarray(d, np.float64)
         ess[name] = np.array([ess_autocorr(d64[:, :, j]) for j in range(k)])
-    resp = np.asarray(resp, np.float64)
+    resp = np.asarray(resp, np.float64).T  # (K, N) -> (N, K)
     return GibbsPosterior(
         weights=np.asarray(w, np.float64),
         means=np.asarray(m, np.float64),

@@ -417,3 +417,27 @@ def test_ess_autocorr_rejects_bad_shape():
 def test_exported_from_package():
     assert gmm.gibbs is gibbs and gmm.importance_sampling is importance_sampling
     assert {"gibbs", "importance_sampling", "GibbsPosterior", "ImportanceResult"} <= set(gmm.__all__)
+
+
+def test_assignment_draws_follow_their_probabilities():
+    """The sampler's inverse-CDF draw of z_i has frequencies softmax_k(log pi_k + log N(x_i | mu_k, sigma_k))."""
+    from gmm.inference import _component_log_probs, _sample_assignments
+
+    x = jnp.asarray([-1.0, 0.4, 1.0, 2.5], jnp.float32)
+    theta = (jnp.asarray([0.2, 0.5, 0.3]), jnp.asarray([-1.0, 0.5, 2.0]), jnp.asarray([1.0, 0.7, 1.5]))
+    cols = _component_log_probs(x, *theta)
+    draws = jax.vmap(lambda key: _sample_assignments(key, cols))(jax.random.split(jax.random.key(0), 40_000))
+    freq = np.stack([(np.asarray(draws) == j).mean(axis=0) for j in range(3)], axis=1)
+    expected = draw_probs(np.asarray(x), *(np.asarray(a)[None] for a in theta))[0]
+    np.testing.assert_allclose(freq, expected, atol=0.01)  # 4 binomial sd at n = 40,000
+
+
+def test_predictive_assignment_probs_average_the_draws(gibbs_bento, bento):
+    post = gibbs_bento
+    new = np.array([350.0, 425.0, 505.0])
+    got = post.predictive_assignment_probs(new)
+    k = post.n_components
+    flat = [getattr(post, name).reshape(-1, k) for name in PARAMS]
+    np.testing.assert_allclose(got, draw_probs(new, *flat).mean(axis=0), atol=1e-5)
+    # On the data themselves it is the sampler's Rao-Blackwellised assignment_probs.
+    np.testing.assert_allclose(post.predictive_assignment_probs(bento), post.assignment_probs, atol=1e-4)
