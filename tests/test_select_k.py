@@ -181,8 +181,11 @@ def _reference_log_bin(x, w, mu, sd, h):
     """log sum_k w_k (Phi(b) - Phi(a)) with SciPy's log_ndtr, lower or reflected upper tail."""
     a = (x[:, None] - h / 2 - mu) / sd
     b = (x[:, None] + h / 2 - mu) / sd
-    lower = special.log_ndtr(b) + np.log1p(-np.exp(special.log_ndtr(a) - special.log_ndtr(b)))
-    upper = special.log_ndtr(-a) + np.log1p(-np.exp(special.log_ndtr(-b) - special.log_ndtr(-a)))
+    # Both tails are computed for every point and np.where keeps the stable one; the
+    # other may be log(0) far out in its tail, which is expected and discarded.
+    with np.errstate(divide="ignore"):
+        lower = special.log_ndtr(b) + np.log1p(-np.exp(special.log_ndtr(a) - special.log_ndtr(b)))
+        upper = special.log_ndtr(-a) + np.log1p(-np.exp(special.log_ndtr(-b) - special.log_ndtr(-a)))
     per = np.where(a + b > 0, upper, lower)
     return special.logsumexp(np.log(w) + per, axis=1)
 
