@@ -115,6 +115,12 @@ def _normalised_columns(cols: list[jax.Array]) -> tuple[list[jax.Array], jax.Arr
     return ps, reduce(jnp.add, ps)
 
 
+def _responsibilities(x: jax.Array, weights: jax.Array, means: jax.Array, stds: jax.Array) -> list[jax.Array]:
+    """P(z_i = k | theta, x_i) for each component k: K arrays of shape (N,), summing to 1 over k."""
+    ps, total = _normalised_columns(_component_log_probs(x, weights, means, stds))
+    return [p / total for p in ps]
+
+
 def _sample_assignments(key: jax.Array, cols: list[jax.Array]) -> jax.Array:
     """z_i ~ Categorical(softmax_k cols[k][i]) for every i, by inverse CDF: one uniform per point."""
     ps, total = _normalised_columns(cols)
@@ -555,10 +561,9 @@ def _gibbs_run(key, x, prior, init_step, k: int, n_samples: int, n_warmup: int, 
             rate = jnp.where(warm, 1.0 / (t + 1.0) ** 0.6, 0.0)
             state, acc = _sweep(key_t, state, x, prior, n_mh, rate)
             w, m, s = _sort_by_mean(*state[1:4])
-            ps, total = _normalised_columns(_component_log_probs(x, w, m, s))
             keep = jnp.where(warm, 0.0, 1.0)
             # Components on the leading axis: each row is one fused pass over the data.
-            resp_sum = resp_sum + jnp.stack([keep * p / total for p in ps])
+            resp_sum = resp_sum + keep * jnp.stack(_responsibilities(x, w, m, s))
             return (state, resp_sum), (w, m, s, acc)
 
         resp0 = jnp.zeros((k, x.shape[0]), x.dtype)
@@ -632,8 +637,7 @@ def _mean_responsibilities(x: jax.Array, weights: jax.Array, means: jax.Array, s
     """
 
     def add(total, theta):
-        ps, norm = _normalised_columns(_component_log_probs(x, *theta))
-        return total + jnp.stack([p / norm for p in ps], axis=1), None
+        return total + jnp.stack(_responsibilities(x, *theta), axis=1), None
 
     total, _ = jax.lax.scan(add, jnp.zeros((x.shape[0], weights.shape[1]), x.dtype), (weights, means, stds))
     return total / weights.shape[0]
