@@ -7,9 +7,11 @@ book build executes, in order.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,3 +83,15 @@ def chapter_title(docname: str) -> str:
         if not in_fence and line.startswith("# "):
             return line[2:].strip().replace("`", "")
     raise ValueError(f"{docname}: no '# ' title")
+
+
+def requested(config: pytest.Config, here: Path) -> bool:
+    """True if the slow tests at ``here`` (a file or a folder) were asked for explicitly:
+    GMM_BOOK_TESTS=1, or ``here`` (or a file under it) named on the pytest command line."""
+    if os.environ.get("GMM_BOOK_TESTS") == "1":
+        return True
+    for arg in config.args:
+        p = (Path(config.invocation_params.dir) / arg.split("::")[0]).resolve()
+        if p == here or here in p.parents:
+            return True
+    return False

@@ -30,19 +30,9 @@ PAGES = [d for d in book_pages.toc_docnames() if book_pages.code_cells(d)]
 TIMEOUT_S = 900  # the book build's per-cell limit (_config.yml)
 
 
-def _requested(config: pytest.Config) -> bool:
-    if os.environ.get("GMM_BOOK_TESTS") == "1":
-        return True
-    for arg in config.args:
-        p = (Path(config.invocation_params.dir) / arg.split("::")[0]).resolve()
-        if p == THIS:
-            return True
-    return False
-
-
 @pytest.fixture
 def slow_requested(request):
-    if not _requested(request.config):
+    if not book_pages.requested(request.config, THIS):
         pytest.skip(
             "executes every page (slow): run `pytest tests/test_copy_paste.py`, "
             "set GMM_BOOK_TESTS=1, or run `bash scripts/test.sh`"

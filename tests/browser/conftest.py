@@ -17,6 +17,7 @@ import functools
 import http.server
 import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -25,6 +26,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
 HERE = Path(__file__).resolve().parent
+
+sys.path.insert(0, str(ROOT / "tests"))
+from book_pages import requested  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -35,18 +39,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def requested(config: pytest.Config, here: Path) -> bool:
-    """True if the tests under ``here`` were asked for explicitly."""
-    if os.environ.get("GMM_BOOK_TESTS") == "1":
-        return True
-    for arg in config.args:
-        p = Path(arg.split("::")[0])
-        p = (Path(config.invocation_params.dir) / p).resolve()
-        if p == here or here in p.parents:
-            return True
-    return False
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
