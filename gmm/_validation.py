@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -92,13 +93,23 @@ def check_finite(value: Any, name: str) -> float:
 
 
 def check_key(key: Any) -> jax.Array:
-    """Check a ``jax.random`` key (new-style typed key or legacy uint32 pair)."""
+    """Check a ``jax.random`` key and return it as a typed threefry key of shape ().
+
+    Accepted: a new-style typed key (``jax.random.key(0)``, any implementation) or a legacy
+    uint32 key (``jax.random.PRNGKey(0)``, shape (2,)). Keys of other implementations (``rbg``)
+    are turned into a threefry key by drawing two words from them, so the same key always
+    gives the same result and every sampler sees one key type.
+    """
+    if isinstance(key, jax.Array) and not is_concrete(key):
+        return key
     if isinstance(key, jax.Array):
         if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ():
-            return key
+            if str(jax.random.key_impl(key)) == "threefry2x32":
+                return key
+            return jax.random.wrap_key_data(jax.random.bits(key, (2,), jnp.uint32), impl="threefry2x32")
         if key.dtype == np.uint32 and key.shape == (2,):
-            return key
+            return jax.random.wrap_key_data(key, impl="threefry2x32")
     raise ValueError(
-        "key must be a single jax.random key, e.g. jax.random.key(0) or jax.random.PRNGKey(0); "
-        f"got {type(key).__name__} {getattr(key, 'shape', '')}."
+        "key must be a single jax.random key, e.g. jax.random.key(0); "
+        f"got {type(key).__name__} {getattr(key, 'dtype', '')} {getattr(key, 'shape', '')}."
     )

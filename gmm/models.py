@@ -26,6 +26,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import tensorflow_probability.substrates.jax.distributions as tfd
 from genjax import Const, categorical, const, dirichlet, gamma, gen, normal, tfp_distribution
 
@@ -76,6 +77,42 @@ class Prior:
     def __repr__(self) -> str:
         args = ", ".join(f"{f}={float(getattr(self, f)):g}" for f in self._FIELDS)
         return f"Prior({args})"
+
+    @classmethod
+    def from_data(cls, x: Any, alpha: float = 1.0) -> "Prior":
+        """A weakly informative prior set by the data's location and scale.
+
+        With m the mean and s the standard deviation of x (s = 1 when all values are
+        equal): mu_k ~ Normal(m, s), so a component mean may sit anywhere the data do;
+        sigma_k ~ Gamma(2, 4 / s), whose mean s / 2 leaves room for components narrower
+        than the whole data set and whose density vanishes at sigma = 0. This is the
+        role of scikit-learn's ``BayesianGaussianMixture`` defaults (mean prior at the data
+        mean, covariance prior from the data's covariance), in this model's terms.
+
+        Args:
+            x: observations, shape (N,), finite numbers (checked).
+            alpha: the Dirichlet concentration of the weights.
+        """
+        from gmm._validation import as_data
+
+        data = as_data(x)
+        scale = float(np.std(data)) or 1.0
+        return cls(alpha=alpha, mean_loc=float(np.mean(data)), mean_scale=scale, std_shape=2.0,
+                   std_rate=4.0 / scale)
+
+
+def check_prior(prior: Any) -> Prior:
+    """Check a :class:`Prior`, re-checking every field (a Prior built inside jit skips that)."""
+    if not isinstance(prior, Prior):
+        raise ValueError(f"prior must be a gmm.Prior or None, got {type(prior).__name__} {prior!r}.")
+    for f in Prior._FIELDS:
+        (check_finite if f == "mean_loc" else check_positive)(getattr(prior, f), f"prior.{f}")
+    return prior
+
+
+def resolve_prior(prior: Prior | None, data: np.ndarray) -> Prior:
+    """``prior`` checked, or :meth:`Prior.from_data` of the (already checked) data when None."""
+    return Prior.from_data(data) if prior is None else check_prior(prior)
 
 
 @gen
@@ -149,6 +186,8 @@ def observations(x: Any) -> dict:
 
 __all__ = [
     "Prior",
+    "check_prior",
+    "resolve_prior",
     "assigned_point",
     "bayesian_gmm",
     "bayesian_gmm_marginal",

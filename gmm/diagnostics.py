@@ -1,0 +1,117 @@
+"""MCMC diagnostics and the bridge to ArviZ, shared by every sampler in :mod:`gmm`.
+
+R-hat and ESS come from ArviZ (``arviz-stats``): rank-normalised split R-hat and
+bulk and tail ESS (Vehtari et al. 2021), the estimators Stan, NumPyro and PyMC report.
+:func:`to_datatree` packs draws into ArviZ's ``DataTree`` (groups ``posterior``,
+``sample_stats``, ``observed_data``), with ``chain`` and ``draw`` dimensions and named
+coordinates, so that every ArviZ plot and summary works on a :mod:`gmm` result.
+
+:func:`warn_if_unconverged` is the one warning rule of the samplers: a
+``RuntimeWarning`` naming each parameter whose R-hat exceeds 1.01 or whose bulk ESS is
+below 100, and what to try.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Mapping
+
+import numpy as np
+from arviz_stats.base import array_stats
+
+RHAT_MAX = 1.01
+ESS_MIN = 100.0
+
+
+def rhat(draws: Any) -> np.ndarray:
+    """Rank-normalised split R-hat of draws shaped (n_chains, n_samples, ...), shape (...).
+
+    NaN with a single chain (R-hat compares chains) and for constant draws.
+    """
+    a = np.asarray(draws, np.float64)
+    if a.shape[0] < 2:
+        return np.full(a.shape[2:], np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(array_stats.rhat(a, chain_axis=0, draw_axis=1), np.float64)
+
+
+def ess(draws: Any, method: str = "bulk") -> np.ndarray:
+    """Effective sample size of draws shaped (n_chains, n_samples, ...), shape (...).
+
+    ``method="bulk"`` (rank-normalised, for means and medians) or ``"tail"`` (the 5% and
+    95% quantiles). Constant draws get the number of draws.
+    """
+    a = np.asarray(draws, np.float64)
+    kwargs = {"prob": (0.05, 0.95)} if method == "tail" else {}
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = np.asarray(array_stats.ess(a, chain_axis=0, draw_axis=1, method=method, **kwargs), np.float64)
+    constant = np.ptp(a.reshape(-1, *a.shape[2:]), axis=0) == 0
+    return np.where(constant, float(a.shape[0] * a.shape[1]), out)
+
+
+def warn_if_unconverged(
+    rhats: Mapping[str, Any], esses: Mapping[str, Any], *, sampler: str, advice: str
+) -> list[str]:
+    """Issue one ``RuntimeWarning`` listing every parameter with R-hat > 1.01 or bulk ESS < 100.
+
+    Args:
+        rhats, esses: per parameter name, arrays of R-hat and bulk ESS (any shape; entry
+            j is reported as ``name[j]``).
+        sampler: the function's name, for the message.
+        advice: what to try, appended to the message.
+
+    Returns:
+        The offending entries, e.g. ``["means[0]: R-hat 3.8", "stds[1]: ESS 42"]`` (empty
+        when all is well; then nothing is warned).
+    """
+    problems = []
+    for name, values in rhats.items():
+        for j, v in np.ndenumerate(np.atleast_1d(np.asarray(values, np.float64))):
+            if np.isfinite(v) and v > RHAT_MAX:
+                problems.append(f"{name}{list(j)}: R-hat {v:.3g}")
+    for name, values in esses.items():
+        for j, v in np.ndenumerate(np.atleast_1d(np.asarray(values, np.float64))):
+            if np.isfinite(v) and v < ESS_MIN:
+                problems.append(f"{name}{list(j)}: ESS {v:.0f}")
+    if problems:
+        warnings.warn(
+            f"{sampler}: the chains may not have converged (R-hat > {RHAT_MAX} or bulk ESS < "
+            f"{ESS_MIN:.0f}): {'; '.join(problems)}. {advice}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return problems
+
+
+def to_datatree(
+    posterior: Mapping[str, Any],
+    *,
+    dims: Mapping[str, list[str]] | None = None,
+    coords: Mapping[str, Any] | None = None,
+    sample_stats: Mapping[str, Any] | None = None,
+    observed_data: Mapping[str, Any] | None = None,
+):
+    """An ArviZ ``DataTree`` from draws shaped (n_chains, n_samples, ...).
+
+    Args:
+        posterior: variable name -> draws (n_chains, n_samples, *shape).
+        dims: variable name -> names of its trailing dimensions, e.g. ``["component"]``.
+        coords: dimension name -> coordinate values.
+        sample_stats: per-draw sampler statistics, same leading shape.
+        observed_data: the data, name -> array.
+    """
+    from arviz_base import from_dict  # imported here: ArviZ's import costs about a second
+
+    groups: dict[str, dict[str, np.ndarray]] = {
+        "posterior": {k: np.asarray(v) for k, v in posterior.items()}
+    }
+    if sample_stats:
+        groups["sample_stats"] = {k: np.asarray(v) for k, v in sample_stats.items()}
+    if observed_data:
+        groups["observed_data"] = {k: np.asarray(v) for k, v in observed_data.items()}
+    return from_dict(groups, dims=dict(dims or {}), coords=dict(coords or {}))
+
+
+__all__ = ["ESS_MIN", "RHAT_MAX", "ess", "rhat", "to_datatree", "warn_if_unconverged"]
