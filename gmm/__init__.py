@@ -2,18 +2,32 @@
 
 The modules follow the book's story:
 
-- :mod:`gmm.datasets`   the bento and coffee data
-- :mod:`gmm.mixture`    known-parameter mixtures (:class:`Mixture`)
-- :mod:`gmm.models`     GenJAX generative functions and the :class:`Prior`
-- :mod:`gmm.em`         maximum likelihood by EM (:func:`fit_em`)
-- :mod:`gmm.selection`  choosing K (:func:`bic`, :func:`aic`, :func:`select_k`)
-- :mod:`gmm.evidence`   the Bayesian evidence p(x | K) and P(K | x)
-- :mod:`gmm.plotting`   the book's figures
+- :mod:`gmm.datasets`     the bento and coffee data, and the galaxies and Old Faithful
+- :mod:`gmm.mixture`      known-parameter mixtures (:class:`Mixture`)
+- :mod:`gmm.models`       GenJAX generative functions and the :class:`Prior`
+- :mod:`gmm.em`           maximum likelihood by EM (:func:`fit_em`)
+- :mod:`gmm.importance`   importance sampling and the evidence p(x) (:func:`importance_sampling`)
+- :mod:`gmm.gibbs`        Metropolis-within-Gibbs posterior sampling (:func:`gibbs`)
+- :mod:`gmm.diagnostics`  R-hat, ESS, convergence warnings and ArviZ ``DataTree`` output
+- :mod:`gmm.selection`    choosing K (:func:`bic`, :func:`aic`, :func:`select_k`)
+- :mod:`gmm.evidence`     the Bayesian evidence p(x | K) and P(K | x)
+- :mod:`gmm.plotting`     the book's figures
+
+Every function that draws random numbers takes a ``jax.random`` key as its first
+argument, as in JAX and GenJAX: ``gmm.fit_em(key, x, 2)``, ``gmm.gibbs(key, x, 2)``.
 """
 
-from gmm import datasets, plotting
+from gmm import datasets, diagnostics, plotting
 from gmm.em import EMResult, fit_em
-from gmm.inference import GibbsPosterior, ImportanceResult, gibbs, importance_sampling
+from gmm.evidence import (
+    EvidenceEstimate,
+    KPosterior,
+    exact_log_marginal_likelihood,
+    log_marginal_likelihood,
+    posterior_over_k,
+)
+from gmm.gibbs import GibbsPosterior, gibbs
+from gmm.importance import ImportanceResult, importance_sampling
 from gmm.mixture import Mixture, count_modes, decision_boundaries
 from gmm.models import (
     Prior,
@@ -21,13 +35,6 @@ from gmm.models import (
     bayesian_gmm_marginal,
     bento_mixture,
     observations,
-)
-from gmm.evidence import (
-    EvidenceEstimate,
-    KPosterior,
-    exact_log_marginal_likelihood,
-    log_marginal_likelihood,
-    posterior_over_k,
 )
 from gmm.selection import (
     SelectionResult,
@@ -44,32 +51,33 @@ from gmm.selection import (
 __all__ = [
     "EMResult",
     "EvidenceEstimate",
-    "KPosterior",
-    "SelectionResult",
-    "binned_log_likelihood",
-    "binned_log_prob",
-    "data_resolution",
-    "exact_log_marginal_likelihood",
-    "log_marginal_likelihood",
-    "naive_select_k",
-    "posterior_over_k",
-    "select_k",
     "GibbsPosterior",
     "ImportanceResult",
+    "KPosterior",
     "Mixture",
     "Prior",
+    "SelectionResult",
     "aic",
     "bayesian_gmm",
     "bayesian_gmm_marginal",
     "bento_mixture",
     "bic",
+    "binned_log_likelihood",
+    "binned_log_prob",
     "count_modes",
+    "data_resolution",
     "datasets",
     "decision_boundaries",
-    "plotting",
+    "diagnostics",
+    "exact_log_marginal_likelihood",
     "fit_em",
     "gibbs",
     "importance_sampling",
+    "log_marginal_likelihood",
     "n_parameters",
+    "naive_select_k",
     "observations",
+    "plotting",
+    "posterior_over_k",
+    "select_k",
 ]

@@ -8,7 +8,7 @@ a traceback from deep inside JAX.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Iterable
 
 import jax
 import jax.numpy as jnp
@@ -49,31 +49,77 @@ def as_data(x: Any, name: str = "x") -> np.ndarray:
     return arr
 
 
-def check_n_components(n_components: Any, n_points: int | None = None, name: str = "n_components") -> int:
-    """Check a number of mixture components: an integer in [1, n_points]."""
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= 1, got {n_components!r}.")
-    k = int(n_components)
-    if k < 1:
-        raise ValueError(f"{name} must be at least 1, got {k}.")
+def _integer(value: Any) -> int | None:
+    """``value`` as a Python int when it is an integer scalar (int, NumPy or JAX integer,
+    0-d integer array; not bool), else None."""
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (np.ndarray, jax.Array)) and value.shape == () and is_concrete(value):
+        if np.issubdtype(np.dtype(value.dtype), np.integer):
+            return int(value)
+    return None
+
+
+def check_n_components(
+    n_components: Any, n_points: int | None = None, name: str = "n_components", minimum: int = 1
+) -> int:
+    """Check a number of mixture components: an integer in [minimum, n_points]."""
+    k = _integer(n_components)
+    if k is None:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {n_components!r}.")
+    if k < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {k}.")
     if n_points is not None and k > n_points:
         raise ValueError(
-            f"{name}={k} exceeds the number of data points ({n_points}); allowed: 1 to {n_points}."
+            f"{name}={k} exceeds the number of data points ({n_points}); allowed: {minimum} to {n_points}."
         )
     return k
 
 
-def check_positive_int(value: Any, name: str) -> int:
-    """Check an integer count that must be at least 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+def check_ks(ks: Any, n_points: int, minimum: int = 1) -> tuple[int, ...]:
+    """Check candidate numbers of components: a non-empty iterable of integers in
+    [minimum, n_points]; returned sorted, without repeats."""
+    if isinstance(ks, (str, bytes)) or not isinstance(ks, Iterable):
+        raise ValueError(f"ks must be a non-empty sequence of integers in [{minimum}, {n_points}], got {ks!r}.")
+    values = list(ks)
+    if not values:
+        raise ValueError(f"ks is empty; give at least one number of components in [{minimum}, {n_points}].")
+    return tuple(sorted({check_n_components(k, n_points, f"ks entry {k!r}", minimum) for k in values}))
+
+
+def check_positive_int(value: Any, name: str, maximum: int | None = None) -> int:
+    """Check an integer count that must be at least 1 (and at most ``maximum``)."""
+    v = _integer(value)
+    if v is None or v < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
-    return int(value)
+    if maximum is not None and v > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {v}.")
+    return v
+
+
+def _real(value: Any) -> float | None:
+    """``value`` as a float when it is a real scalar (not bool, str, complex or None)."""
+    if isinstance(value, (bool, np.bool_, str, bytes, complex, np.complexfloating)) or value is None:
+        return None
+    if isinstance(value, (np.ndarray, jax.Array)):
+        if value.shape != () or not is_concrete(value) or not (
+            np.issubdtype(np.dtype(value.dtype), np.integer) or np.issubdtype(np.dtype(value.dtype), np.floating)
+        ):
+            return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def check_positive(value: Any, name: str) -> float:
     """Check a scalar that must be a finite number > 0 (a scale or hyperparameter)."""
     try:
-        v = float(value)
+        v = _real(value)
+        if v is None:
+            raise TypeError
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}.") from None
     if not math.isfinite(v) or v <= 0:
@@ -84,7 +130,9 @@ def check_positive(value: Any, name: str) -> float:
 def check_finite(value: Any, name: str) -> float:
     """Check a scalar that must be a finite real number."""
     try:
-        v = float(value)
+        v = _real(value)
+        if v is None:
+            raise TypeError
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a finite number, got {value!r}.") from None
     if not math.isfinite(v):

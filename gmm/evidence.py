@@ -34,26 +34,16 @@ from jax.scipy.special import gammaln, logsumexp
 from scipy.special import gammaln as np_gammaln
 from scipy.special import logsumexp as np_logsumexp
 
-from gmm._validation import as_data, check_finite, check_key, check_positive, check_positive_int
-from gmm.models import Prior
+from gmm._validation import as_data, check_key, check_ks, check_n_components, check_positive, check_positive_int
+from gmm.em import bucket
+from gmm.models import Prior, resolve_prior
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-def _check_prior(prior: Any) -> tuple[float, float, float, float, float]:
-    """(alpha, m0, s0, a, b) as floats; every field re-checked (a Prior built in jit skips it)."""
-    if not isinstance(prior, Prior):
-        raise ValueError(f"prior must be a gmm.Prior, got {type(prior).__name__} {prior!r}.")
-    vals = []
-    for f in Prior._FIELDS:
-        value = getattr(prior, f)
-        vals.append((check_finite if f == "mean_loc" else check_positive)(value, f"prior.{f}"))
-    return tuple(vals)  # type: ignore[return-value]
-
-
-def _check_k(k: Any, name: str = "k") -> int:
-    """A number of components for the evidence: any integer >= 1 (components may be empty)."""
-    return check_positive_int(k, name)
+def _prior_tuple(prior: Prior) -> tuple[float, float, float, float, float]:
+    """(alpha, m0, s0, a, b) of a checked prior, as floats."""
+    return tuple(float(getattr(prior, f)) for f in Prior._FIELDS)  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------
@@ -144,6 +134,19 @@ def _subset_log_evidence(
     return np.where(n == 0, 0.0, out)
 
 
+def _whole_log_evidence(data: np.ndarray, prior: tuple) -> float:
+    """log g(all points) = log Gamma(N + alpha) - log Gamma(alpha) + log p(x), for K = 1."""
+    u, du = _log_sigma_grid(data, prior[3], prior[4], prior[1], prior[2])
+    n = np.array([data.size])
+    xbar = float(data.mean())
+    ss = np.array([float(np.sum((data - xbar) ** 2))])
+    same = np.array([bool(np.all(data == data[0]))])
+    if same[0]:
+        ss[:] = 0.0
+    log_f = _subset_log_evidence(n, np.array([xbar]), ss, same, data.size, prior, u, du)[0]
+    return float(np_gammaln(data.size + prior[0]) - np_gammaln(prior[0]) + log_f)
+
+
 def _subset_table(data: np.ndarray, prior: tuple, subsets: np.ndarray) -> np.ndarray:
     """log g(S) = log Gamma(|S| + alpha) - log Gamma(alpha) + log p(x_S) for the given bitmasks."""
     alpha = prior[0]
@@ -172,7 +175,7 @@ def _subset_table(data: np.ndarray, prior: tuple, subsets: np.ndarray) -> np.nda
 
 
 def exact_log_marginal_likelihood(
-    x: Any, k: int, *, prior: Prior = Prior(), max_assignments: int = 1 << 22
+    x: Any, n_components: int, *, prior: Prior | None = None, max_assignments: int = 1 << 22
 ) -> float:
     """log p(x | K) by summing over all K^N labelled assignments z (exact up to quadrature).
 
@@ -186,8 +189,9 @@ def exact_log_marginal_likelihood(
 
     Args:
         x: observations, shape (N,), finite numbers.
-        k: K >= 1 (components may be empty, so K > N is allowed).
-        prior: the model's :class:`~gmm.models.Prior`.
+        n_components: K, an integer in [1, N].
+        prior: the model's :class:`~gmm.models.Prior`; None derives one from the data
+            (:meth:`~gmm.models.Prior.from_data`).
         max_assignments: refuse when K^N exceeds this (the cost is about K^N look-ups and
             2^N quadratures).
 
@@ -200,21 +204,25 @@ def exact_log_marginal_likelihood(
         ValueError: on bad data, K or prior, or when K^N > max_assignments.
     """
     data = as_data(x)
-    k = _check_k(k)
-    pr = _check_prior(prior)
+    k = check_n_components(n_components, data.size)
+    pr = _prior_tuple(resolve_prior(prior, data))
     max_assignments = check_positive_int(max_assignments, "max_assignments")
+    return _exact(data, k, pr, max_assignments)
+
+
+def _exact(data: np.ndarray, k: int, pr: tuple, max_assignments: int) -> float:
+    """exact_log_marginal_likelihood on checked arguments."""
     n = data.size
+    alpha = pr[0]
+    const = float(np_gammaln(k * alpha) - np_gammaln(n + k * alpha))
+    if k == 1:  # one component holds every point: no enumeration, any N
+        return const + _whole_log_evidence(data, pr)
     if n * math.log(k) > math.log(max_assignments):
         raise ValueError(
             f"exact enumeration needs K^N = {k}^{n} assignments (N log K = {n * math.log(k):.1f}); "
             f"allowed: K^N <= max_assignments = {max_assignments} (N log K <= "
             f"{math.log(max_assignments):.1f}). Use log_marginal_likelihood for larger problems."
         )
-    alpha = pr[0]
-    const = float(np_gammaln(k * alpha) - np_gammaln(n + k * alpha))
-    full = (1 << n) - 1
-    if k == 1:
-        return const + float(_subset_table(data, pr, np.array([full], dtype=np.int64))[0])
     table = _subset_table(data, pr, np.arange(1 << n, dtype=np.int64))
     if np.isposinf(table).any():
         return math.inf
@@ -242,23 +250,23 @@ class EvidenceEstimate:
     """An estimate of log p(x | K).
 
     Attributes:
-        k: the number of components K.
-        log_ml: the estimate of log p(x | K), nats.
+        n_components: the number of components K.
+        log_evidence: the estimate of log p(x | K), nats.
         stderr: its standard error (nats; 0 for ``"exact"``): for ``"smc"`` from the spread of
             the independent runs, sqrt(var_r(Z_r) / R) / mean_r(Z_r) (delta method on the
             unbiased Z scale); for ``"is"`` the importance sampler's delta-method error.
         method: ``"smc"``, ``"is"`` or ``"exact"``.
-        run_log_ml: log Z_r of every independent SMC run, shape (R,) (empty otherwise).
+        run_log_evidence: log Z_r of every independent SMC run, shape (R,) (empty otherwise).
         n_temperatures: mean number of tempering steps per SMC run (0 otherwise).
         acceptance_rate: mean Metropolis acceptance rate of the SMC moves (nan otherwise).
         ess: the importance sampler's effective sample size (nan otherwise).
     """
 
-    k: int
-    log_ml: float
+    n_components: int
+    log_evidence: float
     stderr: float
     method: str
-    run_log_ml: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    run_log_evidence: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     n_temperatures: float = 0.0
     acceptance_rate: float = math.nan
     ess: float = math.nan
@@ -403,16 +411,12 @@ def _smc(keys, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps):
     return jax.vmap(one_run)(keys, theta0)
 
 
-def _bucket(n: int, smallest: int) -> int:
-    return max(smallest, 1 << (max(n, 1) - 1).bit_length())
-
-
 def _smc_estimate(
     key: jax.Array, data: np.ndarray, k: int, prior: tuple, n_particles: int, n_runs: int,
     n_moves: int, ess_target: float, max_steps: int,
 ) -> EvidenceEstimate:
-    n_pad = _bucket(data.size, 32)
-    k_max = _bucket(k, 4)
+    n_pad = bucket(data.size, 32)
+    k_max = bucket(k, 4)
     x = np.zeros(n_pad)
     x[: data.size] = data
     mask = np.arange(n_pad) < data.size
@@ -441,32 +445,31 @@ def _smc_estimate(
     else:
         stderr = math.nan
     return EvidenceEstimate(
-        k=k, log_ml=est, stderr=stderr, method="smc", run_log_ml=log_z,
+        n_components=k, log_evidence=est, stderr=stderr, method="smc", run_log_evidence=log_z,
         n_temperatures=float(np.mean(np.asarray(steps))), acceptance_rate=float(np.mean(np.asarray(acc))),
     )
 
 
 def _is_estimate(key: jax.Array, data: np.ndarray, k: int, prior: Prior, n_particles: int) -> EvidenceEstimate:
-    try:
-        from gmm.inference import importance_sampling
-    except ImportError as err:  # pragma: no cover - the module ships with the package
-        raise ValueError(f"method='is' needs gmm.inference.importance_sampling, which failed to import: {err}") from err
-    res = importance_sampling(key, data, k, prior=prior, n_particles=n_particles, proposal="em")
+    from gmm.importance import _importance_sampling  # imported here: importance imports evidence's users
+
+    res = _importance_sampling(key, data, k, prior, n_particles, "em", 0.05, 4.0, 1.5)
     return EvidenceEstimate(
-        k=k, log_ml=float(res.log_marginal_likelihood), stderr=float(res.log_ml_stderr), method="is",
+        n_components=k, log_evidence=res.log_evidence, stderr=res.log_evidence_stderr, method="is",
         ess=float(res.ess),
     )
 
 
 _METHODS = ("smc", "is")
+_MAX_IS_COMPONENTS = 5  # the "em" proposal sums over K! label permutations
 
 
 def log_marginal_likelihood(
     key: jax.Array,
     x: Any,
-    k: int,
+    n_components: int,
     *,
-    prior: Prior = Prior(),
+    prior: Prior | None = None,
     method: str = "smc",
     n_particles: int = 1000,
     n_runs: int = 8,
@@ -492,8 +495,9 @@ def log_marginal_likelihood(
     Args:
         key: ``jax.random`` key.
         x: observations, shape (N,), finite numbers.
-        k: K >= 1.
-        prior: the model's :class:`~gmm.models.Prior`.
+        n_components: K, an integer in [1, N].
+        prior: the model's :class:`~gmm.models.Prior`; None derives one from the data
+            (:meth:`~gmm.models.Prior.from_data`).
         method: ``"smc"`` or ``"is"``.
         n_particles: particles per SMC run (>= 2), or importance samples.
         n_runs: independent SMC runs (with 1 the error bar is NaN).
@@ -502,28 +506,49 @@ def log_marginal_likelihood(
         max_steps: most tempering steps per run (the last one jumps to beta = 1).
 
     Returns:
-        An :class:`EvidenceEstimate` (``log_ml``, ``stderr`` in nats).
+        An :class:`EvidenceEstimate` (``log_evidence``, ``stderr`` in nats).
 
     Raises:
         ValueError: on bad data, K, prior, method or counts.
     """
     key = check_key(key)
     data = as_data(x)
-    k = _check_k(k)
-    pr = _check_prior(prior)
+    k = check_n_components(n_components, data.size)
+    prior = resolve_prior(prior, data)
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}.")
-    n_particles = check_positive_int(n_particles, "n_particles")
-    if method == "is":
-        return _is_estimate(key, data, k, prior, n_particles)
-    if n_particles < 2:
+    settings = _check_estimator_settings(method, k, n_particles, n_runs, n_moves, ess_target, max_steps)
+    return _estimate(key, data, k, prior, method, *settings)
+
+
+def _check_estimator_settings(method, k, n_particles, n_runs, n_moves, ess_target, max_steps):
+    """Checked (n_particles, n_runs, n_moves, ess_target, max_steps) for an estimator."""
+    n_particles = check_positive_int(n_particles, "n_particles", maximum=1_000_000)
+    if method == "is" and not 2 <= k <= _MAX_IS_COMPONENTS:
+        raise ValueError(
+            f"method='is' needs 2 <= n_components <= {_MAX_IS_COMPONENTS} (its proposal sums over "
+            f"K! relabellings), got {k}; use method='smc'."
+        )
+    if method != "is" and n_particles < 2:
         raise ValueError(f"n_particles must be at least 2 for SMC, got {n_particles}.")
-    n_runs = check_positive_int(n_runs, "n_runs")
-    n_moves = check_positive_int(n_moves, "n_moves")
-    max_steps = check_positive_int(max_steps, "max_steps")
+    n_runs = check_positive_int(n_runs, "n_runs", maximum=1000)
+    if n_particles * n_runs > 10_000_000:
+        raise ValueError(
+            f"n_particles x n_runs must be at most 1e7 (memory), got {n_particles} x {n_runs}."
+        )
+    n_moves = check_positive_int(n_moves, "n_moves", maximum=1000)
+    max_steps = check_positive_int(max_steps, "max_steps", maximum=100_000)
     ess_target = check_positive(ess_target, "ess_target")
     if not ess_target < 1.0:
         raise ValueError(f"ess_target must lie in (0, 1), got {ess_target}.")
+    return n_particles, n_runs, n_moves, ess_target, max_steps
+
+
+def _estimate(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_target, max_steps):
+    """log_marginal_likelihood on checked arguments."""
+    if method == "is":
+        return _is_estimate(key, data, k, prior, n_particles)
+    pr = _prior_tuple(prior)
     return _smc_estimate(key, data, k, pr, n_particles, n_runs, n_moves, ess_target, max_steps)
 
 
@@ -574,7 +599,7 @@ def posterior_over_k(
     x: Any,
     ks: Iterable[int],
     *,
-    prior: Prior = Prior(),
+    prior: Prior | None = None,
     method: str = "auto",
     max_exact_assignments: int = 1 << 14,
     n_particles: int = 1000,
@@ -587,9 +612,11 @@ def posterior_over_k(
         key: ``jax.random`` key (split over the candidate K).
         x: observations, shape (N,), finite numbers.
         ks: candidate numbers of components, integers >= 1.
-        prior: the model's :class:`~gmm.models.Prior` (the same for every K).
+        prior: the model's :class:`~gmm.models.Prior` (the same for every K); None derives
+            one from the data (:meth:`~gmm.models.Prior.from_data`).
         method: ``"auto"`` (exact enumeration when K^N <= ``max_exact_assignments``, else
-            SMC), ``"exact"``, ``"smc"`` or ``"is"``.
+            SMC), ``"exact"``, ``"smc"`` or ``"is"``. K = 1 is always exact (one
+            quadrature, any N).
         max_exact_assignments: the K^N limit for exact evidences (``"auto"`` and ``"exact"``).
         n_particles, n_runs, n_moves: passed to :func:`log_marginal_likelihood`.
 
@@ -601,29 +628,35 @@ def posterior_over_k(
     """
     key = check_key(key)
     data = as_data(x)
-    if isinstance(ks, (str, bytes)) or not isinstance(ks, Iterable):
-        raise ValueError(f"ks must be a non-empty sequence of integers >= 1, got {ks!r}.")
-    ks_list = list(ks)
-    if not ks_list:
-        raise ValueError("ks is empty; give at least one number of components >= 1.")
-    ks_t = tuple(sorted({_check_k(k, f"ks entry {k!r}") for k in ks_list}))
-    _check_prior(prior)
+    ks_t = check_ks(ks, data.size)
+    prior = resolve_prior(prior, data)
+    pr = _prior_tuple(prior)
     if method not in ("auto", "exact", "smc", "is"):
         raise ValueError(f"method must be 'auto', 'exact', 'smc' or 'is', got {method!r}.")
     max_exact_assignments = check_positive_int(max_exact_assignments, "max_exact_assignments")
+    exact = {k: k == 1 or data.size * math.log(k) <= math.log(max_exact_assignments) for k in ks_t}
+    if method == "exact" and not all(exact.values()):
+        worst = max(ks_t)
+        raise ValueError(
+            f"method='exact' needs K^N <= max_exact_assignments = {max_exact_assignments} for every "
+            f"K; K={worst} gives {worst}^{data.size}. Use method='auto' or 'smc'."
+        )
+    settings = {}
+    if method != "exact":
+        est_method = "smc" if method == "auto" else method
+        settings = dict(zip(
+            ("n_particles", "n_runs", "n_moves", "ess_target", "max_steps"),
+            _check_estimator_settings(est_method, max(ks_t) if est_method == "is" else 2,
+                                      n_particles, n_runs, n_moves, 0.8, 500),
+        ))
     estimates = {}
     for i, k in enumerate(ks_t):
-        exact_ok = data.size * math.log(k) <= math.log(max_exact_assignments)
-        if method == "exact" or (method == "auto" and exact_ok):
-            value = exact_log_marginal_likelihood(data, k, prior=prior, max_assignments=max_exact_assignments)
-            estimates[k] = EvidenceEstimate(k=k, log_ml=value, stderr=0.0, method="exact")
+        if method == "exact" or k == 1 or (method == "auto" and exact[k]):
+            value = _exact(data, k, pr, max_exact_assignments)
+            estimates[k] = EvidenceEstimate(n_components=k, log_evidence=value, stderr=0.0, method="exact")
         else:
-            estimates[k] = log_marginal_likelihood(
-                jax.random.fold_in(key, i), data, k, prior=prior,
-                method="smc" if method == "auto" else method,
-                n_particles=n_particles, n_runs=n_runs, n_moves=n_moves,
-            )
-    log_ev = [estimates[k].log_ml for k in ks_t]
+            estimates[k] = _estimate(jax.random.fold_in(key, i), data, k, prior, est_method, **settings)
+    log_ev = [estimates[k].log_evidence for k in ks_t]
     se = [estimates[k].stderr for k in ks_t]  # NaN (a single SMC run) propagates to P's error bar
     p, sd = _posterior_from_evidence(log_ev, se)
     return KPosterior(

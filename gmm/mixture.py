@@ -22,6 +22,7 @@ from jax.scipy.stats import norm
 from gmm._validation import as_data, check_finite, check_key, check_positive_int, is_concrete
 
 _WEIGHT_TOL = 1e-4
+MAX_DRAWS = 10**8
 
 
 def _check_params(weights: Any, means: Any, stds: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -66,26 +67,45 @@ class Mixture:
             not sum to 1, or a standard deviation is not positive.
     """
 
-    weights: jax.Array
-    means: jax.Array
-    stds: jax.Array
-
     def __init__(self, weights: Any, means: Any, stds: Any):
         if is_concrete(weights, means, stds):
-            _check_params(weights, means, stds)
-        self.weights = jnp.asarray(weights, dtype=jnp.float32)
-        self.means = jnp.asarray(means, dtype=jnp.float32)
-        self.stds = jnp.asarray(stds, dtype=jnp.float32)
+            # Float64 copies that cannot be changed in place: a Mixture stays valid.
+            leaves = []
+            for a in _check_params(weights, means, stds):
+                a = np.array(a, dtype=np.float64)
+                a.flags.writeable = False
+                leaves.append(a)
+            object.__setattr__(self, "_leaves", tuple(leaves))
+        else:
+            object.__setattr__(self, "_leaves", (weights, means, stds))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a Mixture is immutable; build a new one, e.g. gmm.Mixture(weights, means, stds).")
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Mixing proportions pi, shape (K,), float64 (read-only)."""
+        return self._leaves[0]
+
+    @property
+    def means(self) -> np.ndarray:
+        """Component means mu, shape (K,), data units, float64 (read-only)."""
+        return self._leaves[1]
+
+    @property
+    def stds(self) -> np.ndarray:
+        """Component standard deviations sigma, shape (K,), data units, float64 (read-only)."""
+        return self._leaves[2]
 
     # Pytree protocol: unflattening must not re-validate (leaves may be tracers
     # or placeholders inside jit/vmap).
     def tree_flatten(self):
-        return (self.weights, self.means, self.stds), None
+        return self._leaves, None
 
     @classmethod
     def tree_unflatten(cls, aux, children):
         obj = object.__new__(cls)
-        obj.weights, obj.means, obj.stds = children
+        object.__setattr__(obj, "_leaves", tuple(children))
         return obj
 
     def __repr__(self) -> str:
@@ -100,42 +120,77 @@ class Mixture:
         return int(self.weights.shape[0])
 
     def component_log_prob(self, x: Any) -> jax.Array:
-        """log(pi_k N(x_i | mu_k, sigma_k^2)) for every point and component, shape (N, K)."""
-        x = jnp.asarray(as_data(x) if is_concrete(x) else x, dtype=jnp.float32)
-        return _component_log_prob(self, x)
+        """log(pi_k N(x_i | mu_k, sigma_k^2)) for every point and component, shape (N, K).
+
+        On concrete input it is computed in float64 and returned as a NumPy array; traced
+        inside ``jit`` it follows the tracers' dtype.
+        """
+        return self._evaluate(_component_log_prob, x)
 
     def log_prob(self, x: Any) -> jax.Array:
         """Log density log p(x_i) of each point, shape (N,)."""
-        return logsumexp(self.component_log_prob(x), axis=1)
+        return self._evaluate(_log_prob, x)
 
     def responsibilities(self, x: Any) -> jax.Array:
         """Posterior component probabilities P(z_i = k | x_i), shape (N, K); rows sum to 1."""
-        lp = self.component_log_prob(x)
-        return jnp.exp(lp - logsumexp(lp, axis=1, keepdims=True))
+        return self._evaluate(_responsibilities, x)
 
     def log_likelihood(self, x: Any) -> jax.Array:
         """Total log-likelihood sum_i log p(x_i), a scalar."""
-        return jnp.sum(self.log_prob(x))
+        return self._evaluate(_log_likelihood, x)
+
+    def _evaluate(self, fn, x: Any):
+        if is_concrete(self, x):
+            data = as_data(x)
+            with jax.enable_x64(True):
+                return np.asarray(fn(self, jnp.asarray(data)))
+        return fn(self, jnp.asarray(x))
 
     def sample(self, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
         """Draw n points: component labels z ~ Categorical(pi), then x ~ N(mu_z, sigma_z^2).
 
         Returns:
-            A pair ``(x, z)``: values of shape (n,) and integer labels in [0, K) of shape (n,).
+            A pair ``(x, z)``: values of shape (n,) (float64) and integer labels in [0, K)
+            of shape (n,).
+
+        Raises:
+            ValueError: on a bad key, or n not an integer in [1, 10^8].
         """
         key = check_key(key)
         n = check_positive_int(n, "n")
+        if n > MAX_DRAWS:
+            raise ValueError(f"n must be at most {MAX_DRAWS:.0e} (the draws would need {16 * n / 1e9:.3g} GB), got {n}.")
+        if is_concrete(self):
+            with jax.enable_x64(True):
+                x, z = _sample(self, key, n)
+                return np.asarray(x), np.asarray(z)
         return _sample(self, key, n)
 
     def sorted(self) -> "Mixture":
         """The same mixture with components ordered by increasing mean."""
-        order = jnp.argsort(self.means)
-        return Mixture.tree_unflatten(None, (self.weights[order], self.means[order], self.stds[order]))
+        order = np.argsort(self.means, kind="stable") if is_concrete(self) else jnp.argsort(self.means)
+        return Mixture.tree_unflatten(None, tuple(a[order] for a in self._leaves))
 
 
 @jax.jit
 def _component_log_prob(mixture: Mixture, x: jax.Array) -> jax.Array:
     return jnp.log(mixture.weights) + norm.logpdf(x[:, None], mixture.means, mixture.stds)
+
+
+@jax.jit
+def _log_prob(mixture: Mixture, x: jax.Array) -> jax.Array:
+    return logsumexp(_component_log_prob(mixture, x), axis=1)
+
+
+@jax.jit
+def _responsibilities(mixture: Mixture, x: jax.Array) -> jax.Array:
+    lp = _component_log_prob(mixture, x)
+    return jnp.exp(lp - logsumexp(lp, axis=1, keepdims=True))
+
+
+@jax.jit
+def _log_likelihood(mixture: Mixture, x: jax.Array) -> jax.Array:
+    return jnp.sum(_log_prob(mixture, x))
 
 
 @jax.jit(static_argnums=2)

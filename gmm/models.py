@@ -180,7 +180,12 @@ def source(fn: Any) -> str:
 
 
 def observations(x: Any) -> dict:
-    """Constraints that condition ``bayesian_gmm`` on observed values x, shape (N,)."""
+    """Constraints that condition ``bayesian_gmm`` on observed values x, shape (N,) (checked
+    when concrete: finite real numbers)."""
+    if is_concrete(x):
+        from gmm._validation import as_data
+
+        x = as_data(x)
     return {"obs": {"x": jnp.asarray(x, dtype=jnp.float32)}}
 
 

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from gmm._validation import as_data
+from gmm._validation import as_data, check_finite, check_positive_int
 from gmm.mixture import Mixture, decision_boundaries
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
@@ -31,8 +31,12 @@ def histogram(x: Any, *, ax=None, bins: int | Sequence[float] = 30, label: str |
 
 
 def grid_for(x: Any, mixture: Mixture | None = None, n: int = 1000, pad: float = 0.15) -> np.ndarray:
-    """An evaluation grid covering the data (and the mixture's components)."""
-    lo, hi = float(np.min(x)), float(np.max(x))
+    """An evaluation grid of ``n`` points covering the data (and the mixture's components),
+    widened by ``pad`` times the span on each side, shape (n,)."""
+    data = as_data(x)
+    n = check_positive_int(n, "n", maximum=10_000_000)
+    pad = check_finite(pad, "pad")
+    lo, hi = float(np.min(data)), float(np.max(data))
     if mixture is not None:
         m, s = np.asarray(mixture.means), np.asarray(mixture.stds)
         lo, hi = min(lo, float((m - 4 * s).min())), max(hi, float((m + 4 * s).max()))
@@ -113,21 +117,6 @@ def criterion_curves(ks: Sequence[int], curves: dict[str, Sequence[float]], *, a
     ax.set_ylabel("score (lower is better)")
     ax.legend()
     return ax
-
-
-def predictive_density(weights: Any, means: Any, stds: Any, grid: Any, max_draws: int = 2000) -> np.ndarray:
-    """Posterior predictive density p(x_new | x) on ``grid``: the mixture density averaged over draws.
-
-    ``weights``, ``means``, ``stds`` hold posterior draws with the components on
-    the last axis, e.g. shape (n_chains, n_samples, K); at most ``max_draws``
-    evenly spaced draws are used. Returns shape (len(grid),).
-    """
-    w, m, s = (np.asarray(a, dtype=np.float64).reshape(-1, np.shape(a)[-1]) for a in (weights, means, stds))
-    idx = np.linspace(0, w.shape[0] - 1, min(max_draws, w.shape[0])).astype(int)
-    w, m, s = w[idx], m[idx], s[idx]
-    g = np.asarray(grid, dtype=np.float64)[:, None, None]
-    dens = (w * np.exp(-0.5 * ((g - m) / s) ** 2) / (s * np.sqrt(2 * np.pi))).sum(axis=-1)
-    return dens.mean(axis=1)
 
 
 def trace_plots(posterior: Any, *, names: Sequence[str] = ("weights", "means", "stds"), max_points: int = 500):

@@ -38,16 +38,18 @@ from jax.scipy.stats import norm
 from gmm._validation import (
     as_data,
     check_key,
+    check_ks,
     check_n_components,
     check_positive,
     check_positive_int,
 )
+from gmm.em import best_of_starts, bucket, density_e_step, em_loop, grouped, kmeans_starts, m_step, robust_scale
 from gmm.mixture import Mixture
 
 
 def n_parameters(n_components: int) -> int:
     """Free parameters of a 1-D K-component mixture: K means, K sds, K - 1 weights."""
-    return 3 * n_components - 1
+    return 3 * check_n_components(n_components) - 1
 
 
 def _check_mixture(mixture: Any) -> Mixture:
@@ -91,10 +93,11 @@ def _input_eps(x: Any) -> float:
 def data_resolution(x: Any) -> float | None:
     """The resolution h the data were recorded to: the largest power of ten dividing every value.
 
-    Every x_i must be an integer multiple of h = 10^e within the float error of its dtype
-    (``|x_i / h - round(x_i / h)| <= 1e-9 + 16 eps |x_i / h|``). Powers are tried from the
-    largest not above ``max |x_i|`` downwards; the search stops (returning None) once the dtype
-    can no longer tell multiples of h apart, which is what continuous data do.
+    Every x_i must be an integer multiple of h = 10^e within the float error of its own
+    value, in data units: ``|x_i - h round(x_i / h)| <= 16 eps |x_i|`` with eps the
+    machine epsilon of the input's dtype. Powers are tried from the largest not above
+    ``max |x_i|`` downwards; the search stops (returning None) once the dtype can no longer
+    tell multiples of h apart at the largest value, which is what continuous data do.
 
     Args:
         x: observations, shape (N,), finite numbers.
@@ -103,19 +106,20 @@ def data_resolution(x: Any) -> float | None:
         h (e.g. 1.0 for whole grams, 0.1 for tenths), or None when the data do not look
         rounded to a power of ten (or are all zero).
     """
-    data = as_data(x)
-    eps = _input_eps(x)
+    return _resolution(as_data(x), _input_eps(x))
+
+
+def _resolution(data: np.ndarray, eps: float) -> float | None:
     top = float(np.max(np.abs(data)))
     if top == 0.0:
         return None
+    tol = _RES_SLACK * eps * np.abs(data)
     e = int(math.floor(math.log10(top)))
     while True:
         h = 10.0**e
-        q = data / h
-        tol = 1e-9 + _RES_SLACK * eps * np.abs(q)
-        if tol.max() > _RES_MAX_TOL:
+        if _RES_SLACK * eps * top / h > _RES_MAX_TOL:
             return None
-        if np.all(np.abs(q - np.rint(q)) <= tol):
+        if np.all(np.abs(data - h * np.rint(data / h)) <= tol):
             return h
         e -= 1
 
@@ -172,7 +176,7 @@ def binned_log_prob(x: Any, mixture: Mixture, resolution: float) -> np.ndarray:
     m = _check_mixture(mixture)
     h = _check_resolution_value(resolution)
     n, k = data.size, m.n_components
-    n_pad, k_pad = _bucket(n, 64), _bucket(k, 8)  # padded shapes share one compilation
+    n_pad, k_pad = bucket(n, 64), bucket(k, 8)  # padded shapes share one compilation
     xp = np.zeros(n_pad)
     xp[:n] = data
     logw, mu, sd = np.full(k_pad, -np.inf), np.zeros(k_pad), np.ones(k_pad)
@@ -198,126 +202,47 @@ _NARROW = 1e-3  # bins narrower than this many sigmas use the midpoint moments
 
 
 def _component_terms(y, hs, logw, mu, sd, active):
-    """Per (value j, component k): log pi_k + log P_k(value j), and E[X], Var[X] given (j, k).
+    """Per (value j, component k): log pi_k + log P_k(bin of value j), and E[X], Var[X] given (j, k).
 
-    Binned (hs > 0): P_k = Phi(hi) - Phi(lo) and the moments of N(mu_k, sd_k) truncated to
-    the bin [y_j - hs/2, y_j + hs/2]. Density (hs == 0): the Gaussian density, E[X] = y_j,
-    Var[X] = 0. Inactive (padding) components get log probability -inf.
+    P_k = Phi(hi) - Phi(lo) for the bin [y_j - hs/2, y_j + hs/2], and the moments of
+    N(mu_k, sd_k) truncated to that bin. Inactive (padding) components get log probability -inf.
     """
-    binned = hs > 0
-    hb = jnp.where(binned, hs, 1.0)
-    lo = (y[:, None] - hb / 2 - mu) / sd
-    hi = lo + hb / sd
+    lo = (y[:, None] - hs / 2 - mu) / sd
+    hi = lo + hs / sd
     log_mass = log_normal_interval(lo, hi)
     finite = jnp.isfinite(log_mass)
     safe = jnp.where(finite, log_mass, 0.0)
     r_lo = jnp.where(finite, jnp.exp(norm.logpdf(lo) - safe), 0.0)
     r_hi = jnp.where(finite, jnp.exp(norm.logpdf(hi) - safe), 0.0)
-    width = hb / sd
+    width = hs / sd
     narrow = width < _NARROW
     mid = 0.5 * (lo + hi)
     ez = jnp.where(narrow, mid, r_lo - r_hi)
     ez2 = 1.0 + lo * r_lo - hi * r_hi
     vz = jnp.where(narrow, width**2 / 12.0, jnp.maximum(ez2 - ez**2, 0.0))
-    log_comp = jnp.where(binned, log_mass, norm.logpdf(y[:, None], mu, sd))
-    lp = jnp.where(active, logw + log_comp, -jnp.inf)
-    ex = jnp.where(binned, mu + sd * ez, y[:, None])
-    vx = jnp.where(binned, sd**2 * vz, 0.0)
-    return lp, ex, vx
+    lp = jnp.where(active, logw + log_mass, -jnp.inf)
+    return lp, mu + sd * ez, sd**2 * vz
 
 
-def _em_step(y, c, hs, var_reg, floor, logw, mu, sd, active):
-    """One EM iteration; returns the new parameters and the log-likelihood *before* the step."""
-    lp, ex, vx = _component_terms(y, hs, logw, mu, sd, active)
-    lse = logsumexp(lp, axis=1)
-    ll = jnp.sum(c * lse)
-    r = jnp.exp(lp - lse[:, None]) * c[:, None]
-    nk = r.sum(axis=0)
-    alive = active & (nk > 1e-12)
-    nk_safe = jnp.where(alive, nk, 1.0)
-    mu_new = (r * ex).sum(axis=0) / nk_safe
-    var_new = (r * (vx + (ex - mu_new) ** 2)).sum(axis=0) / nk_safe + var_reg
-    sd_new = jnp.maximum(jnp.sqrt(var_new), floor)
-    logw_new = jnp.where(active, jnp.log(nk / c.sum()), -jnp.inf)
-    return logw_new, jnp.where(alive, mu_new, mu), jnp.where(alive, sd_new, sd), ll
+@partial(jax.jit, static_argnames=("k_max", "n_init", "max_iter", "binned"))
+def _fit_k(key, y, c, k, hs, var_reg, floor, tol, *, k_max: int, n_init: int, max_iter: int, binned: bool):
+    """EM for one K (k <= k_max; components past k are padding) from ``n_init`` k-means starts:
+    the best start's (log pi, mu, sd) and log-likelihood (binned or density)."""
+    active = jnp.arange(k_max) < k
+    starts = kmeans_starts(key, y, c, k, k_max, n_init, 25, var_reg + hs**2 / 12.0, floor)
 
-
-def _initial_params(
-    rng: np.random.Generator, y: np.ndarray, c: np.ndarray, k: int, k_max: int, n_init: int,
-    hs: float, var_reg: float, floor: float, n_lloyd: int = 25,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Starting (log pi, mu, sd), each (n_init, k_max), from weighted k-means (NumPy).
-
-    Start 0 puts the centres at equal-count quantiles, the others use k-means++ (D^2
-    seeding weighted by the counts c); all then run ``n_lloyd`` weighted Lloyd iterations.
-    Each hard cluster gives pi = count / N, its mean, and sd = sqrt(var + reg + hs^2/12)
-    (the rounding variance for binned data), at least ``floor``. Padding components
-    (index >= k) get log pi = -inf.
-    """
-    total = c.sum()
-    centres = np.zeros((n_init, k_max))
-    cum = np.cumsum(c) / total
-    n_valid = int(np.sum(c > 0))
-    q_idx = np.clip(np.searchsorted(cum, (np.arange(k) + 0.5) / k), 0, n_valid - 1)
-    centres[0, :k] = y[q_idx]
-    for r in range(1, n_init):
-        p = c / total
-        for j in range(k):
-            idx = rng.choice(y.size, p=p)
-            centres[r, j] = y[idx]
-            d2 = np.min((y[:, None] - centres[r, : j + 1]) ** 2, axis=1) * c
-            p = d2 / d2.sum() if d2.sum() > 0 else c / total
-    active = np.arange(k_max) < k
-    for _ in range(n_lloyd):
-        d2 = np.where(active, (y[None, :, None] - centres[:, None, :]) ** 2, np.inf)
-        one = (np.argmin(d2, axis=2)[..., None] == np.arange(k_max)) * c[None, :, None]
-        cnt = one.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            centres = np.where(cnt > 0, (one * y[None, :, None]).sum(axis=1) / cnt, centres)
-    d2 = np.where(active, (y[None, :, None] - centres[:, None, :]) ** 2, np.inf)
-    one = (np.argmin(d2, axis=2)[..., None] == np.arange(k_max)) * c[None, :, None]
-    cnt = one.sum(axis=1)
-    safe = np.where(cnt > 0, cnt, 1.0)
-    mu = np.where(cnt > 0, (one * y[None, :, None]).sum(axis=1) / safe, centres)
-    var = np.where(cnt > 0, (one * (y[None, :, None] - mu[:, None, :]) ** 2).sum(axis=1) / safe, 1.0)
-    sd = np.maximum(np.sqrt(var + var_reg + hs**2 / 12.0), floor)
-    with np.errstate(divide="ignore"):
-        logw = np.where(active, np.log(np.maximum(cnt, 1e-3) / total), -np.inf)
-    return logw, mu, sd
-
-
-@partial(jax.jit, static_argnames=("max_iter",))
-def _em_restarts(y, c, hs, var_reg, floor, tol, logw, mu, sd, active, *, max_iter: int):
-    """EM from every start (rows of logw, mu, sd: (R, k_max)); returns the best start's
-    parameters together with their log-likelihood, and its number of iterations.
-
-    Each step returns the log-likelihood of the parameters it started from, so the loop
-    carries the last parameters whose log-likelihood is known and returns those.
-    """
-    tol_total = tol * c.sum()
+    def step(params):
+        if binned:
+            lp, ex, vx = _component_terms(y, hs, *params, active)
+        else:
+            lp, ex, vx = density_e_step(y, *params, active)
+        return m_step(lp, ex, vx, c, var_reg, floor, *params, active)
 
     def run(logw, mu, sd):
-        def cond(state):
-            it, _, _, prev, ll = state
-            return (it < max_iter) & ((it < 2) | (ll - prev > tol_total))
+        params, ll, _, n_iter, _ = em_loop(step, (logw, mu, sd), max_iter, tol, c.sum())
+        return params, ll, n_iter
 
-        def body(state):
-            it, cur, _, _, ll = state
-            new_logw, new_mu, new_sd, ll_cur = _em_step(y, c, hs, var_reg, floor, *cur, active)
-            return it + 1, (new_logw, new_mu, new_sd), cur, ll, ll_cur
-
-        state = (0, (logw, mu, sd), (logw, mu, sd), -jnp.inf, -jnp.inf)
-        it, _, scored, _, ll = jax.lax.while_loop(cond, body, state)
-        return (*scored, jnp.where(jnp.isnan(ll), -jnp.inf, ll), it)
-
-    out = jax.vmap(run)(logw, mu, sd)
-    best = jnp.argmax(out[3])
-    return jax.tree_util.tree_map(lambda a: a[best], out)
-
-
-def _bucket(n: int, smallest: int) -> int:
-    """Next power of two >= max(n, smallest): padded sizes share one compilation."""
-    return max(smallest, 1 << (max(n, 1) - 1).bit_length())
+    return best_of_starts(run, starts)
 
 
 # ---------------------------------------------------------------------------
@@ -360,15 +285,6 @@ class SelectionResult:
         return self.mixtures[self.best_k]
 
 
-def _check_ks(ks: Any, n: int) -> tuple[int, ...]:
-    if isinstance(ks, (str, bytes)) or not isinstance(ks, Iterable):
-        raise ValueError(f"ks must be a non-empty sequence of integers in [1, {n}], got {ks!r}.")
-    values = list(ks)
-    if not values:
-        raise ValueError(f"ks is empty; give at least one number of components in [1, {n}].")
-    return tuple(sorted({check_n_components(k, n, name=f"ks entry {k!r}") for k in values}))
-
-
 def _check_criterion(criterion: Any) -> str:
     if criterion not in ("bic", "aic"):
         raise ValueError(f"criterion must be 'bic' or 'aic', got {criterion!r}.")
@@ -392,28 +308,20 @@ def _fit_and_score(
     max_iter: int,
     tol: float,
 ) -> tuple[dict, dict, dict]:
+    """Fit every K in ks (grouped, standardised data, float64) and score it."""
     n = data.size
-    loc = float(data.mean())
-    scale = float(data.std()) or (h if h else 1.0)
-    values, counts = np.unique(data, return_counts=True)
-    u_pad = _bucket(values.size, 64)
-    k_max = _bucket(max(ks), 8)
-    y = np.zeros(u_pad)
-    c = np.zeros(u_pad)
-    y[: values.size] = (values - loc) / scale
-    c[: values.size] = counts
+    loc, scale = robust_scale(data)
+    y, c, _ = grouped((data - loc) / scale)
+    k_max = bucket(max(ks), 8)
     scores, lls, mixtures = {}, {}, {}
     hs, var_reg_s, floor_s = (h or 0.0) / scale, reg_var / scale**2, min_std / scale
-    seed = np.asarray(jax.random.bits(key, (4,), dtype=jnp.uint32)).tolist()
-    rng = np.random.default_rng(seed)
     with jax.enable_x64(True):
         yj, cj = jnp.asarray(y), jnp.asarray(c)
         consts = tuple(jnp.asarray(v, jnp.float64) for v in (hs, var_reg_s, floor_s, tol))
-        for k in ks:
-            start = _initial_params(rng, y, c, k, k_max, n_init, hs, var_reg_s, floor_s)
-            active = jnp.arange(k_max) < k
-            logw, mu, sd, ll, _ = _em_restarts(
-                yj, cj, *consts, *(jnp.asarray(a) for a in start), active, max_iter=max_iter
+        for i, k in enumerate(ks):
+            (logw, mu, sd), ll, _ = _fit_k(
+                jax.random.fold_in(key, i), yj, cj, jnp.asarray(k), *consts,
+                k_max=k_max, n_init=n_init, max_iter=max_iter, binned=h is not None,
             )
             logw, mu, sd = (np.asarray(a, np.float64)[:k] for a in (logw, mu, sd))
             ll = float(ll)
@@ -426,13 +334,13 @@ def _fit_and_score(
     return scores, lls, mixtures
 
 
-def _common_checks(x, ks, key, criterion, n_init, max_iter, tol):
-    data = as_data(x)
-    ks = _check_ks(ks, data.size)
+def _common_checks(key, x, ks, criterion, n_init, max_iter, tol):
     key = check_key(key)
+    data = as_data(x)
+    ks = check_ks(ks, data.size)
     criterion = _check_criterion(criterion)
     n_init = check_positive_int(n_init, "n_init")
-    max_iter = check_positive_int(max_iter, "max_iter")
+    max_iter = check_positive_int(max_iter, "max_iter", maximum=100_000)
     tol = check_positive(tol, "tol")
     return data, ks, key, criterion, n_init, max_iter, tol
 
@@ -454,10 +362,10 @@ def _result(ks, scores, lls, mixtures, criterion, likelihood, h, min_std, n) -> 
 
 
 def select_k(
+    key: jax.Array,
     x: Any,
     ks: Iterable[int],
     *,
-    key: jax.Array,
     criterion: str = "bic",
     resolution: float | str | None = "auto",
     min_std: float | None = None,
@@ -483,9 +391,9 @@ def select_k(
     For continuous data (no resolution) this is ordinary maximum likelihood and BIC.
 
     Args:
+        key: ``jax.random`` key for the k-means++ starts.
         x: observations, shape (N,), finite numbers.
         ks: candidate numbers of components, integers in [1, N].
-        key: ``jax.random`` key for the k-means++ starts.
         criterion: ``"bic"`` or ``"aic"``.
         resolution: the rounding h in data units; ``"auto"`` detects it with
             :func:`data_resolution` (a power of ten; falls back to the density when the data
@@ -505,17 +413,26 @@ def select_k(
     Raises:
         ValueError: on bad data, ks, key, criterion, resolution or counts.
     """
-    data, ks, key, criterion, n_init, max_iter, tol = _common_checks(x, ks, key, criterion, n_init, max_iter, tol)
+    data, ks, key, criterion, n_init, max_iter, tol = _common_checks(key, x, ks, criterion, n_init, max_iter, tol)
     if isinstance(resolution, str):
         if resolution != "auto":
             raise ValueError(f"resolution must be 'auto', None or a number > 0 (data units), got {resolution!r}.")
-        h = data_resolution(x)
+        h = _resolution(data, _input_eps(x))
         if h is not None:
             data = np.rint(data / h) * h  # remove float noise so equal values share a bin
     elif resolution is None:
         h = None
     else:
         h = _check_resolution_value(resolution)
+        distinct = np.unique(data)
+        gap = float(np.min(np.diff(distinct))) if distinct.size > 1 else math.inf
+        if gap < 0.5 * h:
+            raise ValueError(
+                f"resolution={h:g} is coarser than the data: two distinct values of x are only "
+                f"{gap:.3g} apart, so their bins of width h overlap. Allowed: a bin width no "
+                f"larger than twice the smallest gap ({2 * gap:.3g} here), 'auto', or None for "
+                "continuous data."
+            )
     if min_std is None:
         floor = h / math.sqrt(12.0) if h is not None else 0.0
     else:
@@ -526,10 +443,10 @@ def select_k(
 
 
 def naive_select_k(
+    key: jax.Array,
     x: Any,
     ks: Iterable[int],
     *,
-    key: jax.Array,
     criterion: str = "bic",
     reg_var: float = 1e-6,
     n_init: int = 10,
@@ -547,9 +464,9 @@ def naive_select_k(
     show the trap; use :func:`select_k`.
 
     Args:
+        key: ``jax.random`` key for the k-means++ starts.
         x: observations, shape (N,), finite numbers.
         ks: candidate numbers of components, integers in [1, N].
-        key: ``jax.random`` key for the k-means++ starts.
         criterion: ``"bic"`` or ``"aic"``.
         reg_var: variance added to every component (> 0), squared data units.
         n_init: EM starts per K.
@@ -559,7 +476,7 @@ def naive_select_k(
     Returns:
         A :class:`SelectionResult` with ``likelihood == "density"``.
     """
-    data, ks, key, criterion, n_init, max_iter, tol = _common_checks(x, ks, key, criterion, n_init, max_iter, tol)
+    data, ks, key, criterion, n_init, max_iter, tol = _common_checks(key, x, ks, criterion, n_init, max_iter, tol)
     reg_var = check_positive(reg_var, "reg_var")
     scores, lls, mixtures = _fit_and_score(data, ks, key, criterion, None, 0.0, reg_var, n_init, max_iter, tol)
     return _result(ks, scores, lls, mixtures, criterion, "density", None, 0.0, data.size)

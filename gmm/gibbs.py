@@ -1,0 +1,378 @@
+"""Metropolis-within-Gibbs posterior sampling for the Bayesian GMM of :mod:`gmm.models`.
+
+:func:`gibbs` runs several chains over (z, pi, mu, sigma), relabels every draw by
+increasing mean, and reports ArviZ's R-hat and ESS (:mod:`gmm.diagnostics`),
+Rao-Blackwellised assignment probabilities, and a ``RuntimeWarning`` when the chains
+disagree. All chains and sweeps are one jitted function (``vmap`` over chains,
+``lax.scan`` over sweeps) on standardised float32 data; sizes are static and the jitted
+function is cached, so repeated calls with the same shapes do not recompile.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from genjax import gamma
+
+from gmm import diagnostics
+from gmm._scoring import (
+    PARAMS,
+    component_log_probs,
+    quiet_tfp,
+    responsibilities,
+    sample_assignments,
+    sort_by_mean,
+    standardise,
+)
+from gmm._validation import as_data, check_key, check_n_components, check_positive, check_positive_int
+from gmm.em import kmeans_pp_centres
+from gmm.models import Prior, resolve_prior
+
+MAX_STORED = 50_000_000  # most numbers kept in memory: n_chains x n_samples x 3K
+
+
+_TARGET_ACCEPT = 0.44  # optimal acceptance rate of a 1-D random-walk Metropolis step
+
+
+def _log_std_target(x, z, weights, means, stds, prior):
+    """Per component k: log Gamma(sigma_k; a, b) + sum_{i: z_i = k} log N(x_i | mu_k, sigma_k) + log sigma_k.
+
+    The density of log sigma_k given everything else (up to a constant), shape (K,). The
+    point terms are ``assigned_point.assess`` scores; the log pi_k they carry is a constant
+    n_k log pi_k for every sigma, so it cancels in the MH ratio.
+    """
+    # Masked sums of each component's column: fused reductions, no (N,) temporaries.
+    cols = component_log_probs(x, weights, means, stds)
+    lik = jnp.stack([jnp.sum(jnp.where(z == j, c, 0.0)) for j, c in enumerate(cols)])
+    log_prior = jax.vmap(lambda s: gamma.assess(s, prior.std_shape, prior.std_rate)[0])(stds)
+    return log_prior + lik + jnp.log(stds)
+
+
+def _sweep(key, state, x, prior, n_mh: int, adapt_rate):
+    """One Metropolis-within-Gibbs sweep: z | theta; pi | z; mu | z, sigma; sigma | z, mu (MH)."""
+    z, weights, means, stds, log_step = state
+    k = weights.shape[0]
+    k_z, k_w, k_m, k_s = jax.random.split(key, 4)
+    # (a) assignments, all points at once: P(z_i = k | theta, x_i) ∝ exp(assess score).
+    z = sample_assignments(k_z, component_log_probs(x, weights, means, stds))
+    counts = jax.ops.segment_sum(jnp.ones_like(x), z, num_segments=k)
+    sums = jax.ops.segment_sum(x, z, num_segments=k)
+    # (b) weights: Dirichlet(alpha + n_k).
+    weights = jax.random.dirichlet(k_w, prior.alpha + counts)
+    # (c) means: Normal with precision 1/s0^2 + n_k/sigma_k^2.
+    prec = 1.0 / prior.mean_scale**2 + counts / stds**2
+    loc = (prior.mean_loc / prior.mean_scale**2 + sums / stds**2) / prec
+    means = loc + jax.random.normal(k_m, (k,)) / jnp.sqrt(prec)
+
+    # (d) stds: random-walk MH on log sigma_k, accepted per component.
+    def mh(carry, key_t):
+        stds, cur = carry
+        k_prop, k_acc = jax.random.split(key_t)
+        prop = stds * jnp.exp(jnp.exp(log_step) * jax.random.normal(k_prop, (k,)))
+        new = _log_std_target(x, z, weights, means, prop, prior)
+        log_ratio = jnp.where(jnp.isnan(new), -jnp.inf, new - cur)
+        accept = jnp.log(jax.random.uniform(k_acc, (k,))) < log_ratio
+        return (jnp.where(accept, prop, stds), jnp.where(accept, new, cur)), jnp.minimum(1.0, jnp.exp(log_ratio))
+
+    cur = _log_std_target(x, z, weights, means, stds, prior)
+    (stds, _), acc_prob = jax.lax.scan(mh, (stds, cur), jax.random.split(k_s, n_mh))
+    acc = acc_prob.mean(axis=0)
+    log_step = log_step + adapt_rate * (acc - _TARGET_ACCEPT)
+    return (z, weights, means, stds, log_step), acc
+
+
+def _init_chain(key, x, k: int, init_step):
+    """k-means++ start: K data points drawn with D^2 weighting as means (the seeding of
+    :func:`gmm.em.kmeans_pp_centres`), equal weights, every sd the data's sd / K; z is
+    drawn in the first sweep."""
+    centres = kmeans_pp_centres(key, x, jnp.ones_like(x), k)
+    sd = jnp.std(x)
+    sd = jnp.where(sd > 0, sd / k, 1.0)
+    return (
+        jnp.zeros(x.shape[0], jnp.int32),
+        jnp.full(k, 1.0 / k, x.dtype),
+        jnp.sort(centres),
+        jnp.full(k, sd, x.dtype),
+        jnp.full(k, jnp.log(init_step), x.dtype),
+    )
+
+
+@partial(jax.jit, static_argnames=("k", "n_samples", "n_warmup", "n_chains", "n_mh"))
+def _gibbs_run(key, x, prior, init_step, k: int, n_samples: int, n_warmup: int, n_chains: int, n_mh: int):
+    """All chains, all sweeps: vmap over chains of one ``lax.scan`` over warmup + kept sweeps.
+
+    One scan (not a warmup scan and a sampling scan) keeps the compiled program half the size;
+    warmup sweeps adapt the MH step and are dropped afterwards.
+    """
+    n_total = n_warmup + n_samples
+
+    def chain(key_c):
+        k_init, k_run = jax.random.split(key_c)
+        state = _init_chain(k_init, x, k, init_step)
+
+        def step(carry, inp):
+            state, resp_sum = carry
+            t, key_t = inp
+            warm = t < n_warmup
+            rate = jnp.where(warm, 1.0 / (t + 1.0) ** 0.6, 0.0)
+            state, acc = _sweep(key_t, state, x, prior, n_mh, rate)
+            w, m, s = sort_by_mean(*state[1:4])
+            keep = jnp.where(warm, 0.0, 1.0)
+            # Components on the leading axis: each row is one fused pass over the data.
+            resp_sum = resp_sum + keep * jnp.stack(responsibilities(x, w, m, s))
+            return (state, resp_sum), (w, m, s, acc)
+
+        resp0 = jnp.zeros((k, x.shape[0]), x.dtype)
+        steps = jnp.arange(n_total, dtype=x.dtype)
+        (state, resp_sum), (w, m, s, acc) = jax.lax.scan(
+            step, (state, resp0), (steps, jax.random.split(k_run, n_total))
+        )
+        kept = slice(n_warmup, None)
+        return w[kept], m[kept], s[kept], acc[kept].mean(axis=0), jnp.exp(state[4]), resp_sum / n_samples
+
+    w, m, s, acc, step_size, resp = jax.vmap(chain)(jax.random.split(key, n_chains))
+    return w, m, s, acc, step_size, resp.mean(axis=0)
+
+
+
+@jax.jit
+def _mean_responsibilities(x: jax.Array, weights: jax.Array, means: jax.Array, stds: jax.Array) -> jax.Array:
+    """Average over draws (rows of the (S, K) parameters) of P(z = k | x_m, theta_s), shape (M, K).
+
+    A scan over the draws, so memory is (M, K) whatever the number of draws.
+    """
+
+    def add(total, theta):
+        return total + jnp.stack(responsibilities(x, *theta), axis=1), None
+
+    total, _ = jax.lax.scan(add, jnp.zeros((x.shape[0], weights.shape[1]), x.dtype), (weights, means, stds))
+    return total / weights.shape[0]
+
+
+def mixture_densities(weights: Any, means: Any, stds: Any, grid: Any, max_draws: int = 2000) -> np.ndarray:
+    """The mixture density of each draw on ``grid``, float64, shape (S', G).
+
+    ``weights``, ``means``, ``stds`` hold draws with the components on the last axis (any
+    leading shape); at most ``max_draws`` evenly spaced draws are used (S' of them).
+    """
+    w, m, s = (np.asarray(a, np.float64).reshape(-1, np.shape(a)[-1]) for a in (weights, means, stds))
+    idx = np.linspace(0, w.shape[0] - 1, min(max_draws, w.shape[0])).astype(int)
+    w, m, s = w[idx], m[idx], s[idx]
+    g = np.asarray(grid, np.float64)[None, :, None]
+    z = (g - m[:, None, :]) / s[:, None, :]
+    return (w[:, None, :] * np.exp(-0.5 * z**2) / (s[:, None, :] * math.sqrt(2 * math.pi))).sum(axis=-1)
+
+
+@dataclass(frozen=True)
+class GibbsPosterior:
+    """Outcome of :func:`gibbs`: draws relabelled by increasing mean in every sample.
+
+    Attributes:
+        weights: mixing proportions, shape (n_chains, n_samples, K).
+        means: component means, shape (n_chains, n_samples, K), data units.
+        stds: component standard deviations, shape (n_chains, n_samples, K), data units.
+        assignment_probs: P(z_i = k | x), shape (N, K), rows sum to 1, Rao-Blackwellised:
+            the average over all draws of P(z_i = k | theta_s, x_i), in the sorted labelling.
+        rhat: rank-normalised split R-hat of every scalar parameter (ArviZ),
+            ``{"weights": (K,), "means": (K,), "stds": (K,)}``; NaN with one chain.
+        ess: bulk effective sample size of every scalar parameter (ArviZ), same layout;
+            quote it for Monte Carlo standard errors, sd / sqrt(ess).
+        ess_tail: tail (5% and 95% quantile) ESS, same layout.
+        acceptance_rate: mean acceptance probability of the log-sigma MH steps after
+            warmup, shape (n_chains, K).
+        step_size: the adapted random-walk step on log sigma, shape (n_chains, K), in
+            log sigma (unitless).
+        x: the data, shape (N,), for :meth:`to_arviz`.
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    stds: np.ndarray
+    assignment_probs: np.ndarray
+    rhat: dict[str, np.ndarray]
+    ess: dict[str, np.ndarray]
+    ess_tail: dict[str, np.ndarray]
+    acceptance_rate: np.ndarray
+    step_size: np.ndarray
+    x: np.ndarray
+
+    @property
+    def n_chains(self) -> int:
+        return int(self.means.shape[0])
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.means.shape[1])
+
+    @property
+    def n_components(self) -> int:
+        return int(self.means.shape[2])
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per scalar parameter: name, mean, sd, 2.5% and 97.5% quantiles,
+        mcse = sd / sqrt(ess), rhat, ess, ess_tail (all pooled over chains)."""
+        rows = []
+        for name in PARAMS:
+            draws = getattr(self, name)
+            for j in range(self.n_components):
+                d = draws[:, :, j].ravel()
+                sd = float(d.std(ddof=1)) if d.size > 1 else float("nan")
+                ess = float(self.ess[name][j])
+                rows.append(
+                    {
+                        "parameter": f"{name}[{j}]",
+                        "mean": float(d.mean()),
+                        "sd": sd,
+                        "q2.5": float(np.quantile(d, 0.025)),
+                        "q97.5": float(np.quantile(d, 0.975)),
+                        "mcse": sd / math.sqrt(ess) if ess > 0 else float("nan"),
+                        "rhat": float(self.rhat[name][j]),
+                        "ess": ess,
+                        "ess_tail": float(self.ess_tail[name][j]),
+                    }
+                )
+        return rows
+
+    def predictive_density(
+        self, grid: Any, quantiles: tuple[float, float] | None = None, max_draws: int = 2000
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Posterior predictive density p(x_new | x) on ``grid``: the mixture density
+        averaged over (at most ``max_draws`` evenly spaced) draws, shape (G,).
+
+        With ``quantiles=(lo, hi)``, also the pointwise lo and hi quantiles of the
+        per-draw densities (a credible band): returns (mean, lower, upper).
+        """
+        g = as_data(grid, "grid")
+        max_draws = check_positive_int(max_draws, "max_draws", maximum=100_000)
+        dens = mixture_densities(self.weights, self.means, self.stds, g, max_draws)
+        if quantiles is None:
+            return dens.mean(axis=0)
+        lo, hi = (float(q) for q in quantiles)
+        if not 0.0 <= lo < hi <= 1.0:
+            raise ValueError(f"quantiles must be (lo, hi) with 0 <= lo < hi <= 1, got {quantiles!r}.")
+        return dens.mean(axis=0), np.quantile(dens, lo, axis=0), np.quantile(dens, hi, axis=0)
+
+    def predictive_assignment_probs(self, x_new: Any) -> np.ndarray:
+        """P(z_new = k | x_new, x) for new points, shape (M, K), in the sorted labelling.
+
+        The responsibilities of each posterior draw, averaged over all draws, so
+        the uncertainty about the parameters is carried into the classification.
+        """
+        data = as_data(x_new, "x_new")
+        k = self.n_components
+        with jax.enable_x64(True):
+            w, m, s = (jnp.asarray(a.reshape(-1, k)) for a in (self.weights, self.means, self.stds))
+            return np.asarray(_mean_responsibilities(jnp.asarray(data), w, m, s), dtype=np.float64)
+
+    def to_arviz(self):
+        """The draws as an ArviZ ``DataTree``: ``posterior`` (weights, means, stds with dims
+        chain, draw, component), ``sample_stats`` (none per draw here) and ``observed_data`` (x)."""
+        return diagnostics.to_datatree(
+            {name: getattr(self, name) for name in PARAMS},
+            dims={name: ["component"] for name in PARAMS},
+            coords={"component": np.arange(self.n_components)},
+            observed_data={"x": self.x},
+        )
+
+
+def gibbs(
+    key: jax.Array,
+    x: Any,
+    n_components: int,
+    *,
+    prior: Prior | None = None,
+    n_samples: int = 2000,
+    n_warmup: int = 500,
+    n_chains: int = 4,
+    n_mh_steps: int = 3,
+    init_step_size: float = 0.5,
+) -> GibbsPosterior:
+    """Metropolis-within-Gibbs posterior sampling for the Bayesian GMM, several chains.
+
+    Each sweep: (a) every z_i from P(z_i = k | theta, x_i) ∝ exp of
+    ``assigned_point.assess({"z": k, "x": x_i}, pi, mu, sigma)`` (all i, k at once);
+    (b) pi ~ Dirichlet(alpha + n_k); (c) mu_k ~ Normal(m_k, 1/sqrt(1/s0^2 + n_k/sigma_k^2)) with
+    m_k = (m0/s0^2 + sum_{z_i=k} x_i / sigma_k^2) / (1/s0^2 + n_k/sigma_k^2); (d) ``n_mh_steps``
+    random-walk Metropolis steps on every log sigma_k (Gamma prior and point densities from
+    GenJAX, Jacobian included, accepted per component). The step size is adapted towards
+    acceptance 0.44 during warmup only. Chains start from K data points picked with
+    k-means++ (D^2) weighting. Draws are relabelled by increasing mean. The sampler runs on
+    standardised data (robust location and scale, float64) with the prior mapped to the
+    same units; draws come back in data units.
+
+    A ``RuntimeWarning`` names every parameter whose R-hat exceeds 1.01 or whose bulk ESS
+    is below 100 (:func:`gmm.diagnostics.warn_if_unconverged`).
+
+    Args:
+        key: ``jax.random`` key; the same key gives the same draws.
+        x: observations, shape (N,), finite numbers.
+        n_components: K, an integer in [2, N].
+        prior: the model's :class:`~gmm.models.Prior`; None derives one from the data
+            (:meth:`~gmm.models.Prior.from_data`).
+        n_samples: kept sweeps per chain (>= 4).
+        n_warmup: discarded sweeps per chain (>= 1), during which the MH step adapts.
+        n_chains: independent chains (>= 1; R-hat needs >= 2).
+        n_mh_steps: MH steps on log sigma per sweep (>= 1).
+        init_step_size: initial random-walk step on log sigma (> 0).
+
+    Returns:
+        A :class:`GibbsPosterior`.
+
+    Raises:
+        ValueError: on bad data, K, prior, or counts, or when the draws would not fit in memory.
+    """
+    key = check_key(key)
+    data = as_data(x)
+    k = check_n_components(n_components, data.size, minimum=2)
+    prior = resolve_prior(prior, data)
+    n_samples = check_positive_int(n_samples, "n_samples")
+    if n_samples < 4:
+        raise ValueError(f"n_samples must be at least 4 (for the diagnostics), got {n_samples}.")
+    n_warmup = check_positive_int(n_warmup, "n_warmup", maximum=10_000_000)
+    n_chains = check_positive_int(n_chains, "n_chains", maximum=1024)
+    n_mh_steps = check_positive_int(n_mh_steps, "n_mh_steps", maximum=1000)
+    init_step_size = check_positive(init_step_size, "init_step_size")
+    stored = n_chains * n_samples * 3 * k
+    if stored > MAX_STORED:
+        raise ValueError(
+            f"n_chains x n_samples x 3K = {stored:.3g} numbers would be kept (about {8 * stored / 1e9:.2g} GB); "
+            f"allowed: at most {MAX_STORED:.0e}. Use fewer samples or chains."
+        )
+    y, pj, loc, scale = standardise(data, prior)
+    with quiet_tfp():
+        w, m, s, acc, step, resp = _gibbs_run(
+            key, y, pj, jnp.asarray(init_step_size, jnp.float32), k, n_samples, n_warmup, n_chains, n_mh_steps
+        )
+    draws = {
+        "weights": np.asarray(w, np.float64),
+        "means": loc + scale * np.asarray(m, np.float64),
+        "stds": scale * np.asarray(s, np.float64),
+    }
+    rhat = {name: diagnostics.rhat(d) for name, d in draws.items()}
+    ess = {name: diagnostics.ess(d) for name, d in draws.items()}
+    ess_tail = {name: diagnostics.ess(d, "tail") for name, d in draws.items()}
+    diagnostics.warn_if_unconverged(
+        rhat, ess, sampler="gibbs",
+        advice="Run longer chains (n_samples, n_warmup), or, if chains sit in different modes, "
+        "see the galaxies chapter of the book.",
+    )
+    resp = np.asarray(resp, np.float64).T  # (K, N) -> (N, K)
+    return GibbsPosterior(
+        **draws,
+        assignment_probs=resp / resp.sum(axis=1, keepdims=True),
+        rhat=rhat,
+        ess=ess,
+        ess_tail=ess_tail,
+        acceptance_rate=np.asarray(acc, np.float64),
+        step_size=np.asarray(step, np.float64),
+        x=data,
+    )
+
+
+__all__ = ["GibbsPosterior", "gibbs", "mixture_densities"]
