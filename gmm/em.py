@@ -42,6 +42,7 @@ from gmm.mixture import Mixture
 
 MAX_ITER_LIMIT = 100_000  # the history buffer holds max_iter + 1 numbers
 _SKETCH = 16_384  # above this many distinct values, restarts run on a quantile sketch first
+_REL_REG_VAR = 1e-9  # default reg_var, in units of the squared scale of the data
 
 
 @dataclass(frozen=True)
@@ -87,20 +88,6 @@ def robust_scale(data: np.ndarray) -> tuple[float, float]:
 def bucket(n: int, smallest: int) -> int:
     """Next power of two >= max(n, smallest): padded sizes share one compilation."""
     return max(smallest, 1 << (max(n, 1) - 1).bit_length())
-
-
-def grouped(y: np.ndarray, smallest: int = 64) -> tuple[np.ndarray, np.ndarray, int]:
-    """Distinct values of y (sorted) and their counts, zero-padded to a bucketed length.
-
-    Returns (values, counts, n_distinct); padding entries have count 0 and the last value.
-    """
-    values, counts = np.unique(y, return_counts=True)
-    size = bucket(values.size, smallest)
-    v = np.full(size, values[-1])
-    c = np.zeros(size)
-    v[: values.size] = values
-    c[: values.size] = counts
-    return v, c, values.size
 
 
 def quantile_sketch(values: np.ndarray, counts: np.ndarray, size: int) -> np.ndarray:
@@ -183,59 +170,87 @@ def best_of_starts(run: Callable, starts: tuple):
 # ---------------------------------------------------------------------------
 
 
-def kmeans_pp_centres(key: jax.Array, y: jax.Array, c: jax.Array, k: int) -> jax.Array:
+def numpy_rng(key: jax.Array) -> np.random.Generator:
+    """A NumPy generator seeded from a JAX key (the same key, the same stream)."""
+    return np.random.default_rng(np.asarray(jax.random.key_data(jax.random.fold_in(key, 7))).tolist())
+
+
+def kmeans_pp_centres(rng: np.random.Generator, y: np.ndarray, c: np.ndarray, k: int) -> np.ndarray:
     """k-means++ seeding (Arthur and Vassilvitskii 2007): K centres drawn from the values y,
     each with probability proportional to count x squared distance to the nearest centre
     chosen so far (the first by count alone); shape (k,)."""
-    logc = jnp.log(c)
-
-    def pick(carry, key_j):
-        centres, j = carry
-        d2 = jnp.min(jnp.where(jnp.arange(k) < j, (y[:, None] - centres) ** 2, jnp.inf), axis=1)
-        d2 = jnp.where(j == 0, 1.0, d2)
+    p = c / c.sum()
+    centres = np.empty(k)
+    d2 = np.full(y.size, np.inf)
+    for j in range(k):
+        centres[j] = y[rng.choice(y.size, p=p)]
+        d2 = np.minimum(d2, (y - centres[j]) ** 2)
+        w = c * d2
         # All-zero distances (repeated values) fall back to drawing by count.
-        logits = jnp.where(jnp.sum(c * d2) > 0, logc + jnp.log(d2), logc)
-        idx = jax.random.categorical(key_j, logits)
-        return (centres.at[j].set(y[idx]), j + 1), None
-
-    (centres, _), _ = jax.lax.scan(pick, (jnp.zeros(k, y.dtype), 0), jax.random.split(key, k))
+        p = w / w.sum() if w.sum() > 0 else c / c.sum()
     return centres
 
 
-def _hard_moments(y, c, centres, active):
-    """Counts, means and variances of the weighted values nearest to each active centre."""
-    d2 = jnp.where(active, (y[:, None] - centres) ** 2, jnp.inf)
-    one = jax.nn.one_hot(jnp.argmin(d2, axis=1), centres.shape[0], dtype=y.dtype) * c[:, None]
-    cnt = one.sum(axis=0)
-    safe = jnp.where(cnt > 0, cnt, 1.0)
-    mean = jnp.where(cnt > 0, (one * y[:, None]).sum(axis=0) / safe, centres)
-    var = jnp.where(cnt > 0, (one * (y[:, None] - mean) ** 2).sum(axis=0) / safe, 1.0)
-    return cnt, mean, var
+def _clusters(y: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Boundaries (indices into sorted y) of the values nearest to each sorted centre, (K + 1,)."""
+    mid = 0.5 * (centres[1:] + centres[:-1])
+    return np.concatenate([[0], np.searchsorted(y, mid, side="right"), [y.size]])
 
 
-def kmeans_starts(key, y, c, k, k_max: int, n_init: int, n_lloyd: int, var_extra, floor):
-    """Starting (log pi, mu, sd), each (n_init, k_max), from weighted k-means.
+def lloyd(y: np.ndarray, c: np.ndarray, centres: np.ndarray, n_iter: int):
+    """Weighted 1-D k-means (Lloyd) on sorted values y with counts c, from ``centres``.
+
+    In one dimension each cluster is a run of sorted values between midpoints of the
+    centres, so an iteration is K binary searches and prefix-sum differences, O(K log U).
+    Returns (counts, means, variances), each (K,), centres sorted; an empty cluster keeps
+    its centre (count 0, variance 1).
+    """
+    s0, s1 = np.concatenate([[0], np.cumsum(c)]), np.concatenate([[0], np.cumsum(c * y)])
+    centres = np.sort(centres)
+    for _ in range(n_iter):
+        b = _clusters(y, centres)
+        cnt = s0[b[1:]] - s0[b[:-1]]
+        new = np.sort(np.where(cnt > 0, (s1[b[1:]] - s1[b[:-1]]) / np.maximum(cnt, 1e-300), centres))
+        if np.array_equal(new, centres):
+            break
+        centres = new
+    b = _clusters(y, centres)
+    cnt = s0[b[1:]] - s0[b[:-1]]
+    means = np.where(cnt > 0, (s1[b[1:]] - s1[b[:-1]]) / np.maximum(cnt, 1e-300), centres)
+    var = np.array([
+        float(np.sum(c[lo:hi] * (y[lo:hi] - m) ** 2) / n) if n > 0 else 1.0
+        for lo, hi, m, n in zip(b[:-1], b[1:], means, cnt)
+    ])
+    return cnt, means, var
+
+
+def kmeans_starts(
+    key: jax.Array, y: np.ndarray, c: np.ndarray, k: int, n_init: int, *, k_max: int | None = None,
+    var_extra: float = 0.0, floor: float = 0.0, n_lloyd: int = 25,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Starting (log pi, mu, sd), each (n_init, k_max), from weighted k-means (float64).
 
     Start 0 puts the centres at equal-count quantiles; the others use k-means++. All then
-    run ``n_lloyd`` weighted Lloyd iterations. Each hard cluster gives pi = count / N, its
-    mean, and sd = sqrt(var + var_extra) (at least ``floor``). Components k..k_max-1 are
-    padding (log pi = -inf). ``k`` may be traced; ``k_max``, ``n_init`` and ``n_lloyd`` are static.
+    run up to ``n_lloyd`` weighted Lloyd iterations. Each hard cluster gives pi = count / N,
+    its mean, and sd = sqrt(var + var_extra) (at least ``floor``). Components k..k_max-1 are
+    padding (log pi = -inf). ``y`` holds sorted distinct values with counts ``c`` > 0.
     """
-    active = jnp.arange(k_max) < k
-    cum = jnp.cumsum(c) / c.sum()
-    n_valid = jnp.sum(c > 0)
-    q_idx = jnp.clip(jnp.searchsorted(cum, (jnp.arange(k_max) + 0.5) / k), 0, n_valid - 1)
-    quantile = jnp.where(active, y[q_idx], 0.0)
-    pp = jax.vmap(lambda kk: kmeans_pp_centres(kk, y, c, k_max))(jax.random.split(key, max(n_init - 1, 1)))
-    centres = jnp.concatenate([quantile[None], pp[: n_init - 1]], axis=0)
-
-    def lloyd(centres, _):
-        return jax.vmap(lambda m: _hard_moments(y, c, m, active)[1])(centres), None
-
-    centres, _ = jax.lax.scan(lloyd, centres, None, length=n_lloyd)
-    cnt, mu, var = jax.vmap(lambda m: _hard_moments(y, c, m, active))(centres)
-    sd = jnp.maximum(jnp.sqrt(var + var_extra), floor)
-    logw = jnp.where(active, jnp.log(jnp.maximum(cnt, 1e-3) / c.sum()), -jnp.inf)
+    k_max = k if k_max is None else k_max
+    rng = numpy_rng(key)
+    total = c.sum()
+    cum = np.cumsum(c) / total
+    logw = np.full((n_init, k_max), -np.inf)
+    mu = np.zeros((n_init, k_max))
+    sd = np.ones((n_init, k_max))
+    for r in range(n_init):
+        if r == 0:
+            centres = y[np.minimum(np.searchsorted(cum, (np.arange(k) + 0.5) / k), y.size - 1)]
+        else:
+            centres = kmeans_pp_centres(rng, y, c, k)
+        cnt, centres, var = lloyd(y, c, centres, n_lloyd)
+        logw[r, :k] = np.log(np.maximum(cnt, 1e-3) / total)
+        mu[r, :k] = centres
+        sd[r, :k] = np.maximum(np.sqrt(var + var_extra), floor)
     return logw, mu, sd
 
 
@@ -244,30 +259,33 @@ def kmeans_starts(key, y, c, k, k_max: int, n_init: int, n_lloyd: int, var_extra
 # ---------------------------------------------------------------------------
 
 
-@partial(jax.jit, static_argnames=("k", "n_init", "max_iter", "init"))
-def _fit(key, y, c, var_reg, min_var_floor, tol, *, k: int, n_init: int, max_iter: int, init: str):
-    """Seed and run EM from every start on the grouped, standardised data; the best fit."""
-    active = jnp.ones(k, bool)
-    n = c.sum()
+@partial(jax.jit, static_argnames=("max_iter",))
+def _em_from_starts(y, c, var_reg, min_var_floor, tol, logw, mu, sd, *, max_iter: int):
+    """EM on the grouped, standardised data from every start (rows of logw, mu, sd); the
+    best run's (params, ll, history, n_iter, converged)."""
+    active = jnp.ones(mu.shape[-1], bool)
     floor = jnp.sqrt(min_var_floor)
-    if init == "kmeans":
-        starts = kmeans_starts(key, y, c, k, k, n_init, 20, var_reg, floor)
-    else:  # means at K random values, equal weights, every sd the data's sd / K
-        keys = jax.random.split(key, n_init)
-        idx = jax.vmap(lambda kk: jax.random.choice(kk, y.shape[0], (k,), replace=False, p=c / n))(keys)
-        spread = jnp.sqrt(jnp.sum(c * (y - jnp.sum(c * y) / n) ** 2) / n)
-        spread = jnp.where(spread > 0, spread, 1.0)
-        starts = (jnp.full((n_init, k), -jnp.log(k)), y[idx], jnp.full((n_init, k), spread / k))
 
     def step(params):
         lp, ex, vx = density_e_step(y, *params, active)
         return m_step(lp, ex, vx, c, var_reg, floor, *params, active)
 
     def run(logw, mu, sd):
-        params, ll, history, n_iter, converged = em_loop(step, (logw, mu, sd), max_iter, tol, n)
-        return params, ll, history, n_iter, converged
+        return em_loop(step, (logw, mu, sd), max_iter, tol, c.sum())
 
-    return best_of_starts(run, starts)
+    return best_of_starts(run, (logw, mu, sd))
+
+
+def _starts(key, y, c, k, n_init, init, var_reg):
+    """(n_init, K) starting parameters: k-means, or (``"random"``) means at K random values
+    drawn by count, equal weights and every sd the data's sd / K."""
+    if init == "kmeans":
+        return kmeans_starts(key, y, c, k, n_init, var_extra=var_reg)
+    rng = numpy_rng(key)
+    n = c.sum()
+    spread = float(np.sqrt(np.sum(c * (y - np.sum(c * y) / n) ** 2) / n)) or 1.0
+    mu = np.stack([rng.choice(y, size=k, replace=y.size < k, p=c / n) for _ in range(n_init)])
+    return np.full((n_init, k), -math.log(k)), mu, np.full((n_init, k), spread / k)
 
 
 def _check_init(init: Any) -> str:
@@ -301,7 +319,7 @@ def fit_em(
             first run on a 16,384-point quantile sketch of the data, and only the best one
             is refined on the full data.
         reg_var: added to every variance so that a component can never reach zero width,
-            as scikit-learn's ``reg_covar``; squared data units. Default 1e-6 times the
+            as scikit-learn's ``reg_covar``; squared data units. Default 1e-9 times the
             squared scale of the data (their interquartile range / 1.349), so that the fit does not depend
             on the units.
         min_std: optional floor on every component standard deviation (data units),
@@ -344,23 +362,20 @@ def fit_em(
 def _fit_em(key, data, k, max_iter, tol, n_init, reg_var, min_std, init) -> EMResult:
     """fit_em on checked arguments."""
     loc, scale = robust_scale(data)
-    y, c, n_distinct = grouped((data - loc) / scale)
-    var_reg = 1e-6 if reg_var is None else reg_var / scale**2
+    values, counts = np.unique((data - loc) / scale, return_counts=True)
+    counts = counts.astype(np.float64)
+    var_reg = _REL_REG_VAR if reg_var is None else reg_var / scale**2
     min_var = 0.0 if min_std is None else (min_std / scale) ** 2
-    with jax.enable_x64(True):
-        consts = (jnp.asarray(var_reg), jnp.asarray(min_var), jnp.asarray(tol))
-        if n_distinct > _SKETCH:
-            # All starts on a quantile sketch, then only the best start on all the data.
-            sketch = quantile_sketch(y[:n_distinct], c[:n_distinct], _SKETCH)
-            (logw, mu, sd), *_ = _fit(key, jnp.asarray(sketch), jnp.ones(_SKETCH), *consts,
-                                      k=k, n_init=n_init, max_iter=max_iter, init=init)
-            (logw, mu, sd), ll, history, n_iter, converged = _refine(
-                jnp.asarray(y), jnp.asarray(c), *consts, logw, mu, sd, max_iter=max_iter)
-        else:
-            (logw, mu, sd), ll, history, n_iter, converged = _fit(
-                key, jnp.asarray(y), jnp.asarray(c), *consts, k=k, n_init=n_init,
-                max_iter=max_iter, init=init)
-        logw, mu, sd, history = (np.asarray(a, np.float64) for a in (logw, mu, sd, history))
+    consts = (var_reg, min_var, tol)
+    if values.size > _SKETCH:
+        # Every start on a quantile sketch, then only the best one on all the data.
+        sv, sc = np.unique(quantile_sketch(values, counts, _SKETCH), return_counts=True)
+        sc = sc.astype(np.float64)
+        (logw, mu, sd), *_ = _run(sv, sc, consts, _starts(key, sv, sc, k, n_init, init, var_reg), max_iter)
+        starts = (logw[None], mu[None], sd[None])
+    else:
+        starts = _starts(key, values, counts, k, n_init, init, var_reg)
+    (logw, mu, sd), ll, history, n_iter, converged = _run(values, counts, consts, starts, max_iter)
     shift = data.size * math.log(scale)
     n_iter = int(n_iter)
     weights = np.exp(logw - logw.max())
@@ -374,17 +389,16 @@ def _fit_em(key, data, k, max_iter, tol, n_init, reg_var, min_std, init) -> EMRe
     )
 
 
-@partial(jax.jit, static_argnames=("max_iter",))
-def _refine(y, c, var_reg, min_var_floor, tol, logw, mu, sd, *, max_iter: int):
-    """EM on all the (grouped) data from one start."""
-    active = jnp.ones(mu.shape[0], bool)
-    floor = jnp.sqrt(min_var_floor)
-
-    def step(params):
-        lp, ex, vx = density_e_step(y, *params, active)
-        return m_step(lp, ex, vx, c, var_reg, floor, *params, active)
-
-    return em_loop(step, (logw, mu, sd), max_iter, tol, c.sum())
+def _run(values, counts, consts, starts, max_iter):
+    """EM from the starts on grouped values (zero-count padding to a bucketed length), float64."""
+    size = bucket(values.size, 64)
+    y = np.full(size, values[-1])
+    c = np.zeros(size)
+    y[: values.size], c[: values.size] = values, counts
+    with jax.enable_x64(True):
+        args = (jnp.asarray(a, jnp.float64) for a in (y, c, *consts, *starts))
+        out = _em_from_starts(*args, max_iter=max_iter)
+        return jax.tree_util.tree_map(np.asarray, out)
 
 
 __all__ = ["EMResult", "fit_em"]

@@ -31,7 +31,7 @@ from gmm._scoring import (
     standardise,
 )
 from gmm._validation import as_data, check_key, check_n_components, check_positive, check_positive_int
-from gmm.em import kmeans_pp_centres
+from gmm.em import kmeans_pp_centres, numpy_rng
 from gmm.models import Prior, resolve_prior
 
 MAX_STORED = 50_000_000  # most numbers kept in memory: n_chains x n_samples x 3K
@@ -87,11 +87,10 @@ def _sweep(key, state, x, prior, n_mh: int, adapt_rate):
     return (z, weights, means, stds, log_step), acc
 
 
-def _init_chain(key, x, k: int, init_step):
-    """k-means++ start: K data points drawn with D^2 weighting as means (the seeding of
-    :func:`gmm.em.kmeans_pp_centres`), equal weights, every sd the data's sd / K; z is
+def _init_chain(centres, x, init_step):
+    """Start from given means (sorted), equal weights, every sd the data's sd / K; z is
     drawn in the first sweep."""
-    centres = kmeans_pp_centres(key, x, jnp.ones_like(x), k)
+    k = centres.shape[0]
     sd = jnp.std(x)
     sd = jnp.where(sd > 0, sd / k, 1.0)
     return (
@@ -103,8 +102,8 @@ def _init_chain(key, x, k: int, init_step):
     )
 
 
-@partial(jax.jit, static_argnames=("k", "n_samples", "n_warmup", "n_chains", "n_mh"))
-def _gibbs_run(key, x, prior, init_step, k: int, n_samples: int, n_warmup: int, n_chains: int, n_mh: int):
+@partial(jax.jit, static_argnames=("n_samples", "n_warmup", "n_mh"))
+def _gibbs_run(key, x, prior, init_step, centres, n_samples: int, n_warmup: int, n_mh: int):
     """All chains, all sweeps: vmap over chains of one ``lax.scan`` over warmup + kept sweeps.
 
     One scan (not a warmup scan and a sampling scan) keeps the compiled program half the size;
@@ -112,9 +111,11 @@ def _gibbs_run(key, x, prior, init_step, k: int, n_samples: int, n_warmup: int, 
     """
     n_total = n_warmup + n_samples
 
-    def chain(key_c):
-        k_init, k_run = jax.random.split(key_c)
-        state = _init_chain(k_init, x, k, init_step)
+    k = centres.shape[1]
+
+    def chain(key_c, centres_c):
+        k_run = key_c
+        state = _init_chain(centres_c, x, init_step)
 
         def step(carry, inp):
             state, resp_sum = carry
@@ -136,7 +137,7 @@ def _gibbs_run(key, x, prior, init_step, k: int, n_samples: int, n_warmup: int, 
         kept = slice(n_warmup, None)
         return w[kept], m[kept], s[kept], acc[kept].mean(axis=0), jnp.exp(state[4]), resp_sum / n_samples
 
-    w, m, s, acc, step_size, resp = jax.vmap(chain)(jax.random.split(key, n_chains))
+    w, m, s, acc, step_size, resp = jax.vmap(chain)(jax.random.split(key, centres.shape[0]), centres)
     return w, m, s, acc, step_size, resp.mean(axis=0)
 
 
@@ -301,8 +302,8 @@ def gibbs(
     m_k = (m0/s0^2 + sum_{z_i=k} x_i / sigma_k^2) / (1/s0^2 + n_k/sigma_k^2); (d) ``n_mh_steps``
     random-walk Metropolis steps on every log sigma_k (Gamma prior and point densities from
     GenJAX, Jacobian included, accepted per component). The step size is adapted towards
-    acceptance 0.44 during warmup only. Chains start from K data points picked with
-    k-means++ (D^2) weighting. Draws are relabelled by increasing mean. The sampler runs on
+    acceptance 0.44 during warmup only. Each chain starts from K data points picked with
+    k-means++ (D^2) weighting (:func:`gmm.em.kmeans_pp_centres`). Draws are relabelled by increasing mean. The sampler runs on
     standardised data (robust location and scale, float64) with the prior mapped to the
     same units; draws come back in data units.
 
@@ -345,9 +346,14 @@ def gibbs(
             f"allowed: at most {MAX_STORED:.0e}. Use fewer samples or chains."
         )
     y, pj, loc, scale = standardise(data, prior)
+    k_init, k_run = jax.random.split(key)
+    values, counts = np.unique(np.asarray(y, np.float64), return_counts=True)
+    rng = numpy_rng(k_init)
+    centres = np.stack([np.sort(kmeans_pp_centres(rng, values, counts.astype(np.float64), k)) for _ in range(n_chains)])
     with quiet_tfp():
         w, m, s, acc, step, resp = _gibbs_run(
-            key, y, pj, jnp.asarray(init_step_size, jnp.float32), k, n_samples, n_warmup, n_chains, n_mh_steps
+            k_run, y, pj, jnp.asarray(init_step_size, jnp.float32), jnp.asarray(centres, jnp.float32),
+            n_samples, n_warmup, n_mh_steps,
         )
     draws = {
         "weights": np.asarray(w, np.float64),

@@ -196,8 +196,11 @@ def _log_likelihood(mixture: Mixture, x: jax.Array) -> jax.Array:
 @jax.jit(static_argnums=2)
 def _sample(mixture: Mixture, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
     kz, kx = jax.random.split(key)
-    z = jax.random.categorical(kz, jnp.log(mixture.weights), shape=(n,))
-    x = mixture.means[z] + mixture.stds[z] * jax.random.normal(kx, (n,))
+    # The random draws are float32 whatever the parameters' precision, so a key gives the
+    # same sample inside and outside jit (float64 only refines mu + sigma * eps).
+    z = jax.random.categorical(kz, jnp.log(mixture.weights).astype(jnp.float32), shape=(n,))
+    eps = jax.random.normal(kx, (n,), jnp.float32)
+    x = mixture.means[z] + mixture.stds[z] * eps.astype(mixture.means.dtype)
     return x, z
 
 

@@ -43,7 +43,7 @@ from gmm._validation import (
     check_positive,
     check_positive_int,
 )
-from gmm.em import best_of_starts, bucket, density_e_step, em_loop, grouped, kmeans_starts, m_step, robust_scale
+from gmm.em import best_of_starts, bucket, density_e_step, em_loop, kmeans_starts, m_step, robust_scale
 from gmm.mixture import Mixture
 
 
@@ -224,12 +224,11 @@ def _component_terms(y, hs, logw, mu, sd, active):
     return lp, mu + sd * ez, sd**2 * vz
 
 
-@partial(jax.jit, static_argnames=("k_max", "n_init", "max_iter", "binned"))
-def _fit_k(key, y, c, k, hs, var_reg, floor, tol, *, k_max: int, n_init: int, max_iter: int, binned: bool):
-    """EM for one K (k <= k_max; components past k are padding) from ``n_init`` k-means starts:
-    the best start's (log pi, mu, sd) and log-likelihood (binned or density)."""
-    active = jnp.arange(k_max) < k
-    starts = kmeans_starts(key, y, c, k, k_max, n_init, 25, var_reg + hs**2 / 12.0, floor)
+@partial(jax.jit, static_argnames=("max_iter", "binned"))
+def _fit_k(y, c, active, hs, var_reg, floor, tol, logw, mu, sd, *, max_iter: int, binned: bool):
+    """EM for one K (``active`` marks the K real components among k_max) from every start
+    (rows of logw, mu, sd): the best start's (log pi, mu, sd), log-likelihood (binned or
+    density) and number of iterations."""
 
     def step(params):
         if binned:
@@ -242,7 +241,7 @@ def _fit_k(key, y, c, k, hs, var_reg, floor, tol, *, k_max: int, n_init: int, ma
         params, ll, _, n_iter, _ = em_loop(step, (logw, mu, sd), max_iter, tol, c.sum())
         return params, ll, n_iter
 
-    return best_of_starts(run, starts)
+    return best_of_starts(run, (logw, mu, sd))
 
 
 # ---------------------------------------------------------------------------
@@ -311,17 +310,23 @@ def _fit_and_score(
     """Fit every K in ks (grouped, standardised data, float64) and score it."""
     n = data.size
     loc, scale = robust_scale(data)
-    y, c, _ = grouped((data - loc) / scale)
+    values, counts = np.unique((data - loc) / scale, return_counts=True)
+    counts = counts.astype(np.float64)
+    size = bucket(values.size, 64)
+    y, c = np.full(size, values[-1]), np.zeros(size)
+    y[: values.size], c[: values.size] = values, counts
     k_max = bucket(max(ks), 8)
     scores, lls, mixtures = {}, {}, {}
     hs, var_reg_s, floor_s = (h or 0.0) / scale, reg_var / scale**2, min_std / scale
     with jax.enable_x64(True):
-        yj, cj = jnp.asarray(y), jnp.asarray(c)
-        consts = tuple(jnp.asarray(v, jnp.float64) for v in (hs, var_reg_s, floor_s, tol))
+        consts = tuple(jnp.asarray(v, jnp.float64) for v in (y, c))
+        settings = tuple(jnp.asarray(v, jnp.float64) for v in (hs, var_reg_s, floor_s, tol))
         for i, k in enumerate(ks):
+            starts = kmeans_starts(jax.random.fold_in(key, i), values, counts, k, n_init, k_max=k_max,
+                                   var_extra=var_reg_s + hs**2 / 12.0, floor=floor_s)
             (logw, mu, sd), ll, _ = _fit_k(
-                jax.random.fold_in(key, i), yj, cj, jnp.asarray(k), *consts,
-                k_max=k_max, n_init=n_init, max_iter=max_iter, binned=h is not None,
+                *consts, jnp.arange(k_max) < k, *settings, *(jnp.asarray(a) for a in starts),
+                max_iter=max_iter, binned=h is not None,
             )
             logw, mu, sd = (np.asarray(a, np.float64)[:k] for a in (logw, mu, sd))
             ll = float(ll)

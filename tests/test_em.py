@@ -30,7 +30,7 @@ def mixture_ll(x, w, mu, sd):
 
 @pytest.fixture(scope="module")
 def fits():
-    return {name: fit_em(load(), k, key=KEY) for name, (load, k) in DATA.items()}
+    return {name: fit_em(KEY, load(), k) for name, (load, k) in DATA.items()}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def sklearn_fits():
 
 @pytest.fixture(scope="module")
 def random_fit():
-    return fit_em(gmm.datasets.coffee(), 3, key=KEY, init="random")
+    return fit_em(KEY, gmm.datasets.coffee(), 3, init="random")
 
 
 @pytest.mark.parametrize("name", list(DATA))
@@ -93,7 +93,7 @@ def test_random_init_reaches_optimum_and_climbs(random_fit, sklearn_fits):
 
 
 def test_history_complete_when_max_iter_reached():
-    res = fit_em(gmm.datasets.coffee(), 3, key=KEY, init="random", max_iter=2, n_init=1)
+    res = fit_em(KEY, gmm.datasets.coffee(), 3, init="random", max_iter=2, n_init=1)
     assert res.history.size == res.n_iter + 1
     assert res.history[-1] == pytest.approx(res.log_likelihood, rel=1e-6)
     assert np.all(np.diff(res.history) >= -1e-6 * np.abs(res.history[1:]))
@@ -109,7 +109,7 @@ def test_fitted_mixture_is_sorted_and_valid(fits):
 
 
 def test_same_key_same_result(fits):
-    again = fit_em(gmm.datasets.bento(), 2, key=KEY)
+    again = fit_em(KEY, gmm.datasets.bento(), 2)
     first = fits["bento"]
     assert again.log_likelihood == first.log_likelihood
     np.testing.assert_array_equal(_np(again.mixture.means), _np(first.mixture.means))
@@ -119,7 +119,7 @@ def test_same_key_same_result(fits):
 def test_permutation_invariance(fits):
     x = _np(gmm.datasets.bento())
     perm = np.random.default_rng(0).permutation(x.size)
-    res = fit_em(x[perm], 2, key=KEY)
+    res = fit_em(KEY, x[perm], 2)
     assert res.log_likelihood == pytest.approx(fits["bento"].log_likelihood, rel=1e-5)
     np.testing.assert_allclose(_np(res.mixture.means), _np(fits["bento"].mixture.means), rtol=1e-5)
 
@@ -127,7 +127,7 @@ def test_permutation_invariance(fits):
 def test_scale_equivariance(fits):
     x = _np(gmm.datasets.bento())
     base = fits["bento"]
-    res = fit_em(x * 1000.0, 2, key=KEY)
+    res = fit_em(KEY, x * 1000.0, 2)
     np.testing.assert_allclose(_np(res.mixture.means), 1000.0 * _np(base.mixture.means), rtol=1e-4)
     np.testing.assert_allclose(_np(res.mixture.stds), 1000.0 * _np(base.mixture.stds), rtol=1e-3)
     np.testing.assert_allclose(_np(res.mixture.weights), _np(base.mixture.weights), atol=1e-4)
@@ -138,7 +138,7 @@ def test_scale_equivariance(fits):
 
 @pytest.mark.parametrize("min_std", [0.5, 5.0, 30.0])
 def test_min_std_respected(min_std, fits):
-    res = fit_em(gmm.datasets.bento(), 2, key=KEY, min_std=min_std)
+    res = fit_em(KEY, gmm.datasets.bento(), 2, min_std=min_std)
     sd = _np(res.mixture.stds)
     assert np.all(sd >= min_std * (1 - 1e-5))
     # A floor above the unconstrained sds costs likelihood; one below them costs little.
@@ -152,7 +152,7 @@ def test_constant_data():
     # Identical observations are valid input: every init must give a finite fit.
     x = np.full(30, 81.0)
     for init in ("kmeans", "random"):
-        res = fit_em(x, 3, key=KEY, init=init)
+        res = fit_em(KEY, x, 3, init=init)
         assert np.isfinite(res.log_likelihood)
         np.testing.assert_allclose(_np(res.mixture.means), 81.0, atol=1e-3)
 
@@ -192,17 +192,17 @@ BAD = [
 @pytest.mark.parametrize(("change", "match"), BAD)
 def test_bad_inputs_raise(change, match):
     kwargs = {"x": gmm.datasets.bento(), "n_components": 2, "key": KEY} | change
-    x, k = kwargs.pop("x"), kwargs.pop("n_components")
+    key, x, k = kwargs.pop("key"), kwargs.pop("x"), kwargs.pop("n_components")
     with pytest.raises(ValueError, match=match):
-        fit_em(x, k, **kwargs)
+        fit_em(key, x, k, **kwargs)
 
 
 def test_min_std_is_a_floor_and_keeps_em_monotone():
     x = gmm.datasets.bento()
-    free = fit_em(x, 2, key=KEY)
-    floored = fit_em(x, 2, key=KEY, min_std=0.5)
+    free = fit_em(KEY, x, 2)
+    floored = fit_em(KEY, x, 2, min_std=0.5)
     # Both fitted widths (about 2 g) are above the floor, so the floor changes nothing.
     np.testing.assert_allclose(floored.mixture.stds, free.mixture.stds, rtol=1e-4)
-    high = fit_em(x, 2, key=KEY, min_std=3.0, init="random", n_init=1)
+    high = fit_em(KEY, x, 2, min_std=3.0, init="random", n_init=1)
     assert np.all(np.asarray(high.mixture.stds) >= 3.0 * (1 - 1e-5))
     assert np.all(np.diff(high.history) >= -1e-6 * np.abs(high.history[1:]))

@@ -134,10 +134,10 @@ def test_exact_refuses_too_many_assignments():
 def test_smc_agrees_with_exact(k):
     exact = exact_log_marginal_likelihood(SMALL_X, k, prior=SMALL_PRIOR)
     est = log_marginal_likelihood(jax.random.key(k), SMALL_X, k, prior=SMALL_PRIOR, **SMC)
-    assert isinstance(est, EvidenceEstimate) and est.method == "smc" and est.k == k
+    assert isinstance(est, EvidenceEstimate) and est.method == "smc" and est.n_components == k
     assert 0 < est.stderr < 0.1
-    assert est.run_log_ml.shape == (8,) and est.n_temperatures >= 1
-    assert abs(est.log_ml - exact) < 4 * est.stderr, (est.log_ml, exact, est.stderr)
+    assert est.run_log_evidence.shape == (8,) and est.n_temperatures >= 1
+    assert abs(est.log_evidence - exact) < 4 * est.stderr, (est.log_evidence, exact, est.stderr)
 
 
 def test_posterior_over_k_on_the_bentos():
@@ -166,7 +166,7 @@ def test_posterior_with_exact_evidences_only():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: exact_log_marginal_likelihood(SMALL_X, 0, prior=SMALL_PRIOR), "k must be an integer >= 1"),
+        (lambda: exact_log_marginal_likelihood(SMALL_X, 0, prior=SMALL_PRIOR), "n_components must be at least 1"),
         (lambda: exact_log_marginal_likelihood(SMALL_X, 2, prior="flat"), "prior must be a gmm.Prior"),
         (lambda: exact_log_marginal_likelihood([1.0, np.inf], 1), "finite"),
         (lambda: log_marginal_likelihood(jax.random.key(0), SMALL_X, 2, method="mcmc"), "method must be one of"),
@@ -185,7 +185,7 @@ def test_posterior_with_exact_evidences_only():
         ),
         (
             lambda: posterior_over_k(jax.random.key(0), gmm.datasets.coffee(), [2], method="exact"),
-            "max_assignments",
+            "max_exact_assignments",
         ),
     ],
 )

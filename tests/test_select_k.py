@@ -47,17 +47,17 @@ def draw(k: int, resolution: float, seed: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def bento_sel():
-    return select_k(gmm.datasets.bento(), KS, key=KEY)
+    return select_k(KEY, gmm.datasets.bento(), KS)
 
 
 @pytest.fixture(scope="module")
 def coffee_sel():
-    return select_k(gmm.datasets.coffee(), KS, key=KEY)
+    return select_k(KEY, gmm.datasets.coffee(), KS)
 
 
 @pytest.fixture(scope="module")
 def bento_naive():
-    return naive_select_k(gmm.datasets.bento(), KS, key=KEY)
+    return naive_select_k(KEY, gmm.datasets.bento(), KS)
 
 
 # --- the chapter's data ------------------------------------------------------
@@ -102,7 +102,7 @@ def test_scores_are_the_criterion_of_the_recorded_likelihood(bento_sel):
 
 
 def test_aic_uses_the_same_fits(bento_sel):
-    r = select_k(gmm.datasets.bento(), KS, key=KEY, criterion="aic")
+    r = select_k(KEY, gmm.datasets.bento(), KS, criterion="aic")
     assert r.criterion == "aic" and r.best_k == 2
     for k in KS:
         assert r.log_likelihoods[k] == pytest.approx(bento_sel.log_likelihoods[k], abs=1e-9)
@@ -117,7 +117,7 @@ def test_aic_uses_the_same_fits(bento_sel):
 def test_recovers_true_k_on_rounded_data(true_k, resolution):
     x = draw(true_k, resolution, seed=1000 * true_k)
     assert data_resolution(x) == pytest.approx(resolution)
-    r = select_k(x, KS, key=KEY)
+    r = select_k(KEY, x, KS)
     assert r.resolution == pytest.approx(resolution)
     assert r.best_k == true_k, {k: round(v, 1) for k, v in r.scores.items()}
 
@@ -125,7 +125,7 @@ def test_recovers_true_k_on_rounded_data(true_k, resolution):
 def test_continuous_data_use_the_density():
     x = draw(2, 1.0, seed=7) + np.random.default_rng(8).uniform(-0.5, 0.5, 100)  # undo the rounding
     assert data_resolution(x) is None
-    r = select_k(x, [1, 2, 3], key=KEY)
+    r = select_k(KEY, x, [1, 2, 3])
     assert r.likelihood == "density" and r.resolution is None and r.best_k == 2
 
 
@@ -243,15 +243,15 @@ def test_log_normal_interval_symmetry():
 )
 def test_select_k_rejects_bad_input(kwargs, match):
     args = {"x": gmm.datasets.bento(), "ks": [1, 2], "key": KEY, **kwargs}
-    x, ks = args.pop("x"), args.pop("ks")
+    key, x, ks = args.pop("key"), args.pop("x"), args.pop("ks")
     with pytest.raises(ValueError, match=match):
-        select_k(x, ks, **args)
+        select_k(key, x, ks, **args)
 
 
 def test_other_bad_input():
     x = gmm.datasets.bento()
     with pytest.raises(ValueError, match="reg_var must be a finite number > 0"):
-        naive_select_k(x, [1], key=KEY, reg_var=0.0)
+        naive_select_k(KEY, x, [1], reg_var=0.0)
     with pytest.raises(ValueError, match="mixture must be a gmm.Mixture"):
         binned_log_prob(x, "two bumps", 1.0)
     with pytest.raises(ValueError, match="resolution must be a finite number > 0"):

@@ -44,7 +44,7 @@ def test_bic_and_aic_formulas(w, mu, sd):
 def test_bic_and_aic_prefer_two_kinds_of_bento():
     # K = 1: the maximum-likelihood Gaussian has the sample mean and the (biased) sample sd.
     one = Mixture([1.0], [X.mean()], [X.std()])
-    two = gmm.fit_em(X, 2, key=jax.random.key(0)).mixture
+    two = gmm.fit_em(jax.random.key(0), X, 2).mixture
     assert bic(X, two) < bic(X, one)
     assert aic(X, two) < aic(X, one)
 
