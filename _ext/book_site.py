@@ -1,14 +1,11 @@
 """Sphinx extension for the book's HTML site (loaded from _config.yml).
 
-It does two things the stock Jupyter Book 1 stack does not:
+MathJax is served from the site itself by the ``sphinx-mathjax-offline``
+extension (listed in ``_config.yml``), which copies the MathJax 3 build it ships
+into ``_build/html/_static/mathjax``; this extension only checks, before any cell
+runs, that the script ``mathjax_path`` names is there.
 
-* Serves MathJax 3 from the site itself. Sphinx points ``mathjax_path`` at a
-  CDN by default, so the maths stays raw TeX offline (and in the sandbox the
-  tests run in). ``_config.yml`` sets ``mathjax_path: mathjax/tex-mml-chtml.js``
-  and this extension copies MathJax 3.2.2 from the pinned ``django-static-mathjax``
-  package (``pip install .[test]``) into ``_build/html/_static/mathjax``.
-
-* Offers every executed chapter as a notebook. sphinx-book-theme adds the
+It offers every executed chapter as a notebook. sphinx-book-theme adds the
   ``.ipynb`` entry of its download button only when a launch service (Binder,
   Colab, ...) is configured, which this book has none of. For every page that
   is a notebook (its front matter has a kernelspec), this copies the notebook
@@ -25,31 +22,22 @@ sphinx-thebe's ``const THEBE_JS_URL = ...`` ran twice and every page threw
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 
-# Parts of MathJax's es5 distribution the site needs: the combined TeX/MathML
-# + CommonHTML component that mathjax_path names, the TeX extensions it may
-# autoload, the CommonHTML fonts, and the lazily loaded menu/accessibility code.
-MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml", "ui", "a11y", "sre")
-
-
 def mathjax_source() -> Path:
-    try:
-        import mathjax  # the django-static-mathjax distribution
-    except ImportError as exc:  # pragma: no cover - install problem
+    """The MathJax 3 directory that sphinx-mathjax-offline copies into the site."""
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")
+    if spec is None or spec.origin is None:  # pragma: no cover - install problem
         raise ExtensionError(
-            "MathJax is served from the site itself: install the pinned "
-            "'django-static-mathjax' package (pip install -e '.[book,test]', "
-            "which scripts/env.sh does)"
-        ) from exc
-    root = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
-    if not (root / "tex-mml-chtml.js").is_file():  # pragma: no cover
-        raise ExtensionError(f"no MathJax 3 es5 build found under {root}")
-    return root
+            "MathJax is served from the site itself: install the pinned 'sphinx-mathjax-offline' "
+            "package (pip install -e '.[book,test]', which scripts/env.sh does)"
+        )
+    return Path(spec.origin).parent / "static" / "mathjax"
 
 
 def _is_html(app: Sphinx) -> bool:
@@ -57,23 +45,11 @@ def _is_html(app: Sphinx) -> bool:
 
 
 def check_mathjax(app: Sphinx) -> None:
-    """Fail early (not after executing every cell) if MathJax is missing."""
+    """Fail early (not after executing every cell) if the MathJax script is missing."""
     if _is_html(app):
-        mathjax_source()
-
-
-def copy_mathjax(app: Sphinx, exc: Exception | None) -> None:
-    if exc is not None or not _is_html(app):
-        return
-    src = mathjax_source()
-    dest = Path(app.outdir) / "_static" / "mathjax"
-    for part in MATHJAX_PARTS:
-        s, d = src / part, dest / part
-        d.parent.mkdir(parents=True, exist_ok=True)
-        if s.is_dir():
-            shutil.copytree(s, d, dirs_exist_ok=True)
-        else:
-            shutil.copy2(s, d)
+        script = mathjax_source() / Path(app.config.mathjax_path).relative_to("mathjax")
+        if not script.is_file():  # pragma: no cover
+            raise ExtensionError(f"mathjax_path names {script}, which sphinx-mathjax-offline does not ship")
 
 
 def offer_notebook(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
@@ -107,7 +83,6 @@ def dedupe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict,
 
 def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", check_mathjax)
-    app.connect("build-finished", copy_mathjax)
     # sphinx-book-theme builds its header buttons at priority 501: run before.
     app.connect("html-page-context", offer_notebook, priority=400)
     # Last, once every extension has added its per-page scripts.
