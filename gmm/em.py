@@ -42,7 +42,8 @@ from gmm.mixture import Mixture
 
 MAX_ITER_LIMIT = 100_000  # the history buffer holds max_iter + 1 numbers
 _SKETCH = 16_384  # above this many distinct values, restarts run on a quantile sketch first
-_REL_REG_VAR = 1e-9  # default reg_var, in units of the squared scale of the data
+_REL_REG_VAR = 1e-6  # default reg_var, in units of the squared median spacing of the values
+_EPS = float(np.finfo(np.float64).eps)
 
 
 @dataclass(frozen=True)
@@ -319,9 +320,9 @@ def fit_em(
             first run on a 16,384-point quantile sketch of the data, and only the best one
             is refined on the full data.
         reg_var: added to every variance so that a component can never reach zero width,
-            as scikit-learn's ``reg_covar``; squared data units. Default 1e-9 times the
-            squared scale of the data (their interquartile range / 1.349), so that the fit does not depend
-            on the units.
+            as scikit-learn's ``reg_covar``; squared data units. Default 1e-6 times the
+            squared median spacing of the distinct values: scikit-learn's 1e-6 for data
+            recorded to whole units, and a fit that does not depend on the units.
         min_std: optional floor on every component standard deviation (data units),
             used by model selection to respect the data's rounding.
         init: ``"kmeans"`` (k-means++ then Lloyd iterations) or ``"random"``
@@ -364,7 +365,13 @@ def _fit_em(key, data, k, max_iter, tol, n_init, reg_var, min_std, init) -> EMRe
     loc, scale = robust_scale(data)
     values, counts = np.unique((data - loc) / scale, return_counts=True)
     counts = counts.astype(np.float64)
-    var_reg = _REL_REG_VAR if reg_var is None else reg_var / scale**2
+    if reg_var is None:
+        # 1e-6 times the squared median spacing of the distinct values: scikit-learn's
+        # reg_covar for data recorded to whole units, and the same fit in any units.
+        gap = float(np.median(np.diff(values))) if values.size > 1 else 1.0
+        var_reg = _REL_REG_VAR * gap**2
+    else:
+        var_reg = reg_var / scale**2
     min_var = 0.0 if min_std is None else (min_std / scale) ** 2
     consts = (var_reg, min_var, tol)
     if values.size > _SKETCH:
@@ -378,15 +385,44 @@ def _fit_em(key, data, k, max_iter, tol, n_init, reg_var, min_std, init) -> EMRe
     (logw, mu, sd), ll, history, n_iter, converged = _run(values, counts, consts, starts, max_iter)
     shift = data.size * math.log(scale)
     n_iter = int(n_iter)
+    history = history[: n_iter + 1] - shift
     weights = np.exp(logw - logw.max())
-    mixture = Mixture(weights / weights.sum(), loc + scale * mu, scale * sd).sorted()
+    weights, mu, sd, ll = weights / weights.sum(), loc + scale * mu, scale * sd, float(ll) - shift
+    if _EPS * (abs(loc) + np.max(np.abs(mu - loc))) > 1e-6 * np.min(sd):
+        # loc + scale * mu has lost the digits that tell nearby values apart (timestamps,
+        # values near 2**62): one more EM step in data units, float64, restores them.
+        weights, mu, sd, ll = _step_in_data_units(data, weights, mu, sd, var_reg * scale**2, min_var * scale**2)
+        history, n_iter = np.append(history, ll), n_iter + 1
     return EMResult(
-        mixture=mixture,
-        log_likelihood=float(ll) - shift,
-        history=history[: n_iter + 1] - shift,
+        mixture=Mixture(weights, mu, sd).sorted(),
+        log_likelihood=ll,
+        history=history,
         n_iter=n_iter,
         converged=bool(converged),
     )
+
+
+def _step_in_data_units(x, weights, mu, sd, var_reg, min_var):
+    """One EM step on the raw data in float64 (NumPy); the new parameters and their
+    log-likelihood. Each mean is a weighted average of the data themselves, so it is
+    exact to the data's own precision whatever their offset."""
+    from scipy.special import logsumexp as np_logsumexp
+
+    def comp(w, m, s):
+        with np.errstate(divide="ignore"):
+            return np.log(w) - 0.5 * ((x[:, None] - m) / s) ** 2 - np.log(s) - 0.5 * math.log(2 * math.pi)
+
+    lp = comp(weights, mu, sd)
+    r = np.exp(lp - np_logsumexp(lp, axis=1, keepdims=True))
+    nk = r.sum(axis=0)
+    alive = nk > 1e-12
+    safe = np.where(alive, nk, 1.0)
+    mu_new = np.where(alive, (r * x[:, None]).sum(axis=0) / safe, mu)
+    var = (r * (x[:, None] - mu_new) ** 2).sum(axis=0) / safe + var_reg
+    sd_new = np.where(alive, np.sqrt(np.maximum(var, min_var)), sd)
+    w_new = nk / nk.sum()
+    ll = float(np_logsumexp(comp(w_new, mu_new, sd_new), axis=1).sum())
+    return w_new, mu_new, sd_new, ll
 
 
 def _run(values, counts, consts, starts, max_iter):

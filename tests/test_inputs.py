@@ -1,0 +1,243 @@
+"""Every public entry point against the same bad inputs; same key, same result; inputs
+never changed; and the float32 and outlier cases that once gave silently wrong answers.
+
+The table feeds each function's data, key and K arguments the same list of bad values.
+Each must raise a ValueError (or TypeError) whose message names the argument: checks
+run before any computation, so these cases cost no compilation.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sklearn.mixture import GaussianMixture
+
+import gmm
+
+KEY = jax.random.key(0)
+X = np.asarray(gmm.datasets.bento(), np.float64)
+SMALL = np.array([1.0, 2.0, 3.0, 10.0, 11.0, 12.0])
+PRIOR = gmm.Prior()
+
+BAD_DATA = {
+    "nan": [1.0, np.nan, 3.0],
+    "inf": [1.0, np.inf, 3.0],
+    "empty": [],
+    "2-D": np.ones((4, 5)),
+    "0-D": 3.0,
+    "strings": ["a", "b"],
+    "string": "1,2,3",
+    "None": None,
+    "bool": [True, False, True],
+    "complex": np.array([1 + 1j, 2.0]),
+    "object": np.array([1.0, "x"], dtype=object),
+}
+BAD_KEYS = {
+    "int": 0,
+    "None": None,
+    "string": "key",
+    "batch": jax.random.split(KEY, 3),
+    "float array": jnp.zeros(2),
+    "uint32 triple": jnp.zeros(3, jnp.uint32),
+}
+BAD_K = {"zero": 0, "negative": -1, "float": 2.5, "float-int": 2.0, "bool": True, "string": "2", "None": None,
+         "too many": 10_000}
+
+# name -> (call(key, x, k), data argument's name)
+ENTRY_POINTS = {
+    "fit_em": lambda key, x, k: gmm.fit_em(key, x, k),
+    "select_k": lambda key, x, k: gmm.select_k(key, x, [k]),
+    "naive_select_k": lambda key, x, k: gmm.naive_select_k(key, x, [k]),
+    "gibbs": lambda key, x, k: gmm.gibbs(key, x, k, prior=PRIOR),
+    "importance_sampling": lambda key, x, k: gmm.importance_sampling(key, x, k, prior=PRIOR),
+    "log_marginal_likelihood": lambda key, x, k: gmm.log_marginal_likelihood(key, x, k, prior=PRIOR),
+    "posterior_over_k": lambda key, x, k: gmm.posterior_over_k(key, x, [k], prior=PRIOR),
+}
+NO_KEY = {
+    "exact_log_marginal_likelihood": lambda x, k: gmm.exact_log_marginal_likelihood(x, k, prior=PRIOR),
+    "bic": lambda x, k: gmm.bic(x, gmm.Mixture([1.0], [400.0], [50.0])),
+    "aic": lambda x, k: gmm.aic(x, gmm.Mixture([1.0], [400.0], [50.0])),
+    "data_resolution": lambda x, k: gmm.data_resolution(x),
+    "binned_log_likelihood": lambda x, k: gmm.binned_log_likelihood(x, gmm.Mixture([1.0], [400.0], [50.0]), 1.0),
+    "Mixture.log_prob": lambda x, k: gmm.Mixture([1.0], [400.0], [50.0]).log_prob(x),
+    "observations": lambda x, k: gmm.observations(x),
+    "plotting.grid_for": lambda x, k: gmm.plotting.grid_for(x),
+    "Prior.from_data": lambda x, k: gmm.Prior.from_data(x),
+}
+
+
+def _raises_naming(call, *names):
+    with pytest.raises((ValueError, TypeError)) as info:
+        call()
+    msg = str(info.value)
+    assert any(n in msg for n in names), msg
+
+
+@pytest.mark.parametrize("bad", list(BAD_DATA), ids=list(BAD_DATA))
+@pytest.mark.parametrize("fn", list(ENTRY_POINTS), ids=list(ENTRY_POINTS))
+def test_bad_data(fn, bad):
+    _raises_naming(lambda: ENTRY_POINTS[fn](KEY, BAD_DATA[bad], 2), "x")
+
+
+@pytest.mark.parametrize("bad", list(BAD_DATA), ids=list(BAD_DATA))
+@pytest.mark.parametrize("fn", list(NO_KEY), ids=list(NO_KEY))
+def test_bad_data_without_key(fn, bad):
+    _raises_naming(lambda: NO_KEY[fn](BAD_DATA[bad], 2), "x")
+
+
+@pytest.mark.parametrize("bad", list(BAD_KEYS), ids=list(BAD_KEYS))
+@pytest.mark.parametrize("fn", list(ENTRY_POINTS), ids=list(ENTRY_POINTS))
+def test_bad_key(fn, bad):
+    _raises_naming(lambda: ENTRY_POINTS[fn](BAD_KEYS[bad], X, 2), "key")
+
+
+@pytest.mark.parametrize("bad", list(BAD_K), ids=list(BAD_K))
+@pytest.mark.parametrize("fn", list(ENTRY_POINTS), ids=list(ENTRY_POINTS))
+def test_bad_k(fn, bad):
+    _raises_naming(lambda: ENTRY_POINTS[fn](KEY, X, BAD_K[bad]), "n_components", "ks entry")
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: gmm.Mixture([1.0], [0.0], [1.0]).sample(KEY, 2**40), "n must be at most"),
+        (lambda: gmm.fit_em(KEY, X, 2, max_iter=10**9), "max_iter must be at most"),
+        (lambda: gmm.gibbs(KEY, X, 2, prior=PRIOR, n_samples=10**9), "n_chains x n_samples"),
+        (lambda: gmm.importance_sampling(KEY, X, 2, prior=PRIOR, n_particles=10**12), "n_particles must be at most"),
+        (lambda: gmm.n_parameters(-1), "n_components"),
+        (lambda: gmm.Prior(alpha="2"), "alpha"),
+        (lambda: gmm.Prior(mean_scale=True), "mean_scale"),
+        (lambda: gmm.plotting.grid_for(X, n=0), "n must be"),
+        (lambda: gmm.count_modes(gmm.Mixture([1.0], [0.0], [1.0]), 0.0, float("nan")), "hi"),
+    ],
+)
+def test_sizes_and_helpers_are_checked(call, name):
+    _raises_naming(call, name)
+
+
+def test_mixture_cannot_be_changed_after_construction():
+    m = gmm.Mixture([0.5, 0.5], [0.0, 5.0], [1.0, 1.0])
+    with pytest.raises(AttributeError):
+        m.stds = np.array([-1.0, 1.0])
+    with pytest.raises(ValueError):
+        m.stds[0] = -1.0  # read-only array
+    assert m.stds[0] == 1.0
+
+
+@pytest.mark.parametrize("k", [np.int64(2), jnp.int32(2), np.array(2)])
+def test_any_integer_scalar_is_a_valid_k(k):
+    assert gmm.fit_em(KEY, X, k).mixture.n_components == 2
+
+
+@pytest.mark.parametrize(
+    "key", [jax.random.PRNGKey(0), jax.random.key(0, impl="rbg"), jax.random.key(0, impl="unsafe_rbg")],
+    ids=["legacy", "rbg", "unsafe_rbg"],
+)
+def test_every_key_kind_works_everywhere(key):
+    r = gmm.importance_sampling(key, X, 2, prior=PRIOR, n_particles=64, proposal="em")
+    assert np.isfinite(r.log_evidence)
+    assert gmm.fit_em(key, X, 2).mixture.n_components == 2
+
+
+# --- same key, same result; inputs unchanged ---------------------------------------
+
+RANDOM_FUNCTIONS = {
+    "fit_em": lambda key, x: gmm.fit_em(key, x, 2).mixture.means,
+    "select_k": lambda key, x: gmm.select_k(key, x, [1, 2]).scores[2],
+    "naive_select_k": lambda key, x: gmm.naive_select_k(key, x, [2]).scores[2],
+    "gibbs": lambda key, x: gmm.gibbs(key, x, 2, prior=PRIOR, n_samples=20, n_warmup=10).means,
+    "importance_sampling": lambda key, x: gmm.importance_sampling(key, x, 2, prior=PRIOR, n_particles=256).log_weights,
+    "log_marginal_likelihood": lambda key, x: gmm.log_marginal_likelihood(
+        key, x, 2, prior=PRIOR, n_particles=64, n_runs=2).log_evidence,
+    "posterior_over_k": lambda key, x: gmm.posterior_over_k(
+        key, x, [2, 3], prior=PRIOR, n_particles=64, n_runs=2).log_evidence[3],
+    "Mixture.sample": lambda key, x: gmm.Mixture([0.5, 0.5], [350.0, 500.0], [2.0, 2.0]).sample(key, 50)[0],
+}
+
+
+@pytest.mark.parametrize("fn", list(RANDOM_FUNCTIONS), ids=list(RANDOM_FUNCTIONS))
+def test_same_key_same_result_and_input_unchanged(fn):
+    x = X.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # short chains warn; not the point here
+        first = np.asarray(RANDOM_FUNCTIONS[fn](jax.random.key(3), x))
+        second = np.asarray(RANDOM_FUNCTIONS[fn](jax.random.key(3), x))
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(x, X)
+
+
+# --- regressions: float32 at the edges, outliers, resolution ------------------------
+
+
+def _timestamps(n=200):
+    rng = np.random.default_rng(0)
+    z = rng.random(n) < 0.5
+    return 1.7e9 + np.where(z, 20.0, 0.0) + rng.normal(0.0, 2.0, n)
+
+
+def test_em_on_timestamps_reports_the_likelihood_of_what_it_returns():
+    x = _timestamps()
+    fit = gmm.fit_em(KEY, x, 2)
+    assert fit.mixture.means.dtype == np.float64
+    np.testing.assert_allclose(fit.mixture.means - 1.7e9, [0.0, 20.0], atol=1.0)
+    assert fit.log_likelihood == pytest.approx(float(fit.mixture.log_likelihood(x)), abs=1e-6)
+    assert float(np.sum(fit.mixture.log_prob(x))) == pytest.approx(fit.log_likelihood, abs=1e-6)
+    sk = GaussianMixture(2, n_init=4, random_state=0, tol=1e-8).fit((x - 1.7e9)[:, None])
+    assert fit.log_likelihood >= sk.score((x - 1.7e9)[:, None]) * x.size - 1e-6
+
+
+def test_samplers_on_timestamps():
+    x = _timestamps(100)
+    prior = gmm.Prior(mean_loc=1.7e9 + 10, mean_scale=20.0, std_shape=2.0, std_rate=1.0)
+    post = gmm.gibbs(KEY, x, 2, prior=prior, n_samples=500, n_warmup=200)
+    np.testing.assert_allclose(post.means.mean(axis=(0, 1)) - 1.7e9, [0.0, 20.0], atol=1.5)
+    r = gmm.importance_sampling(KEY, x, 2, prior=prior, n_particles=2000, proposal="em")
+    assert r.ess > 100
+    # Translating data and prior together changes nothing: the evidence is that of x - 1.7e9.
+    shifted = gmm.Prior(mean_loc=10.0, mean_scale=20.0, std_shape=2.0, std_rate=1.0)
+    r0 = gmm.importance_sampling(KEY, x - 1.7e9, 2, prior=shifted, n_particles=2000, proposal="em")
+    assert r.log_evidence == pytest.approx(r0.log_evidence, abs=5 * r0.log_evidence_stderr + 0.05)
+
+
+def test_one_outlier_does_not_wreck_the_fit():
+    rng = np.random.default_rng(1)
+    x = np.r_[rng.normal(0, 1, 100), rng.normal(10, 1, 100), 1e12]
+    fit = gmm.fit_em(KEY, x, 3)
+    assert fit.log_likelihood == pytest.approx(float(fit.mixture.log_likelihood(x)), rel=1e-9)
+    sk = GaussianMixture(3, n_init=4, random_state=0).fit(x[:, None])
+    assert fit.log_likelihood >= sk.score(x[:, None]) * x.size - 1e-3
+    far = gmm.fit_em(KEY, [1e9, 1e9 + 1, 5.0, 6.0], 2)
+    np.testing.assert_allclose(far.mixture.means, [5.5, 1e9 + 0.5])
+    np.testing.assert_allclose(far.mixture.stds, 0.5, rtol=1e-4)
+
+
+def test_data_in_any_units_select_the_same_k():
+    x = X
+    picks = {unit: gmm.naive_select_k(KEY, x * factor, [1, 2, 3]).best_k
+             for unit, factor in {"g": 1.0, "mg": 1e3, "kg": 1e-3, "ug": 1e6}.items()}
+    assert len(set(picks.values())) == 1, picks
+    fits = [gmm.fit_em(KEY, x * f, 2) for f in (1e-30, 1.0, 1e30)]
+    for f, fit in zip((1e-30, 1.0, 1e30), fits):
+        np.testing.assert_allclose(fit.mixture.means / f, fits[1].mixture.means, rtol=1e-6)
+
+
+def test_resolution_is_not_fooled_by_one_large_value():
+    rng = np.random.default_rng(2)
+    x = np.r_[rng.normal(0, 1, 50), rng.normal(6, 1, 50), 1e12]
+    assert gmm.data_resolution(x) is None
+    assert gmm.data_resolution(np.r_[np.round(x[:-1]), 1e12]) == 1.0
+    with pytest.raises(ValueError, match="resolution"):
+        gmm.select_k(KEY, x[:-1], [1, 2], resolution=1.0)  # distinct values closer than h
+
+
+def test_vague_priors_are_refused_not_answered_wrongly():
+    prior = gmm.Prior(mean_loc=6.0, mean_scale=1e6)
+    with pytest.raises(ValueError, match="mean_scale"):
+        gmm.log_marginal_likelihood(KEY, SMALL, 2, prior=prior)
+    for s in (1e10, 1e15, 1e20):
+        value = gmm.exact_log_marginal_likelihood(SMALL, 2, prior=gmm.Prior(mean_loc=6.0, mean_scale=s))
+        assert np.isfinite(value)
