@@ -206,3 +206,40 @@ def test_min_std_is_a_floor_and_keeps_em_monotone():
     high = fit_em(KEY, x, 2, min_std=3.0, init="random", n_init=1)
     assert np.all(np.asarray(high.mixture.stds) >= 3.0 * (1 - 1e-5))
     assert np.all(np.diff(high.history) >= -1e-6 * np.abs(high.history[1:]))
+
+
+def test_stopping_rule_is_per_point():
+    """EM stops at the first iteration whose mean gain per point is at most tol: the last
+    gain is below it and the one before is not (a rule on the total would run on)."""
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.normal(0.0, 1.0, 300), rng.normal(1.5, 1.0, 300)]  # overlapping: slow EM
+    tol = 1e-5
+    res = fit_em(KEY, x, 2, tol=tol, n_init=1)
+    gains = np.diff(res.history) / x.size
+    assert res.converged and res.n_iter > 5
+    assert gains[-1] <= tol < gains[-2]
+
+
+def test_grouped_em_reaches_the_maximum_of_the_binned_likelihood():
+    """On data rounded to a resolution close to the sd, the binned EM's fit is the maximum
+    of the likelihood of the data as recorded, found independently by SciPy."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(4)
+    x = np.round(np.r_[rng.normal(0.0, 0.8, 150), rng.normal(4.0, 1.2, 100)])  # h = 1 ~ sd
+    sel = gmm.select_k(KEY, x, [2], resolution=1.0, min_std=1e-3, tol=1e-12, max_iter=20000)
+    fit = sel.mixtures[2]
+
+    def neg(theta):
+        w = 1.0 / (1.0 + np.exp(-theta[0]))
+        m = gmm.Mixture([w, 1 - w], theta[1:3], np.exp(theta[3:5]))
+        return -gmm.binned_log_likelihood(x, m, 1.0)
+
+    w0 = float(fit.weights[0])
+    start = np.r_[np.log(w0 / (1 - w0)), fit.means, np.log(fit.stds)]
+    best = minimize(neg, start, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
+    # SciPy cannot improve on the EM fit, and the EM fit's score is the binned likelihood.
+    assert -best.fun <= sel.log_likelihoods[2] + 1e-6
+    assert sel.log_likelihoods[2] == pytest.approx(-neg(start), abs=1e-9)
+    # Dropping the within-bin variance moves the sds by far more than that.
+    np.testing.assert_allclose(np.exp(best.x[3:5]), fit.stds, rtol=1e-3)
