@@ -40,4 +40,9 @@ if [ ! -f "$stamp" ]; then
 fi
 export PATH="$VENV/bin:$PATH"
 export PYTHONHASHSEED=0
+# JAX's persistent compilation cache, shared by the unit tests, every chapter's kernel
+# and the copy-paste run: each jitted function is compiled once per machine, not once per
+# process. Results do not depend on it (a cache hit runs the same XLA program).
+export JAX_COMPILATION_CACHE_DIR="${JAX_COMPILATION_CACHE_DIR:-$ROOT/.cache/jax}"
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="${JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS:-0.2}"
 cd "$ROOT"
