@@ -137,8 +137,9 @@ def _em_single(key, y, reg, tol, k: int, max_iter: int, init: str, diag: bool):
 
     def cond(state):
         it, _, _, _, prev, ll, _ = state
-        # The stopping rule is per point: the mean log-likelihood gained by the last iteration.
-        return (it < max_iter) & ((it < 2) | ((ll - prev) / n > tol))
+        # Per point: the mean log-likelihood changed by at most tol in the last iteration. The
+        # absolute change, as scikit-learn: with reg_covar added, a step may lower the likelihood.
+        return (it < max_iter) & ((it < 2) | (jnp.abs(ll - prev) / n > tol))
 
     def body(state):
         it, logw, mu, cov, _, ll, history = state
@@ -150,7 +151,7 @@ def _em_single(key, y, reg, tol, k: int, max_iter: int, init: str, diag: bool):
     it, logw, mu, cov, prev, ll, history = jax.lax.while_loop(cond, body, state)
     final_ll, _ = _e_step(y, logw, mu, cov)
     history = jnp.where(jnp.arange(max_iter + 1) == it, final_ll, history)
-    converged = (it < max_iter) | ((final_ll - ll) / n <= tol)
+    converged = (it < max_iter) | (jnp.abs(final_ll - ll) / n <= tol)
     return logw, mu, cov, final_ll, history, it, converged
 
 
@@ -191,7 +192,7 @@ def fit_em_nd(
             components: variances only).
         n_init: restarts (run in parallel); the one with the highest likelihood is kept.
         max_iter: most EM iterations per restart.
-        tol: stop when the mean log-likelihood per point improves by less than this (nats).
+        tol: stop when the mean log-likelihood per point changes by less than this (nats).
         reg_covar: added to every variance in the data's (squared) units, as scikit-learn's
             ``reg_covar``, so no component can collapse onto a point or a line.
         init: ``"kmeans"`` (k-means++ seeding, then 20 Lloyd iterations, then one M step
