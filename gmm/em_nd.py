@@ -9,7 +9,7 @@ diagonal of it ("diag").
 
 Numerics. The data are standardised per dimension in float64 (y = (x - m) / s with the
 column means m and standard deviations s), EM runs in float32 JAX on y (one jitted
-``lax.while_loop``, restarts in parallel with ``vmap``), and the parameters are mapped back in
+``lax.while_loop``, restarts by ``lax.map`` inside the same compiled program), and the parameters are mapped back in
 float64: mu = m + s * mu_y, Sigma = diag(s) Sigma_y diag(s). scikit-learn's ``reg_covar``
 adds c to every variance *in data units*; in standardised units that is c / s_d^2 on the
 diagonal entry d, which is what is added, so the regularisation does not depend on the
@@ -157,8 +157,10 @@ def _em_single(key, y, reg, tol, k: int, max_iter: int, init: str, diag: bool):
 
 @partial(jax.jit, static_argnames=("k", "max_iter", "n_init", "init", "diag"))
 def _em_restarts(key, y, reg, tol, k: int, max_iter: int, n_init: int, init: str, diag: bool):
+    # Restarts one after another (lax.map), not vmapped: each stops at its own convergence, and
+    # batching the Cholesky factors and triangular solves doubles the compilation time.
     keys = jax.random.split(key, n_init)
-    out = jax.vmap(lambda kk: _em_single(kk, y, reg, tol, k, max_iter, init, diag))(keys)
+    out = jax.lax.map(lambda kk: _em_single(kk, y, reg, tol, k, max_iter, init, diag), keys)
     best = jnp.argmax(jnp.where(jnp.isfinite(out[3]), out[3], -jnp.inf))
     return jax.tree_util.tree_map(lambda a: a[best], out)
 
@@ -190,7 +192,7 @@ def fit_em_nd(
         n_components: K, an integer in [1, N].
         covariance_type: ``"full"`` (any covariance matrix) or ``"diag"`` (axis-aligned
             components: variances only).
-        n_init: restarts (run in parallel); the one with the highest likelihood is kept.
+        n_init: restarts (in one compiled program); the one with the highest likelihood is kept.
         max_iter: most EM iterations per restart.
         tol: stop when the mean log-likelihood per point changes by less than this (nats).
         reg_covar: added to every variance in the data's (squared) units, as scikit-learn's

@@ -291,10 +291,15 @@ def _gibbs_run(key, y, prior, k: int, n_samples: int, n_warmup: int, n_chains: i
 @jax.jit
 def _mean_density(points, weights, means, cov_trils):
     """Average over draws (leading axis) of the mixture density at points (M, D), shape (M,)."""
+    d = points.shape[1]
 
     def add(total, theta):
         w, m, l = theta
-        lp = jnp.log(w) + jax.vmap(lambda mk, lk: tfd.MultivariateNormalTriL(mk, lk).log_prob(points), out_axes=1)(m, l)
+        eye = jnp.broadcast_to(jnp.eye(d, dtype=l.dtype), l.shape)
+        inv = jax.scipy.linalg.solve_triangular(l, eye, lower=True)  # L^{-1}, (K, D, D)
+        white = jnp.einsum("kde,ne->nkd", inv, points) - jnp.einsum("kde,ke->kd", inv, m)
+        log_det = jnp.sum(jnp.log(jnp.diagonal(l, axis1=-2, axis2=-1)), axis=-1)
+        lp = jnp.log(w) - log_det - 0.5 * jnp.sum(white * white, axis=-1) - 0.5 * d * jnp.log(2 * jnp.pi)
         return total + jnp.exp(logsumexp(lp, axis=1)), None
 
     total, _ = jax.lax.scan(add, jnp.zeros(points.shape[0], points.dtype), (weights, means, cov_trils))
@@ -347,21 +352,26 @@ class GibbsPosteriorND:
         """Posterior means of the relabelled weights (K,), means (K, D) and covariances (K, D, D)."""
         return {f: getattr(self, f).mean(axis=(0, 1)) for f in ("weights", "means", "covariances")}
 
-    def predictive_density(self, grid_points: Any) -> np.ndarray:
+    def predictive_density(self, grid_points: Any, max_draws: int = 1000) -> np.ndarray:
         """Posterior predictive density p(x_new | x) = E[sum_k pi_k N(x_new | mu_k, Sigma_k) | x], shape (M,).
 
         Args:
-            grid_points: points of shape (M, D), data units. The average runs over every
-                draw, in standardised float32 units; the density is mapped back (divided by
-                prod_d s_d), so it is per unit of the data.
+            grid_points: points of shape (M, D), data units. The average runs over at most
+                ``max_draws`` evenly spaced draws (pooled over chains), in standardised float32
+                units; the density is mapped back (divided by prod_d s_d), so it is per unit
+                of the data.
+            max_draws: the most draws averaged (>= 1).
         """
         pts = as_data_nd(grid_points, "grid_points", dim=self.dim)
+        max_draws = check_positive_int(max_draws, "max_draws")
         loc, scale = standardise(self.data)
         k, d = self.n_components, self.dim
-        w = jnp.asarray(self.weights.reshape(-1, k), jnp.float32)
-        m = jnp.asarray(((self.means - loc) / scale).reshape(-1, k, d), jnp.float32)
-        c = self.covariances / np.outer(scale, scale)
-        l = jnp.asarray(np.linalg.cholesky(c).reshape(-1, k, d, d), jnp.float32)
+        total = self.n_chains * self.n_samples
+        idx = np.linspace(0, total - 1, min(max_draws, total)).astype(int)
+        w = jnp.asarray(self.weights.reshape(-1, k)[idx], jnp.float32)
+        m = jnp.asarray(((self.means - loc) / scale).reshape(-1, k, d)[idx], jnp.float32)
+        c = self.covariances.reshape(-1, k, d, d)[idx] / np.outer(scale, scale)
+        l = jnp.asarray(np.linalg.cholesky(c), jnp.float32)
         y = jnp.asarray((pts - loc) / scale, jnp.float32)
         return np.asarray(_mean_density(y, w, m, l), np.float64) / float(np.prod(scale))
 
