@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import jax
-import numpy as np
 
 from gmm._validation import check_key, check_n_components
 from gmm.em_nd import fit_em_nd
