@@ -11,6 +11,8 @@ The modules follow the book's story:
 - :mod:`gmm.diagnostics`  R-hat, ESS, convergence warnings and ArviZ ``DataTree`` output
 - :mod:`gmm.selection`    choosing K (:func:`bic`, :func:`aic`, :func:`select_k`)
 - :mod:`gmm.evidence`     the Bayesian evidence p(x | K) and P(K | x)
+- :mod:`gmm.mixture_nd`, :mod:`gmm.em_nd`, :mod:`gmm.gibbs_nd`, :mod:`gmm.selection_nd`
+                          the same story for points in D dimensions
 - :mod:`gmm.plotting`     the book's figures
 
 Every function that draws random numbers takes a ``jax.random`` key as its first
@@ -19,6 +21,10 @@ argument, as in JAX and GenJAX: ``gmm.fit_em(key, x, 2)``, ``gmm.gibbs(key, x, 2
 
 from gmm import datasets, diagnostics, plotting
 from gmm.em import EMResult, fit_em
+from gmm.em_nd import EMResultND, fit_em_nd
+from gmm.gibbs_nd import GibbsPosteriorND, PriorND, gibbs_nd
+from gmm.mixture_nd import MixtureND, n_parameters_nd
+from gmm.selection_nd import SelectionResultND, bic_nd, select_k_nd
 from gmm.evidence import (
     EvidenceEstimate,
     KPosterior,
@@ -50,6 +56,16 @@ from gmm.selection import (
 
 __all__ = [
     "EMResult",
+    "EMResultND",
+    "GibbsPosteriorND",
+    "MixtureND",
+    "PriorND",
+    "SelectionResultND",
+    "bic_nd",
+    "fit_em_nd",
+    "gibbs_nd",
+    "n_parameters_nd",
+    "select_k_nd",
     "EvidenceEstimate",
     "GibbsPosterior",
     "ImportanceResult",

@@ -306,8 +306,14 @@ def fit_em(
     reg_var: float | None = None,
     min_std: float | None = None,
     init: str = "kmeans",
+    covariance_type: str = "full",
 ) -> EMResult:
     """Fit a K-component 1-D Gaussian mixture to x by EM (maximum likelihood).
+
+    Points in D dimensions, x of shape (N, D), go to :func:`gmm.em_nd.fit_em_nd`
+    (full or diagonal covariances, ``covariance_type``; ``reg_var`` becomes its
+    ``reg_covar``, default 1e-6 in squared data units; ``min_std`` is not available
+    there) and return its :class:`~gmm.em_nd.EMResultND`.
 
     Args:
         key: ``jax.random`` key for the k-means++ starts.
@@ -328,6 +334,7 @@ def fit_em(
         init: ``"kmeans"`` (k-means++ then Lloyd iterations) or ``"random"``
             (means at K random data points, every sd the data's sd / K: slower, and
             shows EM's climb more clearly).
+        covariance_type: for (N, D) data only: ``"full"`` or ``"diag"``.
 
     Returns:
         An :class:`EMResult`; ``history[t]`` is the total log-likelihood after t
@@ -342,6 +349,13 @@ def fit_em(
         >>> [round(float(m)) for m in fit.mixture.means]
         [350, 500]
     """
+    if np.ndim(x) == 2 and not isinstance(x, (str, bytes)):
+        from gmm.em_nd import fit_em_nd
+
+        if min_std is not None:
+            raise ValueError("min_std applies to 1-D data only; for (N, D) data use reg_var.")
+        return fit_em_nd(key, x, n_components, covariance_type=covariance_type, n_init=n_init,
+                         max_iter=max_iter, tol=tol, reg_covar=1e-6 if reg_var is None else reg_var, init=init)
     key = check_key(key)
     data = as_data(x)
     k = check_n_components(n_components, data.size)

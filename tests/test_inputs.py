@@ -27,7 +27,7 @@ BAD_DATA = {
     "nan": [1.0, np.nan, 3.0],
     "inf": [1.0, np.inf, 3.0],
     "empty": [],
-    "2-D": np.ones((4, 5)),
+    "3-D": np.ones((4, 5, 2)),
     "0-D": 3.0,
     "strings": ["a", "b"],
     "string": "1,2,3",
@@ -117,6 +117,13 @@ def test_bad_k(fn, bad):
 )
 def test_sizes_and_helpers_are_checked(call, name):
     _raises_naming(call, name)
+
+
+def test_fit_em_takes_points_in_d_dimensions():
+    x = np.r_[np.zeros((20, 2)), np.ones((20, 2)) * 5.0] + np.random.default_rng(0).normal(size=(40, 2))
+    fit = gmm.fit_em(KEY, x, 2, covariance_type="diag")
+    direct = gmm.fit_em_nd(KEY, x, 2, covariance_type="diag")
+    assert isinstance(fit, gmm.EMResultND) and fit.log_likelihood == direct.log_likelihood
 
 
 def test_mixture_cannot_be_changed_after_construction():
