@@ -20,31 +20,35 @@ def is_concrete(*values: Any) -> bool:
     return not any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(values))
 
 
-def as_data(x: Any, name: str = "x") -> np.ndarray:
-    """Check observations and return them as a float NumPy array of shape (N,).
+def as_data(x: Any, name: str = "x", ndim: int = 1, dim: int | None = None) -> np.ndarray:
+    """Check observations and return them as a float64 NumPy array (a new copy).
 
-    Allowed: a non-empty 1-D sequence of finite real numbers.
+    Allowed: a non-empty array of finite real numbers of shape (N,) (``ndim=1``) or
+    (N, D) (``ndim=2``, one row per point; D = ``dim`` when given).
     """
+    shape = "(N,)" if ndim == 1 else "(N, D)"
+    what = f"a {ndim}-D array {shape} of finite numbers"
     if isinstance(x, (str, bytes)):
-        raise ValueError(f"{name} must be a 1-D array of finite numbers, got a string {x!r}.")
+        raise ValueError(f"{name} must be {what}, got a string {x!r}.")
     try:
         arr = np.asarray(x)
     except Exception as err:  # ragged lists and the like
-        raise ValueError(f"{name} must be a 1-D array of finite numbers; could not convert it: {err}") from None
+        raise ValueError(f"{name} must be {what}; could not convert it: {err}") from None
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise ValueError(
-            f"{name} must contain real numbers (integers or floats), got dtype {arr.dtype}."
-        )
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D with shape (N,), got shape {arr.shape}.")
+        raise ValueError(f"{name} must contain real numbers (integers or floats), got dtype {arr.dtype}.")
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D with shape {shape}, got shape {arr.shape}.")
     if arr.size == 0:
-        raise ValueError(f"{name} is empty; at least one observation is needed.")
-    arr = arr.astype(np.float64)
+        raise ValueError(f"{name} is empty (shape {arr.shape}); at least one observation is needed.")
+    if dim is not None and arr.shape[1] != dim:
+        raise ValueError(f"{name} must have {dim} columns (one per dimension), got shape {arr.shape}.")
+    arr = arr.astype(np.float64)  # always a copy: callers may not change the user's array
     bad = ~np.isfinite(arr)
     if bad.any():
+        where = np.argwhere(bad)[0]
         raise ValueError(
             f"{name} must contain only finite numbers; found {int(bad.sum())} NaN or infinite "
-            f"value(s), first at index {int(np.argmax(bad))}."
+            f"value(s), first at index {tuple(int(i) for i in where) if ndim > 1 else int(where[0])}."
         )
     return arr
 

@@ -38,6 +38,7 @@ from gmm import diagnostics
 from gmm._validation import check_finite, check_key, check_n_components, check_positive, check_positive_int, is_concrete
 from gmm.em_nd import standardise
 from gmm.mixture_nd import as_data_nd
+from gmm.models import FieldsPytree
 
 # ---------------------------------------------------------------------------
 # Prior and model
@@ -45,7 +46,7 @@ from gmm.mixture_nd import as_data_nd
 
 
 @jax.tree_util.register_pytree_node_class
-class PriorND:
+class PriorND(FieldsPytree):
     """Hyperparameters of the D-dimensional Bayesian GMM (Dirichlet and Normal-Inverse-Wishart).
 
     pi ~ Dirichlet(alpha 1_K); Sigma_k ~ IW(dof, scale_matrix), so E[Sigma_k] =
@@ -65,16 +66,6 @@ class PriorND:
         self.alpha, self.mean_loc, self.kappa, self.dof, self.scale_matrix = alpha, mean_loc, kappa, dof, scale_matrix
         if is_concrete(alpha, mean_loc, kappa, dof, scale_matrix):
             check_prior_nd(self)
-
-    def tree_flatten(self):
-        return tuple(getattr(self, f) for f in self._FIELDS), None
-
-    @classmethod
-    def tree_unflatten(cls, aux, children):
-        obj = object.__new__(cls)
-        for f, v in zip(cls._FIELDS, children):
-            setattr(obj, f, v)
-        return obj
 
     @property
     def dim(self) -> int:

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gmm._validation import check_key, check_positive_int, is_concrete
+from gmm._validation import as_data, check_key, check_positive_int, is_concrete
 
 _WEIGHT_TOL = 1e-4
 COVARIANCE_TYPES = ("full", "diag")
@@ -34,30 +34,9 @@ def as_data_nd(x: Any, name: str = "x", dim: int | None = None) -> np.ndarray:
     """Check observations and return them as a float64 NumPy array of shape (N, D).
 
     Allowed: a non-empty 2-D array of finite real numbers (one row per point), with
-    ``dim`` columns when ``dim`` is given.
+    ``dim`` columns when ``dim`` is given (:func:`gmm._validation.as_data` with ``ndim=2``).
     """
-    if isinstance(x, (str, bytes)):
-        raise ValueError(f"{name} must be a 2-D array (N, D) of finite numbers, got a string {x!r}.")
-    try:
-        arr = np.asarray(x)
-    except Exception as err:  # ragged lists and the like
-        raise ValueError(f"{name} must be a 2-D array (N, D) of finite numbers; could not convert it: {err}") from None
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise ValueError(f"{name} must contain real numbers (integers or floats), got dtype {arr.dtype}.")
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D with shape (N, D), got shape {arr.shape}.")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); at least one point of at least one coordinate is needed.")
-    if dim is not None and arr.shape[1] != dim:
-        raise ValueError(f"{name} must have {dim} columns (one per dimension), got shape {arr.shape}.")
-    arr = arr.astype(np.float64)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        row = int(np.argmax(bad.any(axis=1)))
-        raise ValueError(
-            f"{name} must contain only finite numbers; found {int(bad.sum())} NaN or infinite value(s), first in row {row}."
-        )
-    return arr
+    return as_data(x, name, ndim=2, dim=dim)
 
 
 def check_covariance_type(covariance_type: Any) -> str:

@@ -33,8 +33,26 @@ from genjax import Const, categorical, const, dirichlet, gamma, gen, normal, tfp
 from gmm._validation import check_finite, check_positive, is_concrete
 
 
+class FieldsPytree:
+    """Pytree protocol for hyperparameter classes: the leaves are the ``_FIELDS``, in order.
+
+    Unflattening does not re-validate (leaves may be tracers inside jit or vmap)."""
+
+    _FIELDS: tuple[str, ...] = ()
+
+    def tree_flatten(self):
+        return tuple(getattr(self, f) for f in self._FIELDS), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        obj = object.__new__(cls)
+        for f, v in zip(cls._FIELDS, children):
+            setattr(obj, f, v)
+        return obj
+
+
 @jax.tree_util.register_pytree_node_class
-class Prior:
+class Prior(FieldsPytree):
     """Hyperparameters of the Bayesian GMM (the chapter's choices are the defaults).
 
     pi ~ Dirichlet(alpha, ..., alpha); mu_k ~ Normal(mean_loc, mean_scale);
@@ -63,16 +81,6 @@ class Prior:
         self.std_rate = std_rate
 
     _FIELDS = ("alpha", "mean_loc", "mean_scale", "std_shape", "std_rate")
-
-    def tree_flatten(self):
-        return tuple(getattr(self, f) for f in self._FIELDS), None
-
-    @classmethod
-    def tree_unflatten(cls, aux, children):
-        obj = object.__new__(cls)
-        for f, v in zip(cls._FIELDS, children):
-            setattr(obj, f, v)
-        return obj
 
     def __repr__(self) -> str:
         args = ", ".join(f"{f}={float(getattr(self, f)):g}" for f in self._FIELDS)
