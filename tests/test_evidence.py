@@ -131,9 +131,9 @@ def test_exact_refuses_too_many_assignments():
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
-def test_smc_agrees_with_exact(k):
+def test_smc_agrees_with_exact(k, seed):
     exact = exact_log_marginal_likelihood(SMALL_X, k, prior=SMALL_PRIOR)
-    est = log_marginal_likelihood(jax.random.key(k), SMALL_X, k, prior=SMALL_PRIOR, **SMC)
+    est = log_marginal_likelihood(jax.random.key(1000 * seed + k), SMALL_X, k, prior=SMALL_PRIOR, **SMC)
     assert isinstance(est, EvidenceEstimate) and est.method == "smc" and est.n_components == k
     assert 0 < est.stderr < 0.1
     assert est.run_log_evidence.shape == (8,) and est.n_temperatures >= 1

@@ -319,13 +319,13 @@ def test_step_size_is_frozen_after_warmup(bento):
 
 
 @pytest.mark.parametrize("alpha", [0.3, 5.0])
-def test_gibbs_weights_follow_the_dirichlet_concentration(alpha):
+def test_gibbs_weights_follow_the_dirichlet_concentration(alpha, seed):
     """On 10 overlapping points the weights' posterior depends strongly on alpha; the
     importance sampler (exact weights, no Dirichlet update) is the reference."""
     x = overlap_data()[:10]
     prior = Prior(alpha=alpha, mean_loc=1.25, mean_scale=3.0, std_shape=2.0, std_rate=2.0)
-    g = gibbs(jax.random.key(7), x, 2, prior=prior, n_samples=4000, n_warmup=1000)
-    r = importance_sampling(jax.random.key(8), x, 2, prior=prior, n_particles=100_000, proposal="prior")
+    g = gibbs(jax.random.key(7 + 100 * seed), x, 2, prior=prior, n_samples=4000, n_warmup=1000)
+    r = importance_sampling(jax.random.key(8 + 100 * seed), x, 2, prior=prior, n_particles=100_000, proposal="prior")
     w = r.normalized_weights
     ref = w @ r.weights[:, 0]
     sd = float(np.sqrt(w @ (r.weights[:, 0] - ref) ** 2))
@@ -368,10 +368,10 @@ def test_em_log_marginal_likelihood_matches_exact(is_em_bento, bento):
     assert r.log_evidence_stderr < 0.05
 
 
-def test_prior_proposal_is_exact_where_the_prior_works():
+def test_prior_proposal_is_exact_where_the_prior_works(seed):
     x = np.array([-0.4, 0.3, 2.2, 2.9, 3.1])
     exact = exact_log_ml_k2(x, OVERLAP_PRIOR)
-    r = importance_sampling(jax.random.key(4), x, 2, prior=OVERLAP_PRIOR, n_particles=100_000)
+    r = importance_sampling(jax.random.key(4 + 100 * seed), x, 2, prior=OVERLAP_PRIOR, n_particles=100_000)
     assert r.ess > 100
     assert abs(r.log_evidence - exact) < N_SIGMA * r.log_evidence_stderr, (
         r.log_evidence, r.log_evidence_stderr, exact,
