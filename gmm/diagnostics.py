@@ -1,10 +1,10 @@
-"""MCMC diagnostics and the bridge to ArviZ, shared by every sampler in :mod:`gmm`.
+"""MCMC diagnostics and the bridge to ArviZ, shared by every sampler in ``gmm``.
 
 R-hat and ESS come from ArviZ (``arviz-stats``): rank-normalised split R-hat and
 bulk and tail ESS (Vehtari et al. 2021), the estimators Stan, NumPyro and PyMC report.
-:func:`to_datatree` packs draws into ArviZ's ``DataTree`` (groups ``posterior``,
+``to_datatree`` packs draws into ArviZ's ``DataTree`` (groups ``posterior``,
 ``sample_stats``, ``observed_data``), with ``chain`` and ``draw`` dimensions and named
-coordinates, so that every ArviZ plot and summary works on a :mod:`gmm` result.
+coordinates, so that every ArviZ plot and summary works on a ``gmm`` result.
 
 :func:`warn_if_unconverged` is the one warning rule of the samplers: a
 ``RuntimeWarning`` naming each parameter whose R-hat exceeds 1.01 or whose bulk ESS is
@@ -96,7 +96,7 @@ def to_datatree(
     """An ArviZ ``DataTree`` from draws shaped (n_chains, n_samples, ...).
 
     Args:
-        posterior: variable name -> draws (n_chains, n_samples, *shape).
+        posterior: variable name -> draws of shape (n_chains, n_samples, ...).
         dims: variable name -> names of its trailing dimensions, e.g. ``["component"]``.
         coords: dimension name -> coordinate values.
         sample_stats: per-draw sampler statistics, same leading shape.

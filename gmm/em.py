@@ -310,10 +310,10 @@ def fit_em(
 ) -> EMResult:
     """Fit a K-component 1-D Gaussian mixture to x by EM (maximum likelihood).
 
-    Points in D dimensions, x of shape (N, D), go to :func:`gmm.em_nd.fit_em_nd`
+    Points in D dimensions, x of shape (N, D), go to :func:`gmm.fit_em_nd`
     (full or diagonal covariances, ``covariance_type``; ``reg_var`` becomes its
     ``reg_covar``, default 1e-6 in squared data units; ``min_std`` is not available
-    there) and return its :class:`~gmm.em_nd.EMResultND`.
+    there) and return its :class:`~gmm.EMResultND`.
 
     Args:
         key: ``jax.random`` key for the k-means++ starts.

@@ -191,7 +191,7 @@ def exact_log_marginal_likelihood(
         x: observations, shape (N,), finite numbers.
         n_components: K, an integer in [1, N].
         prior: the model's :class:`~gmm.models.Prior`; None derives one from the data
-            (:meth:`~gmm.models.Prior.from_data`).
+            (:meth:`~gmm.Prior.from_data`).
         max_assignments: refuse when K^N exceeds this (the cost is about K^N look-ups and
             2^N quadratures).
 
@@ -497,7 +497,7 @@ def log_marginal_likelihood(
         x: observations, shape (N,), finite numbers.
         n_components: K, an integer in [1, N].
         prior: the model's :class:`~gmm.models.Prior`; None derives one from the data
-            (:meth:`~gmm.models.Prior.from_data`).
+            (:meth:`~gmm.Prior.from_data`).
         method: ``"smc"`` or ``"is"``.
         n_particles: particles per SMC run (>= 2), or importance samples.
         n_runs: independent SMC runs (with 1 the error bar is NaN).
@@ -641,7 +641,7 @@ def posterior_over_k(
         x: observations, shape (N,), finite numbers.
         ks: candidate numbers of components, integers >= 1.
         prior: the model's :class:`~gmm.models.Prior` (the same for every K); None derives
-            one from the data (:meth:`~gmm.models.Prior.from_data`).
+            one from the data (:meth:`~gmm.Prior.from_data`).
         method: ``"auto"`` (exact enumeration when K^N <= ``max_exact_assignments``, else
             SMC), ``"exact"``, ``"smc"`` or ``"is"``. K = 1 is always exact (one
             quadrature, any N).

@@ -303,7 +303,7 @@ def gibbs(
     random-walk Metropolis steps on every log sigma_k (Gamma prior and point densities from
     GenJAX, Jacobian included, accepted per component). The step size is adapted towards
     acceptance 0.44 during warmup only. Each chain starts from K data points picked with
-    k-means++ (D^2) weighting (:func:`gmm.em.kmeans_pp_centres`). Draws are relabelled by increasing mean. The sampler runs on
+    k-means++ (D^2) weighting (``gmm.em.kmeans_pp_centres``). Draws are relabelled by increasing mean. The sampler runs on
     standardised data (robust location and scale, float64) with the prior mapped to the
     same units; draws come back in data units.
 
@@ -315,7 +315,7 @@ def gibbs(
         x: observations, shape (N,), finite numbers.
         n_components: K, an integer in [2, N].
         prior: the model's :class:`~gmm.models.Prior`; None derives one from the data
-            (:meth:`~gmm.models.Prior.from_data`).
+            (:meth:`~gmm.Prior.from_data`).
         n_samples: kept sweeps per chain (>= 4).
         n_warmup: discarded sweeps per chain (>= 1), during which the MH step adapts.
         n_chains: independent chains (>= 1; R-hat needs >= 2).

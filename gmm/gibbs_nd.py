@@ -392,7 +392,7 @@ def gibbs_nd(
     Each sweep: (a) every z_i from P(z_i = k | theta, x_i) ∝ exp of
     ``assigned_point_nd.assess({"z": k, "x": x_i}, pi, mu, L)``; (b) pi ~ Dirichlet(alpha + n_k);
     (c) for each k, (mu_k, Sigma_k) from its Normal-Inverse-Wishart posterior
-    (:func:`niw_posterior`): Sigma_k ~ IW(dof_n, Psi_n), then mu_k ~ N(m_n, Sigma_k / kappa_n).
+    (``niw_posterior``): Sigma_k ~ IW(dof_n, Psi_n), then mu_k ~ N(m_n, Sigma_k / kappa_n).
     The sampler runs on the data standardised per dimension (the prior mapped with them, which
     the NIW family allows exactly) in float32; draws are mapped back in float64 and relabelled
     by the first coordinate of the means. Warns (``RuntimeWarning``) when an R-hat exceeds

@@ -307,7 +307,7 @@ def importance_sampling(
         x: observations, shape (N,), finite numbers.
         n_components: K, an integer in [2, N] (at most 5 for ``"em"``).
         prior: the model's :class:`~gmm.models.Prior`; None derives one from the data
-            (:meth:`~gmm.models.Prior.from_data`).
+            (:meth:`~gmm.Prior.from_data`).
         n_particles: number of particles S >= 1.
         proposal: ``"prior"`` or ``"em"``.
         df: Student-t degrees of freedom of the ``"em"`` proposal (> 0).

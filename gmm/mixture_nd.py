@@ -167,7 +167,8 @@ class MixtureND:
 
     @property
     def n_parameters(self) -> int:
-        """Free parameters: K - 1 weights, K D means, and K D(D+1)/2 ("full") or K D ("diag") covariances."""
+        """The number of free parameters: K - 1 weights, K D means, and K D(D+1)/2 ("full") or
+        K D ("diag") covariance entries."""
         return n_parameters_nd(self.n_components, self.dim, self.covariance_type)
 
     def _xp(self, x):
@@ -224,7 +225,7 @@ def n_parameters_nd(n_components: int, dim: int, covariance_type: str = "full") 
     """Free parameters of a K-component mixture in D dimensions.
 
     K - 1 weights + K D means + K D (D + 1) / 2 covariance entries ("full") or K D
-    variances ("diag"). For D = 1 both give 3K - 1, :func:`gmm.selection.n_parameters`.
+    variances ("diag"). For D = 1 both give 3K - 1, :func:`gmm.n_parameters`.
     """
     k = check_positive_int(n_components, "n_components")
     d = check_positive_int(dim, "dim")
