@@ -121,13 +121,24 @@ def _crp_draws(key, n: int, n_draws: int, concentration):
     return jax.vmap(lambda k: simulate(k, const(n), concentration).get_retval())(jax.random.split(key, n_draws))
 
 
-def stick_weights(key: Any, concentration: float, n_sticks: int) -> np.ndarray:
-    """Simulate :func:`stick_breaking`: the first ``n_sticks`` DP weights, shape (n_sticks,), float64."""
+def stick_weights(key: Any, concentration: float, n_sticks: int, n_draws: int | None = None) -> np.ndarray:
+    """Simulate :func:`stick_breaking`: the first ``n_sticks`` DP weights, shape (n_sticks,)
+    or (n_draws, n_sticks), float64."""
     key = check_key(key)
     concentration = check_positive(concentration, "concentration")
     n_sticks = check_positive_int(n_sticks, "n_sticks")
-    tr = seed(stick_breaking.simulate)(key, const(n_sticks), jnp.float32(concentration))
-    return np.asarray(tr.get_retval(), np.float64)
+    if n_draws is not None:
+        n_draws = check_positive_int(n_draws, "n_draws")
+    if (n_draws or 1) * n_sticks > 50_000_000:
+        raise ValueError(f"n_draws x n_sticks = {(n_draws or 1) * n_sticks} weights would not fit in memory; at most 5e7.")
+    out = np.asarray(_stick_draws(key, n_sticks, n_draws or 1, jnp.float32(concentration)), np.float64)
+    return out[0] if n_draws is None else out
+
+
+@jax.jit(static_argnames=("n_sticks", "n_draws"))
+def _stick_draws(key, n_sticks: int, n_draws: int, concentration):
+    simulate = seed(stick_breaking.simulate)
+    return jax.vmap(lambda k: simulate(k, const(n_sticks), concentration).get_retval())(jax.random.split(key, n_draws))
 
 
 def _log_unsigned_stirling_row(n: int) -> np.ndarray:

@@ -99,7 +99,8 @@ def test_crp_sample_matches_pmf():
 
 def test_stick_weights_first_stick_mean():
     alpha = 2.0
-    w = np.array([stick_weights(jax.random.key(i), alpha, 30) for i in range(400)])
+    w = stick_weights(jax.random.key(0), alpha, 30, n_draws=400)
+    assert w.shape == (400, 30)
     assert np.all(w >= 0) and np.all(w.sum(axis=1) <= 1 + 1e-6)
     # E[pi_1] = 1 / (1 + alpha), sd sqrt(alpha / ((1 + alpha)^2 (2 + alpha))) / sqrt(400)
     assert abs(w[:, 0].mean() - 1 / 3) < 4 * math.sqrt(2 / (9 * 4)) / 20
@@ -122,7 +123,7 @@ def test_dp_gibbs_matches_exact_enumeration(data_name, prior_name):
     pk, co = exact_posterior(x, prior, alpha)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        post = dp_gibbs(jax.random.key(1), x, prior=prior, concentration=alpha, n_samples=2500, n_warmup=200)
+        post = dp_gibbs(jax.random.key(1), x, prior=prior, concentration=alpha, n_samples=5000, n_warmup=200)
     freq = np.bincount(post.n_clusters.ravel(), minlength=x.size + 1) / post.n_clusters.size
     assert np.max(np.abs(freq - pk)) < 0.03, (freq.round(3), pk.round(3))
     assert np.max(np.abs(post.coclustering - co)) < 0.03
