@@ -63,10 +63,14 @@ def _point_log_liks(x_i, means, stds):
     return jax.vmap(lambda m, s: dp_point.assess({"x": x_i}, m, s)[0])(means, stds)
 
 
-def _move_point(state, inp, x, prior, n_aux: int, use_lik: bool):
-    """Algorithm 8 for point i: remove it, refresh m auxiliary slots from G0, reassign it."""
+def _move_point(state, inp, x, n_aux: int, use_lik):
+    """Algorithm 8 for point i: remove it, refresh m auxiliary slots from G0, reassign it.
+
+    ``inp`` carries the point's index, a uniform for its choice and its m fresh G0 draws,
+    all drawn for the whole sweep at once, so the sequential loop has no random-number code.
+    """
     z, counts, means, stds, alpha = state
-    i, k_pick, fresh_mu, fresh_sd = inp
+    i, u, fresh_mu, fresh_sd = inp
     slots = jnp.arange(counts.shape[0])
     c = z[i]
     counts = counts.at[c].add(-1)
@@ -83,33 +87,32 @@ def _move_point(state, inp, x, prior, n_aux: int, use_lik: bool):
         jnp.log(jnp.maximum(counts, 1).astype(x.dtype)),
         jnp.where(is_aux, jnp.log(alpha / n_aux), -jnp.inf),
     )
-    if use_lik:
-        log_w = log_w + _point_log_liks(x[i], means, stds)
-    new = jax.random.categorical(k_pick, log_w)
+    log_w = log_w + jnp.where(use_lik, _point_log_liks(x[i], means, stds), 0.0)
+    # inverse CDF: the first slot whose cumulative weight exceeds u x total
+    cum = jnp.cumsum(jnp.exp(log_w - jnp.max(log_w)))
+    new = jnp.minimum(jnp.sum(cum <= u * cum[-1]), counts.shape[0] - 1)
     return (z.at[i].set(new), counts.at[new].add(1), means, stds, alpha), None
 
 
-def _cluster_targets(x, z, counts, means, stds, prior, use_lik: bool):
+def _cluster_targets(x, z, counts, means, stds, prior, use_lik):
     """log p(mu_c, sigma_c) + sum_{z_i = c} log N(x_i | mu_c, sigma_c) + log sigma_c, shape (M,).
 
     The log sigma_c is the Jacobian of the move on log sigma. Densities from GenJAX:
     ``cluster_params.assess`` (G0) and ``dp_point.assess`` (points).
     """
     g0 = jax.vmap(lambda m, s: cluster_params.assess({"mean": m, "std": s}, prior)[0])(means, stds)
-    out = g0 + jnp.log(stds)
-    if use_lik:
-        ll = jax.vmap(lambda xi, m, s: dp_point.assess({"x": xi}, m, s)[0])(x, means[z], stds[z])
-        out = out + jax.ops.segment_sum(ll, z, num_segments=counts.shape[0])
-    return out
+    ll = jax.vmap(lambda xi, m, s: dp_point.assess({"x": xi}, m, s)[0])(x, means[z], stds[z])
+    ll = jnp.where(use_lik, ll, 0.0)
+    return g0 + jnp.log(stds) + jax.ops.segment_sum(ll, z, num_segments=counts.shape[0])
 
 
-def _update_clusters(key, state, x, prior, use_lik: bool):
+def _update_clusters(key, state, x, prior, use_lik):
     """mu_c | sigma_c, x (conjugate Normal), then _N_MH random-walk steps on log sigma_c."""
     z, counts, means, stds, alpha = state
     k_mu, k_sd = jax.random.split(key)
     n_c = counts.astype(x.dtype)
-    sums = jax.ops.segment_sum(x, z, num_segments=counts.shape[0]) if use_lik else jnp.zeros_like(n_c)
-    n_eff = n_c if use_lik else jnp.zeros_like(n_c)
+    sums = jnp.where(use_lik, jax.ops.segment_sum(x, z, num_segments=counts.shape[0]), 0.0)
+    n_eff = jnp.where(use_lik, n_c, 0.0)
     prec = 1.0 / prior.mean_scale**2 + n_eff / stds**2
     loc = (prior.mean_loc / prior.mean_scale**2 + sums / stds**2) / prec
     means = jnp.where(counts > 0, loc + jax.random.normal(k_mu, n_c.shape) / jnp.sqrt(prec), means)
@@ -155,13 +158,17 @@ def _init_state(key, x, alpha, n_aux: int, init):
     return z, counts, jnp.zeros(slots, x.dtype), jnp.ones(slots, x.dtype), alpha, k_upd
 
 
-@partial(jax.jit, static_argnames=("n_aux", "n_samples", "n_warmup", "n_chains", "learn_alpha", "use_lik"))
-def _dp_run(key, x, prior, alpha0, alpha_ab, init, *, n_aux: int, n_samples: int, n_warmup: int, n_chains: int,
-            learn_alpha: bool, use_lik: bool):
+@partial(jax.jit, static_argnames=("n_aux", "n_samples", "n_chains"))
+def _dp_run(key, x, prior, alpha0, alpha_ab, init, n_warmup, learn_alpha, use_lik, *, n_aux: int,
+            n_samples: int, n_chains: int):
     """All chains and sweeps. Per kept sweep: the number of clusters, alpha, and the slots
-    sorted by size (count, mean, sd, shape (M,)); co-clustering counts summed in the scan."""
+    sorted by size (count, mean, sd, shape (M,)); co-clustering counts summed in the loop.
+
+    Only shapes are static (N, n_samples, n_chains, n_aux): the warmup length, the starting
+    rule, whether alpha is learnt and whether the likelihood is on are traced values, so
+    runs that differ only in those share one compiled program.
+    """
     n = x.shape[0]
-    n_total = n_warmup + n_samples
     a, b = alpha_ab
 
     def chain(key_c):
@@ -170,43 +177,40 @@ def _dp_run(key, x, prior, alpha0, alpha_ab, init, *, n_aux: int, n_samples: int
         state = _update_clusters(k_upd, (z, counts, means, stds, alpha), x, prior, use_lik)
         slots = counts.shape[0]
         buffers = (
+            jnp.zeros(n_samples, jnp.int32),
             jnp.zeros((n_samples, slots), jnp.int32),
             jnp.zeros((n_samples, slots), x.dtype),
             jnp.zeros((n_samples, slots), x.dtype),
             jnp.zeros(n_samples, x.dtype),
         )
 
-        def sweep(carry, inp):
+        def sweep(t, carry):
             state, co, bufs = carry
-            t, key_t = inp
-            k_pts, k_cl, k_a = jax.random.split(key_t, 3)
-            move = partial(_move_point, x=x, prior=prior, n_aux=n_aux, use_lik=use_lik)
-            k_pick, k_aux = jax.random.split(k_pts)
+            k_pick, k_aux, k_cl, k_a = jax.random.split(jax.random.fold_in(k_run, t), 4)
             # Every point's m auxiliary draws from G0 at once (a batched draw, not n small ones).
             fresh_mu, fresh_sd = seed(cluster_params.repeat(n=n * n_aux).simulate)(k_aux, prior).get_retval()
-            fresh = (fresh_mu.reshape(n, n_aux), fresh_sd.reshape(n, n_aux))
-            state, _ = jax.lax.scan(move, state, (jnp.arange(n), jax.random.split(k_pick, n), *fresh))
-            state = _update_clusters(k_cl, state, x, prior, use_lik)
-            z, counts, means, stds, alpha = state
+            inputs = (jnp.arange(n), jax.random.uniform(k_pick, (n,), x.dtype),
+                      fresh_mu.reshape(n, n_aux), fresh_sd.reshape(n, n_aux))
+            move = partial(_move_point, x=x, n_aux=n_aux, use_lik=use_lik)
+            state, _ = jax.lax.scan(move, state, inputs)
+            z, counts, means, stds, alpha = _update_clusters(k_cl, state, x, prior, use_lik)
             k = jnp.sum(counts > 0)
-            if learn_alpha:
-                alpha = _update_concentration(k_a, alpha, k.astype(x.dtype), n, a, b)
-                state = (z, counts, means, stds, alpha)
+            alpha = jnp.where(learn_alpha, _update_concentration(k_a, alpha, k.astype(x.dtype), n, a, b), alpha)
             keep = t >= n_warmup
             co = co + jnp.where(keep, (z[:, None] == z[None, :]).astype(co.dtype), 0.0)
             order = jnp.argsort(-counts)
             row = jnp.maximum(t - n_warmup, 0)  # warmup sweeps write row 0, overwritten by the first kept one
             bufs = tuple(
                 jax.lax.dynamic_update_index_in_dim(buf, val, row, 0)
-                for buf, val in zip(bufs, (counts[order], means[order], stds[order], alpha))
+                for buf, val in zip(bufs, (k.astype(jnp.int32), counts[order], means[order], stds[order], alpha))
             )
-            return (state, co, bufs), k
+            return (z, counts, means, stds, alpha), co, bufs
 
         co0 = jnp.zeros((n, n), x.dtype)
-        (_, co, bufs), ks = jax.lax.scan(sweep, (state, co0, buffers), (jnp.arange(n_total), jax.random.split(k_run, n_total)))
-        return ks[n_warmup:], bufs, co
+        _, co, bufs = jax.lax.fori_loop(0, n_warmup + n_samples, sweep, (state, co0, buffers))
+        return bufs, co
 
-    ks, (counts, means, stds, alphas), co = jax.vmap(chain)(jax.random.split(key, n_chains))
+    (ks, counts, means, stds, alphas), co = jax.vmap(chain)(jax.random.split(key, n_chains))
     return ks, counts, means, stds, alphas, co.sum(axis=0)
 
 
@@ -420,8 +424,8 @@ def dp_gibbs(
         ks, counts, means, stds, alphas, co = _dp_run(
             key, jnp.asarray((data - centre) / scale, jnp.float32), _scaled_prior(prior, centre, scale),
             jnp.float32(alpha), tuple(jnp.float32(v) for v in (ab or (1.0, 1.0))),
-            jnp.int32(_INITS.index(init)), n_aux=n_aux, n_samples=n_samples, n_warmup=n_warmup, n_chains=n_chains,
-            learn_alpha=ab is not None, use_lik=not prior_only,
+            jnp.int32(_INITS.index(init)), jnp.int32(n_warmup), jnp.asarray(ab is not None),
+            jnp.asarray(not prior_only), n_aux=n_aux, n_samples=n_samples, n_chains=n_chains,
         )
     ks = np.asarray(ks, np.int64)
     width = max(int(ks.max()), 1)
