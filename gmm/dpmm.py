@@ -43,6 +43,7 @@ from gmm.inference import _quiet_tfp
 from gmm.models import Prior, resolve_prior
 
 _N_MH = 3  # random-walk steps on each log sigma per sweep
+_SD_FLOOR = 1e-6  # smallest cluster sd, in units of the data's sd
 _MAX_BYTES = 2**30  # stored draws and co-clustering counts: refuse runs beyond 1 GiB
 _INITS = ("one", "singletons", "prior")
 
@@ -63,35 +64,36 @@ def _point_log_liks(x_i, means, stds):
     return jax.vmap(lambda m, s: dp_point.assess({"x": x_i}, m, s)[0])(means, stds)
 
 
-def _move_point(state, inp, x, n_aux: int, use_lik):
+def _move_point(i, state, u, fresh_mu, fresh_sd, x, n_aux: int, use_lik):
     """Algorithm 8 for point i: remove it, refresh m auxiliary slots from G0, reassign it.
 
-    ``inp`` carries the point's index, a uniform for its choice and its m fresh G0 draws,
-    all drawn for the whole sweep at once, so the sequential loop has no random-number code.
+    ``u`` (a uniform per point) and the G0 draws ``fresh_mu``, ``fresh_sd`` (m per point)
+    are drawn for the whole sweep at once, so the sequential loop has no random-number code.
+    The last slot is the sink that holds padding points; it is never chosen.
     """
     z, counts, means, stds, alpha = state
-    i, u, fresh_mu, fresh_sd = inp
     slots = jnp.arange(counts.shape[0])
+    sink = counts.shape[0] - 1
     c = z[i]
     counts = counts.at[c].add(-1)
     alone = counts[c] == 0
     # At most N - 1 other points occupy other slots, so N + m slots leave m free ones besides c.
-    aux = jnp.nonzero((counts == 0) & (slots != c), size=n_aux, fill_value=0)[0]
+    aux = jnp.nonzero((counts == 0) & (slots != c) & (slots != sink), size=n_aux, fill_value=0)[0]
     first = jnp.arange(n_aux) == 0
     aux = jnp.where(first & alone, c, aux)  # a point that was alone keeps its parameters as phi_1
-    means = means.at[aux].set(jnp.where(first & alone, means[c], fresh_mu))
-    stds = stds.at[aux].set(jnp.where(first & alone, stds[c], fresh_sd))
+    means = means.at[aux].set(jnp.where(first & alone, means[c], fresh_mu[i]))
+    stds = stds.at[aux].set(jnp.where(first & alone, stds[c], fresh_sd[i]))
     is_aux = jnp.zeros(counts.shape, bool).at[aux].set(True)
     log_w = jnp.where(
-        counts > 0,
+        (counts > 0) & (slots != sink),
         jnp.log(jnp.maximum(counts, 1).astype(x.dtype)),
         jnp.where(is_aux, jnp.log(alpha / n_aux), -jnp.inf),
     )
-    log_w = log_w + jnp.where(use_lik, _point_log_liks(x[i], means, stds), 0.0)
+    log_w = jnp.where(use_lik & (log_w > -jnp.inf), log_w + _point_log_liks(x[i], means, stds), log_w)
     # inverse CDF: the first slot whose cumulative weight exceeds u x total
     cum = jnp.cumsum(jnp.exp(log_w - jnp.max(log_w)))
-    new = jnp.minimum(jnp.sum(cum <= u * cum[-1]), counts.shape[0] - 1)
-    return (z.at[i].set(new), counts.at[new].add(1), means, stds, alpha), None
+    new = jnp.minimum(jnp.sum(cum <= u[i] * cum[-1]), sink - 1)
+    return z.at[i].set(new), counts.at[new].add(1), means, stds, alpha
 
 
 def _cluster_targets(x, z, counts, means, stds, prior, use_lik):
@@ -110,12 +112,13 @@ def _update_clusters(key, state, x, prior, use_lik):
     """mu_c | sigma_c, x (conjugate Normal), then _N_MH random-walk steps on log sigma_c."""
     z, counts, means, stds, alpha = state
     k_mu, k_sd = jax.random.split(key)
-    n_c = counts.astype(x.dtype)
-    sums = jnp.where(use_lik, jax.ops.segment_sum(x, z, num_segments=counts.shape[0]), 0.0)
-    n_eff = jnp.where(use_lik, n_c, 0.0)
+    # The sink (last slot, padding points) is left alone: no data, no moves.
+    live = (counts > 0) & (jnp.arange(counts.shape[0]) < counts.shape[0] - 1)
+    n_eff = jnp.where(use_lik & live, counts.astype(x.dtype), 0.0)
+    sums = jnp.where(use_lik & live, jax.ops.segment_sum(x, z, num_segments=counts.shape[0]), 0.0)
     prec = 1.0 / prior.mean_scale**2 + n_eff / stds**2
     loc = (prior.mean_loc / prior.mean_scale**2 + sums / stds**2) / prec
-    means = jnp.where(counts > 0, loc + jax.random.normal(k_mu, n_c.shape) / jnp.sqrt(prec), means)
+    means = jnp.where(live, loc + jax.random.normal(k_mu, n_eff.shape) / jnp.sqrt(prec), means)
     # Log-sigma's posterior sd is about 1 / sqrt(2 n_c + a); 2.4 times it is the classic RW scale.
     step = 2.4 / jnp.sqrt(2.0 * n_eff + prior.std_shape)
 
@@ -124,8 +127,10 @@ def _update_clusters(key, state, x, prior, use_lik):
         k_prop, k_acc = jax.random.split(key_t)
         prop = stds * jnp.exp(step * jax.random.normal(k_prop, stds.shape))
         new = _cluster_targets(x, z, counts, means, prop, prior, use_lik)
-        log_ratio = jnp.where(jnp.isnan(new), -jnp.inf, new - cur)
-        accept = (jnp.log(jax.random.uniform(k_acc, stds.shape)) < log_ratio) & (counts > 0)
+        # sigma >= 1e-6 data sds: a cluster of repeated values (as many as the Gamma's shape + 1)
+        # has a posterior for sigma piling up at 0, which float32 cannot follow
+        log_ratio = jnp.where(jnp.isnan(new) | (prop < _SD_FLOOR), -jnp.inf, new - cur)
+        accept = (jnp.log(jax.random.uniform(k_acc, stds.shape)) < log_ratio) & live
         return (jnp.where(accept, prop, stds), jnp.where(accept, new, cur)), None
 
     cur = _cluster_targets(x, z, counts, means, stds, prior, use_lik)
@@ -133,49 +138,83 @@ def _update_clusters(key, state, x, prior, use_lik):
     return z, counts, means, stds, alpha
 
 
+def _gamma_draw(key, shape, n_try: int = 8):
+    """Gamma(shape, 1) draws (any array of shapes > 0) with a fixed amount of work.
+
+    Marsaglia and Tsang (2000) for Gamma(shape + 1), whose acceptance rate is at least 0.95,
+    with ``n_try`` proposals at once (all rejected with probability < 1e-10, when the last is
+    kept), then Gamma(shape) = Gamma(shape + 1) U^(1 / shape). No rejection loop, which keeps
+    the compiled sampler small (``jax.random.gamma``/``beta`` triple its compile time).
+    """
+    k_z, k_u, k_boost = jax.random.split(key, 3)
+    size = jnp.shape(shape)
+    d = shape + 1.0 - 1.0 / 3.0
+    c = 1.0 / jnp.sqrt(9.0 * d)
+    z = jax.random.normal(k_z, (n_try,) + size)
+    u = jax.random.uniform(k_u, (n_try,) + size)
+    v = (1.0 + c * z) ** 3
+    ok = (v > 0) & (jnp.log(u) < 0.5 * z**2 + d - d * v + d * jnp.log(jnp.where(v > 0, v, 1.0)))
+    first = jnp.where(ok.any(axis=0), jnp.argmax(ok, axis=0), n_try - 1)
+    g = d * jnp.maximum(jnp.take_along_axis(v, first[None], axis=0)[0], 0.0)
+    return g * jax.random.uniform(k_boost, size) ** (1.0 / shape)
+
+
 def _update_concentration(key, alpha, k, n: int, a, b):
     """Escobar and West (1995): eta ~ Beta(alpha + 1, N); alpha | eta, k is the two-part mixture
     pi Gamma(a + k, b - log eta) + (1 - pi) Gamma(a + k - 1, b - log eta),
-    pi / (1 - pi) = (a + k - 1) / (N (b - log eta))."""
+    pi / (1 - pi) = (a + k - 1) / (N (b - log eta)). Beta from two Gamma draws."""
     k_eta, k_mix, k_g = jax.random.split(key, 3)
-    eta = jax.random.beta(k_eta, alpha + 1.0, jnp.asarray(n, alpha.dtype))
-    rate = b - jnp.log(jnp.maximum(eta, 1e-30))
+    g = _gamma_draw(k_eta, jnp.stack([alpha + 1.0, jnp.asarray(n, alpha.dtype)]))
+    log_eta = jnp.log(jnp.maximum(g[0], 1e-30)) - jnp.log(jnp.maximum(g[0] + g[1], 1e-30))
+    rate = b - log_eta
     odds = (a + k - 1.0) / (n * rate)
     shape = jnp.where(jax.random.uniform(k_mix) < odds / (1.0 + odds), a + k, a + k - 1.0)
-    return jnp.maximum(jax.random.gamma(k_g, shape) / rate, 1e-30)
+    return jnp.maximum(_gamma_draw(k_g, shape) / rate, 1e-30)
 
 
-def _init_state(key, x, alpha, n_aux: int, init):
+def _init_state(key, x, n_valid, alpha, n_aux: int, init):
     """Assignments from ``init`` (0: one cluster, 1: singletons, 2: a CRP draw), a traced code so
-    that every start shares one compiled sampler. Occupied clusters start with sd 1 (the data's,
-    in scaled units); their means are drawn by a cluster update before any point moves."""
+    that every start shares one compiled sampler; padding points go to the sink (last slot).
+    Occupied clusters start with sd 1 (the data's, in scaled units); their means are drawn by
+    a cluster update before any point moves."""
     n = x.shape[0]
-    slots = n + n_aux
+    slots = n + n_aux + 1
     k_crp, k_upd = jax.random.split(key)
+    # The CRP's first n_valid customers are a CRP of n_valid customers.
     crp = seed(crp_process.simulate)(k_crp, const(n), alpha).get_retval().astype(jnp.int32)
     z = jnp.select([init == 0, init == 1], [jnp.zeros(n, jnp.int32), jnp.arange(n, dtype=jnp.int32)], crp)
+    z = jnp.where(jnp.arange(n) < n_valid, z, slots - 1)
     counts = jax.ops.segment_sum(jnp.ones(n, jnp.int32), z, num_segments=slots)
     return z, counts, jnp.zeros(slots, x.dtype), jnp.ones(slots, x.dtype), alpha, k_upd
 
 
+def _bucket(n: int) -> int:
+    """Data are padded to a multiple of 32 points, so that data sets of similar size share
+    one compiled sampler (compiling takes far longer than a typical run)."""
+    return 32 * -(-n // 32)
+
+
 @partial(jax.jit, static_argnames=("n_aux", "n_samples", "n_chains"))
-def _dp_run(key, x, prior, alpha0, alpha_ab, init, n_warmup, learn_alpha, use_lik, *, n_aux: int,
+def _dp_run(key, x, n_valid, prior, alpha0, alpha_ab, init, n_warmup, learn_alpha, use_lik, *, n_aux: int,
             n_samples: int, n_chains: int):
     """All chains and sweeps. Per kept sweep: the number of clusters, alpha, and the slots
     sorted by size (count, mean, sd, shape (M,)); co-clustering counts summed in the loop.
 
-    Only shapes are static (N, n_samples, n_chains, n_aux): the warmup length, the starting
-    rule, whether alpha is learnt and whether the likelihood is on are traced values, so
-    runs that differ only in those share one compiled program.
+    ``x`` is padded: its first ``n_valid`` entries are the data, the rest sit in a sink slot
+    and never move. Only shapes are static (padded N, n_samples, n_chains, n_aux): the data
+    size, warmup length, starting rule, whether alpha is learnt and whether the likelihood is
+    on are traced values, so runs that differ only in those share one compiled program.
     """
     n = x.shape[0]
     a, b = alpha_ab
+    nv = n_valid.astype(x.dtype)
 
     def chain(key_c):
         k_init, k_run = jax.random.split(key_c)
-        z, counts, means, stds, alpha, k_upd = _init_state(k_init, x, alpha0, n_aux, init)
+        z, counts, means, stds, alpha, k_upd = _init_state(k_init, x, n_valid, alpha0, n_aux, init)
         state = _update_clusters(k_upd, (z, counts, means, stds, alpha), x, prior, use_lik)
         slots = counts.shape[0]
+        real = jnp.arange(slots) < slots - 1
         buffers = (
             jnp.zeros(n_samples, jnp.int32),
             jnp.zeros((n_samples, slots), jnp.int32),
@@ -189,20 +228,20 @@ def _dp_run(key, x, prior, alpha0, alpha_ab, init, n_warmup, learn_alpha, use_li
             k_pick, k_aux, k_cl, k_a = jax.random.split(jax.random.fold_in(k_run, t), 4)
             # Every point's m auxiliary draws from G0 at once (a batched draw, not n small ones).
             fresh_mu, fresh_sd = seed(cluster_params.repeat(n=n * n_aux).simulate)(k_aux, prior).get_retval()
-            inputs = (jnp.arange(n), jax.random.uniform(k_pick, (n,), x.dtype),
-                      fresh_mu.reshape(n, n_aux), fresh_sd.reshape(n, n_aux))
-            move = partial(_move_point, x=x, n_aux=n_aux, use_lik=use_lik)
-            state, _ = jax.lax.scan(move, state, inputs)
+            move = partial(_move_point, u=jax.random.uniform(k_pick, (n,), x.dtype), fresh_mu=fresh_mu.reshape(n, n_aux),
+                           fresh_sd=fresh_sd.reshape(n, n_aux), x=x, n_aux=n_aux, use_lik=use_lik)
+            state = jax.lax.fori_loop(0, n_valid, move, state)
             z, counts, means, stds, alpha = _update_clusters(k_cl, state, x, prior, use_lik)
-            k = jnp.sum(counts > 0)
-            alpha = jnp.where(learn_alpha, _update_concentration(k_a, alpha, k.astype(x.dtype), n, a, b), alpha)
+            sizes = jnp.where(real, counts, 0)
+            k = jnp.sum(sizes > 0)
+            alpha = jnp.where(learn_alpha, _update_concentration(k_a, alpha, k.astype(x.dtype), nv, a, b), alpha)
             keep = t >= n_warmup
             co = co + jnp.where(keep, (z[:, None] == z[None, :]).astype(co.dtype), 0.0)
-            order = jnp.argsort(-counts)
+            order = jnp.argsort(-sizes)
             row = jnp.maximum(t - n_warmup, 0)  # warmup sweeps write row 0, overwritten by the first kept one
             bufs = tuple(
                 jax.lax.dynamic_update_index_in_dim(buf, val, row, 0)
-                for buf, val in zip(bufs, (k.astype(jnp.int32), counts[order], means[order], stds[order], alpha))
+                for buf, val in zip(bufs, (k.astype(jnp.int32), sizes[order], means[order], stds[order], alpha))
             )
             return (z, counts, means, stds, alpha), co, bufs
 
@@ -410,8 +449,8 @@ def dp_gibbs(
         raise ValueError(f"init must be one of {_INITS}, got {init!r}.")
     if not isinstance(prior_only, bool):
         raise ValueError(f"prior_only must be True or False, got {prior_only!r}.")
-    n, slots = data.size, data.size + n_aux
-    need = n_chains * (n_samples * slots * 12 + n * n * 4)
+    n, n_pad = data.size, _bucket(data.size)
+    need = n_chains * (n_samples * (n_pad + n_aux + 1) * 12 + n_pad * n_pad * 4)
     if need > _MAX_BYTES:
         raise ValueError(
             f"n_chains={n_chains}, n_samples={n_samples} and N={n} points need about {need / 2**30:.1f} GiB "
@@ -420,9 +459,11 @@ def dp_gibbs(
         )
     centre = float(np.mean(data))
     scale = float(np.std(data)) or 1.0
+    x_pad = np.zeros(n_pad)
+    x_pad[:n] = (data - centre) / scale
     with _quiet_tfp():
         ks, counts, means, stds, alphas, co = _dp_run(
-            key, jnp.asarray((data - centre) / scale, jnp.float32), _scaled_prior(prior, centre, scale),
+            key, jnp.asarray(x_pad, jnp.float32), jnp.int32(n), _scaled_prior(prior, centre, scale),
             jnp.float32(alpha), tuple(jnp.float32(v) for v in (ab or (1.0, 1.0))),
             jnp.int32(_INITS.index(init)), jnp.int32(n_warmup), jnp.asarray(ab is not None),
             jnp.asarray(not prior_only), n_aux=n_aux, n_samples=n_samples, n_chains=n_chains,
@@ -449,7 +490,7 @@ def dp_gibbs(
         sizes=sizes,
         means=means,
         stds=stds,
-        coclustering=np.asarray(co, np.float64) / (n_chains * n_samples),
+        coclustering=np.asarray(co[:n, :n], np.float64) / (n_chains * n_samples),
         data=data,
         prior=prior,
         concentration_prior=ab,
