@@ -8,10 +8,13 @@ The modules follow the book's story:
 - :mod:`gmm.em`         maximum likelihood by EM (:func:`fit_em`)
 - :mod:`gmm.selection`  choosing K (:func:`bic`, :func:`aic`, :func:`select_k`)
 - :mod:`gmm.evidence`   the Bayesian evidence p(x | K) and P(K | x)
+- :mod:`gmm.crp`        the Chinese restaurant process and the DP mixture as GenJAX programs
+- :mod:`gmm.dpmm`       Dirichlet process mixtures by Neal's Algorithm 8 (:func:`dp_gibbs`)
 - :mod:`gmm.plotting`   the book's figures
 """
 
-from gmm import datasets, plotting
+from gmm import crp, datasets, dpmm, plotting
+from gmm.dpmm import DPPosterior, dp_gibbs
 from gmm.em import EMResult, fit_em
 from gmm.inference import GibbsPosterior, ImportanceResult, gibbs, importance_sampling
 from gmm.mixture import Mixture, count_modes, decision_boundaries
@@ -42,6 +45,10 @@ from gmm.selection import (
 )
 
 __all__ = [
+    "DPPosterior",
+    "crp",
+    "dp_gibbs",
+    "dpmm",
     "EMResult",
     "EvidenceEstimate",
     "KPosterior",
