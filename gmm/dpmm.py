@@ -24,6 +24,7 @@ a ``vmap``, and the whole run one ``jit``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -189,9 +190,10 @@ def _init_state(key, x, n_valid, alpha, n_aux: int, init):
 
 
 def _bucket(n: int) -> int:
-    """Data are padded to a multiple of 32 points, so that data sets of similar size share
-    one compiled sampler (compiling takes far longer than a typical run)."""
-    return 32 * -(-n // 32)
+    """Data are padded to at least 96 points, beyond that to a multiple of 32, so that data
+    sets of similar size share one compiled sampler (compiling takes far longer than a typical
+    run on data this small; the padding points cost no moves)."""
+    return max(96, 32 * -(-n // 32))
 
 
 @partial(jax.jit, static_argnames=("n_aux", "n_samples", "n_chains"))
@@ -461,7 +463,9 @@ def dp_gibbs(
     scale = float(np.std(data)) or 1.0
     x_pad = np.zeros(n_pad)
     x_pad[:n] = (data - centre) / scale
-    with _quiet_tfp():
+    with _quiet_tfp(), warnings.catch_warnings():
+        # TFP's samplers pass shape=None to jax.random while tracing (a JAX deprecation note)
+        warnings.filterwarnings("ignore", message="shape requires ndarray", category=DeprecationWarning)
         ks, counts, means, stds, alphas, co = _dp_run(
             key, jnp.asarray(x_pad, jnp.float32), jnp.int32(n), _scaled_prior(prior, centre, scale),
             jnp.float32(alpha), tuple(jnp.float32(v) for v in (ab or (1.0, 1.0))),

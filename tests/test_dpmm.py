@@ -129,9 +129,10 @@ def test_dp_gibbs_matches_exact_enumeration(data_name, prior_name):
     assert np.max(np.abs(post.coclustering - co)) < 0.03
 
 
-# Runs share one compiled sampler when n_samples, n_chains and the padded size (N rounded up
-# to a multiple of 32) agree: every run below on at most 32 points uses TINY_RUN.
+# Runs share one compiled sampler when n_samples, n_chains and the padded size (96 for up to
+# 96 points) agree: the small-data runs use TINY_RUN, the galaxies runs GALAXY_RUN.
 TINY_RUN = dict(n_samples=5000, n_warmup=200)
+GALAXY_RUN = dict(n_samples=600, n_chains=2)
 
 
 def test_prior_only_matches_crp_law():
@@ -187,7 +188,7 @@ def test_galaxies_posterior_does_not_depend_on_start():
     for init in ("one", "singletons"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            runs[init] = dp_gibbs(jax.random.key(6), x, init=init, n_samples=600, n_warmup=200, n_chains=2)
+            runs[init] = dp_gibbs(jax.random.key(6), x, init=init, n_warmup=200, **GALAXY_RUN)
     one, single = runs["one"], runs["singletons"]
     se = [np.std(r.n_clusters) / math.sqrt(r.ess["n_clusters"]) for r in (one, single)]
     diff = abs(one.n_clusters.mean() - single.n_clusters.mean())
@@ -207,13 +208,11 @@ def test_same_key_same_draws_and_units():
         warnings.simplefilter("ignore", RuntimeWarning)
         p1 = dp_gibbs(jax.random.key(7), x, **kw)
         p2 = dp_gibbs(jax.random.key(7), x, **kw)
-        p3 = dp_gibbs(jax.random.key(8), x, **kw)
         # the same data in kilograms, shifted: the default prior moves with the data
         pk = dp_gibbs(jax.random.key(7), (x - 300) / 1000 + 3, **kw)
     np.testing.assert_array_equal(p1.n_clusters, p2.n_clusters)
     np.testing.assert_array_equal(p1.means, p2.means)
     np.testing.assert_array_equal(p1.coclustering, p2.coclustering)
-    assert not np.array_equal(p1.means, p3.means)
     assert p1.means.dtype == np.float64 and p1.coclustering.dtype == np.float64
     np.testing.assert_array_equal(p1.n_clusters, pk.n_clusters)
     np.testing.assert_allclose((pk.means - 3) * 1000 + 300, p1.means, rtol=1e-5, atol=1e-3)
@@ -242,10 +241,12 @@ def test_results_are_in_data_units_and_consistent():
     assert {r["parameter"] for r in post.summary()} == {"n_clusters", "concentration"}
 
 
-def test_short_run_warns():
-    with pytest.warns(RuntimeWarning, match="dp_gibbs"):
-        dp_gibbs(jax.random.key(0), gmm.datasets.bento(), concentration=1.0, concentration_prior=(1.0, 1.0),
-                 n_samples=5, n_warmup=1)
+def test_unconverged_run_warns():
+    """No warmup, every galaxy alone and alpha started at 10^4: K and alpha drift down for
+    hundreds of sweeps, which split R-hat sees as a trend."""
+    with pytest.warns(RuntimeWarning, match="dp_gibbs.*n_clusters"):
+        dp_gibbs(jax.random.key(6), gmm.datasets.galaxies(), init="singletons", concentration=1e4,
+                 concentration_prior=(1.0, 1.0), n_warmup=0, **GALAXY_RUN)
 
 
 GOOD = dict(n_samples=4, n_warmup=0, n_chains=1)
