@@ -17,9 +17,10 @@ has no closed form; the collapsed samplers (Neal's Algorithms 2 and 3) need it.
 Algorithm 8 replaces that integral by m draws from G0, and remains exact for any m >= 1
 (a larger m mixes better at a cost of m likelihood evaluations per point).
 
-The state lives in fixed-size arrays: N + m cluster slots with occupancy counts, so
-that every sweep is one ``lax.scan`` over points, the sweeps a ``lax.scan``, the chains
-a ``vmap``, and the whole run one ``jit``.
+The state lives in fixed-size arrays: N + m cluster slots (plus a sink for padding)
+with occupancy counts, so that every sweep is one ``fori_loop`` over points, the sweeps a
+``fori_loop``, the chains a ``vmap``, and the whole run one ``jit``. The data are padded
+to at least 96 points so that small data sets share one compiled program.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def _gamma_draw(key, shape, n_try: int = 8):
     return g * jax.random.uniform(k_boost, size) ** (1.0 / shape)
 
 
-def _update_concentration(key, alpha, k, n: int, a, b):
+def _update_concentration(key, alpha, k, n, a, b):
     """Escobar and West (1995): eta ~ Beta(alpha + 1, N); alpha | eta, k is the two-part mixture
     pi Gamma(a + k, b - log eta) + (1 - pi) Gamma(a + k - 1, b - log eta),
     pi / (1 - pi) = (a + k - 1) / (N (b - log eta)). Beta from two Gamma draws."""

@@ -189,7 +189,6 @@ def crp_seating(labels: Any, *, ax=None, expected: Sequence[float] | None = None
                   label="tables so far")
         twin.plot(i, np.asarray(expected), color=COLORS[2], ls="--", lw=1.5, label="expected tables")
         twin.set_ylabel("number of tables")
-        twin.set_ylim(ax.get_ylim()[0] + 1, ax.get_ylim()[1] + 1)
         twin.legend(loc="lower right", fontsize=8)
     ax.legend(loc="upper left", fontsize=8)
     return ax
