@@ -11,6 +11,8 @@ The modules follow the book's story:
 - :mod:`gmm.diagnostics`  R-hat, ESS, convergence warnings and ArviZ ``DataTree`` output
 - :mod:`gmm.selection`    choosing K (:func:`bic`, :func:`aic`, :func:`select_k`)
 - :mod:`gmm.evidence`     the Bayesian evidence p(x | K) and P(K | x)
+- :mod:`gmm.crp`          the Chinese restaurant process and the DP mixture as GenJAX programs
+- :mod:`gmm.dpmm`         Dirichlet process mixtures by Neal's Algorithm 8 (:func:`dp_gibbs`)
 - :mod:`gmm.mixture_nd`, :mod:`gmm.em_nd`, :mod:`gmm.gibbs_nd`, :mod:`gmm.selection_nd`
                           the same story for points in D dimensions
 - :mod:`gmm.plotting`     the book's figures
@@ -19,7 +21,8 @@ Every function that draws random numbers takes a ``jax.random`` key as its first
 argument, as in JAX and GenJAX: ``gmm.fit_em(key, x, 2)``, ``gmm.gibbs(key, x, 2)``.
 """
 
-from gmm import datasets, diagnostics, plotting
+from gmm import crp, datasets, diagnostics, dpmm, plotting
+from gmm.dpmm import DPPosterior, dp_gibbs
 from gmm.em import EMResult, fit_em
 from gmm.em_nd import EMResultND, fit_em_nd
 from gmm.gibbs_nd import GibbsPosteriorND, PriorND, gibbs_nd
@@ -55,6 +58,7 @@ from gmm.selection import (
 )
 
 __all__ = [
+    "DPPosterior",
     "EMResult",
     "EMResultND",
     "GibbsPosteriorND",
@@ -81,10 +85,13 @@ __all__ = [
     "binned_log_likelihood",
     "binned_log_prob",
     "count_modes",
+    "crp",
     "data_resolution",
     "datasets",
     "decision_boundaries",
     "diagnostics",
+    "dp_gibbs",
+    "dpmm",
     "exact_log_marginal_likelihood",
     "fit_em",
     "gibbs",

@@ -218,4 +218,94 @@ def recoloured_image(labels: Any, palette: Any, *, ax=None, title: str | None = 
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=10)
+
+
+# Dirichlet process mixtures (chapter "Dirichlet process mixtures")
+# ---------------------------------------------------------------------------
+
+
+def crp_seating(labels: Any, *, ax=None, expected: Sequence[float] | None = None):
+    """One Chinese-restaurant draw: customer i (x axis) at table labels[i] (y axis).
+
+    Customers who open a new table are drawn as larger red dots. With ``expected``
+    (E[K] after each customer, shape (n,)), a second axis shows it beside the running
+    number of occupied tables.
+    """
+    ax = _ax(ax)
+    z = np.asarray(labels, dtype=int)
+    i = np.arange(1, z.size + 1)
+    opened = np.concatenate([[True], z[1:] > np.maximum.accumulate(z)[:-1]])
+    ax.scatter(i[~opened], z[~opened], s=14, color="0.35", label="joins a table")
+    ax.scatter(i[opened], z[opened], s=40, color=COLORS[1], label="opens a new table")
+    ax.set_xlabel("customer (bento) number")
+    ax.set_ylabel("table")
+    if expected is not None:
+        twin = ax.twinx()
+        twin.step(i, np.maximum.accumulate(z) + 1, where="post", color=COLORS[0], lw=1.5,
+                  label="tables so far")
+        twin.plot(i, np.asarray(expected), color=COLORS[2], ls="--", lw=1.5, label="expected tables")
+        twin.set_ylabel("number of tables")
+        twin.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def sticks(weights: dict[str, Any], *, ax=None, max_sticks: int = 20):
+    """Stick-breaking weights as stacked horizontal bars, one bar per entry of ``weights``
+    (label -> weights pi_1, pi_2, ...), each piece coloured in turn; the grey rest is 1 - sum."""
+    ax = _ax(ax)
+    cmap = plt.get_cmap("tab20")
+    for row, (label, w) in enumerate(weights.items()):
+        w = np.asarray(w, dtype=np.float64)[:max_sticks]
+        left = np.concatenate([[0.0], np.cumsum(w)[:-1]])
+        ax.barh(row, w, left=left, color=[cmap(j % 20) for j in range(w.size)], edgecolor="white", lw=0.5)
+        ax.barh(row, 1 - w.sum(), left=w.sum(), color="0.85", edgecolor="white", lw=0.5)
+    ax.set_yticks(range(len(weights)), list(weights))
+    ax.set_xlim(0, 1)
+    ax.invert_yaxis()
+    ax.set_xlabel("cumulative weight")
+    return ax
+
+
+def coclustering_heatmap(x: Any, coclustering: Any, *, ax=None, unit: str = "g"):
+    """P(i and j share a cluster | x) as an image, points sorted by value (ticks show values)."""
+    ax = ax if ax is not None else plt.subplots(figsize=(5.2, 4.4))[1]
+    data = as_data(x)
+    order = np.argsort(data, kind="stable")
+    im = ax.imshow(np.asarray(coclustering)[np.ix_(order, order)], cmap="viridis", vmin=0, vmax=1,
+                   interpolation="nearest")
+    ticks = np.linspace(0, data.size - 1, min(data.size, 8)).round().astype(int)
+    labels = [f"{data[order][t]:.4g}" for t in ticks]
+    ax.set_xticks(ticks, labels, rotation=60, fontsize=7)
+    ax.set_yticks(ticks, labels, fontsize=7)
+    ax.set_xlabel(f"point, sorted by value ({unit})")
+    ax.set_ylabel(f"point, sorted by value ({unit})")
+    ax.figure.colorbar(im, ax=ax, label="P(same cluster | x)", shrink=0.85)
+    return ax
+
+
+def predictive_band(x: Any, grid: Any, density: Any, band: Any, *, ax=None, bins: int | Sequence[float] = 30,
+                    unit: str = "g", label: str = "posterior predictive"):
+    """Histogram of x (as a density) with a predictive density and its pointwise band (2, G) over it."""
+    ax = histogram(x, ax=ax, bins=bins, density=True, unit=unit, label="data")
+    band = np.asarray(band)
+    ax.fill_between(grid, band[0], band[-1], color=COLORS[0], alpha=0.25, lw=0, label="90% band")
+    ax.plot(grid, density, color=COLORS[0], lw=2, label=label)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def cluster_count_bars(probs: dict[str, dict[int, float]], *, ax=None, xlabel: str = "number of clusters"):
+    """Side-by-side bars of several laws over a count (label -> {k: probability})."""
+    ax = _ax(ax)
+    ks = sorted({k for p in probs.values() for k in p})
+    width = 0.8 / max(len(probs), 1)
+    for j, (label, p) in enumerate(probs.items()):
+        ax.bar(np.array(ks) + (j - (len(probs) - 1) / 2) * width, [p.get(k, 0.0) for k in ks], width=width,
+               color=COLORS[j % len(COLORS)], label=label)
+    ax.set_xticks(ks)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("probability")
+    ax.legend(fontsize=8)
+
     return ax
