@@ -41,7 +41,7 @@ from gmm.crp import cluster_params, crp_process, dp_point
 from gmm.diagnostics import ess as _ess
 from gmm.diagnostics import rhat as _rhat
 from gmm.diagnostics import to_datatree, warn_if_unconverged
-from gmm.inference import _quiet_tfp
+from gmm._scoring import quiet_tfp as _quiet_tfp
 from gmm.models import Prior, resolve_prior
 
 _N_MH = 3  # random-walk steps on each log sigma per sweep
