@@ -100,7 +100,7 @@ def dp_mixture(n: Const[int], concentration, prior: Prior):
 
 
 def crp_sample(key: Any, n: int, concentration: float, n_draws: int | None = None) -> np.ndarray:
-    """Simulate the CRP (:func:`crp_process`): table labels, shape (n,) or (n_draws, n), int.
+    """Simulate the CRP (``crp_process``): table labels, shape (n,) or (n_draws, n), int.
 
     Tables are numbered 0, 1, ... in order of opening, so the number of occupied tables
     of a draw is ``labels.max() + 1``.
@@ -122,7 +122,7 @@ def _crp_draws(key, n: int, n_draws: int, concentration):
 
 
 def stick_weights(key: Any, concentration: float, n_sticks: int, n_draws: int | None = None) -> np.ndarray:
-    """Simulate :func:`stick_breaking`: the first ``n_sticks`` DP weights, shape (n_sticks,)
+    """Simulate ``stick_breaking``: the first ``n_sticks`` DP weights, shape (n_sticks,)
     or (n_draws, n_sticks), float64."""
     key = check_key(key)
     concentration = check_positive(concentration, "concentration")

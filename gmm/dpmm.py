@@ -1,6 +1,6 @@
 """Posterior sampling for the Dirichlet process mixture of 1-D Gaussians.
 
-:func:`dp_gibbs` runs Neal's (2000) Algorithm 8 on the model :func:`gmm.crp.dp_mixture`:
+:func:`dp_gibbs` runs Neal's (2000) Algorithm 8 on the model ``gmm.crp.dp_mixture``:
 
 - each point in turn leaves its cluster and picks a new one with probability
   proportional to n_c p(x_i | mu_c, sigma_c) for an occupied cluster c, or
@@ -410,7 +410,7 @@ def dp_gibbs(
 ) -> DPPosterior:
     """Sample the posterior of a Dirichlet process mixture of 1-D Gaussians (Neal's Algorithm 8).
 
-    Model (:func:`gmm.crp.dp_mixture`): a partition from the CRP with concentration alpha;
+    Model (``gmm.crp.dp_mixture``): a partition from the CRP with concentration alpha;
     for each cluster (mu, sigma) ~ G0, mu ~ Normal(mean_loc, mean_scale), sigma ~
     Gamma(std_shape, std_rate) (``prior``'s fields; its ``alpha`` is not used); x_i ~
     Normal(mu_{z_i}, sigma_{z_i}). Algorithm 8 because G0 is not conjugate (see the module

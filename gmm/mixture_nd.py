@@ -167,8 +167,8 @@ class MixtureND:
 
     @property
     def n_parameters(self) -> int:
-        """The number of free parameters: K - 1 weights, K D means, and K D(D+1)/2 ("full") or
-        K D ("diag") covariance entries."""
+        """Number of free parameters, K - 1 weights plus K D means plus K D(D+1)/2 ("full")
+        or K D ("diag") covariance entries."""
         return n_parameters_nd(self.n_components, self.dim, self.covariance_type)
 
     def _xp(self, x):

@@ -47,7 +47,7 @@ class SelectionResultND:
 
 def select_k_nd(key: jax.Array, x: Any, ks: Iterable[int], *, covariance_type: str = "full",
                 n_init: int = 4) -> SelectionResultND:
-    """Fit :func:`~gmm.em_nd.fit_em_nd` for every K in ``ks`` and choose K by BIC.
+    """Fit :func:`~gmm.fit_em_nd` for every K in ``ks`` and choose K by BIC.
 
     Args:
         key: ``jax.random`` key (split once per K).
