@@ -155,7 +155,11 @@ def trace_plots(posterior: Any, *, names: Sequence[str] = ("weights", "means", "
         ax.set_ylabel(name)
     first = np.atleast_1d(axes)[0]
     if color_by == "chain":
-        first.legend(loc="lower left", bbox_to_anchor=(0, 1.02), ncol=draws.shape[0], frameon=False)
+        legend = first.legend(loc="lower left", bbox_to_anchor=(0, 1.02), ncol=draws.shape[0],
+                              frameon=False)
+        for handle in legend.legend_handles:  # the traces' thin, faint lines are hard to read
+            handle.set_linewidth(2.0)
+            handle.set_alpha(1.0)
     np.atleast_1d(axes)[-1].set_xlabel("sweep (after warm-up)")
     fig.tight_layout()
     return fig
@@ -204,7 +208,7 @@ BOOK_RC = {
 def book_style() -> None:
     """The book's figure style: readable text sizes and vector images.
 
-    Sets matplotlib's rcParams to :data:`BOOK_RC`. Inside IPython or Jupyter it also asks
+    Sets matplotlib's rcParams to ``BOOK_RC``. Inside IPython or Jupyter it also asks
     the inline backend for SVG (which the web pages show) and PDF (which the LaTeX book
     includes) instead of PNG rasters; in a plain script it only sets the sizes.
     """
