@@ -59,3 +59,20 @@ def test_trace_plots_colour_by_chain():
     with pytest.raises(ValueError, match="color_by"):
         plotting.trace_plots(_FakePosterior(), color_by="draw")
     plt.close("all")
+
+
+def test_book_style_asks_ipython_for_svg_and_pdf():
+    pytest.importorskip("matplotlib_inline")
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    shell = InteractiveShell.instance()
+    try:
+        with plt.rc_context():
+            plotting.book_style()
+        formatters = shell.display_formatter.formatters
+        assert Figure in formatters["image/svg+xml"].type_printers
+        assert Figure in formatters["application/pdf"].type_printers
+        assert Figure not in formatters["image/png"].type_printers
+    finally:
+        InteractiveShell.clear_instance()
