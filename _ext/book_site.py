@@ -62,8 +62,38 @@ def offer_notebook(app: Sphinx, pagename: str, templatename: str, context: dict,
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(executed, target)
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = drop_merged_streams(cell.get("outputs", []))
+    nbformat.write(nb, target)
     context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def drop_merged_streams(outputs: list) -> list:
+    """Undo the duplication that ``nb_merge_streams`` leaves in the executed notebook.
+
+    myst-nb merges a cell's stream outputs for the page by appending every later
+    stdout (or stderr) chunk to the first chunk *in place*, yet keeps the later chunks
+    in the notebook it writes out: a cell whose output arrived in two chunks showed the
+    second chunk twice in the downloaded notebook. A later chunk whose text the first
+    chunk of its stream already contains is such a copy and is dropped.
+    """
+    first: dict[str, dict] = {}
+    kept = []
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            name = out.get("name")
+            if name in first:
+                text = "".join(out.get("text", "")).strip()
+                if text and text in "".join(first[name].get("text", "")):
+                    continue
+            else:
+                first[name] = out
+        kept.append(out)
+    return kept
 
 
 def dedupe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:

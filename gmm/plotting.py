@@ -21,11 +21,11 @@ def _ax(ax):
 
 
 def histogram(x: Any, *, ax=None, bins: int | Sequence[float] = 30, label: str | None = None,
-              density: bool = False, color: str = "0.6", unit: str = "g"):
-    """Histogram of the observations x, shape (N,)."""
+              density: bool = False, color: str = "0.6", unit: str = "g", quantity: str = "weight"):
+    """Histogram of the observations x, shape (N,); the x axis reads "<quantity> (<unit>)"."""
     ax = _ax(ax)
     ax.hist(as_data(x), bins=bins, color=color, edgecolor="white", density=density, label=label)
-    ax.set_xlabel(f"value ({unit})")
+    ax.set_xlabel(f"{quantity} ({unit})")
     ax.set_ylabel("density" if density else "count")
     return ax
 
@@ -48,12 +48,15 @@ def mixture_density(mixture: Mixture, grid: np.ndarray, *, ax=None, components: 
                     label: str = "mixture p(x)", color: str = "k", names: Sequence[str] | None = None):
     """The mixture density over ``grid`` and, optionally, each weighted component pi_k N(x | mu_k, sigma_k)."""
     ax = _ax(ax)
+    # The mixture goes underneath, wide and pale, so that the components drawn on top of
+    # it stay visible where they coincide with it (at every well-separated peak).
+    ax.plot(grid, np.exp(np.asarray(mixture.log_prob(grid))), color=color, lw=4,
+            alpha=0.3 if components else 1.0, label=label)
     if components:
         comp = np.exp(np.asarray(mixture.component_log_prob(grid)))
         for k in range(mixture.n_components):
             name = names[k] if names else f"component {k}"
-            ax.plot(grid, comp[:, k], color=COLORS[k % len(COLORS)], lw=1.2, ls="--", label=name)
-    ax.plot(grid, np.exp(np.asarray(mixture.log_prob(grid))), color=color, lw=2, label=label)
+            ax.plot(grid, comp[:, k], color=COLORS[k % len(COLORS)], lw=1.5, ls="--", label=name)
     ax.set_ylabel("density")
     return ax
 
@@ -97,7 +100,7 @@ def assignment_bars(x: Any, probs: Any, *, ax=None, names: Sequence[str] | None 
         ax.bar(pos, p[order, k], bottom=bottom, color=COLORS[k % len(COLORS)],
                label=names[k] if names else f"component {k}")
         bottom += p[order, k]
-    ax.set_xticks(pos, [f"{v:g}" for v in data[order]], rotation=90, fontsize=8)
+    ax.set_xticks(pos, [f"{v:g}" for v in data[order]], rotation=90)
     ax.set_ylabel("probability")
     return ax
 
@@ -119,17 +122,33 @@ def criterion_curves(ks: Sequence[int], curves: dict[str, Sequence[float]], *, a
     return ax
 
 
-def trace_plots(posterior: Any, *, names: Sequence[str] = ("weights", "means", "stds"), max_points: int = 500):
-    """One row of trace plots per parameter family: every chain, every component."""
+def trace_plots(posterior: Any, *, names: Sequence[str] = ("weights", "means", "stds"), max_points: int = 500,
+                color_by: str = "chain"):
+    """One row of trace plots per parameter family: every chain, every component.
+
+    ``color_by="chain"`` (default) gives each chain its own colour, so that overlapping
+    chains (the sign of convergence) can be seen; ``"component"`` colours components.
+    """
+    if color_by not in ("chain", "component"):
+        raise ValueError(f"color_by must be 'chain' or 'component', got {color_by!r}")
     fig, axes = plt.subplots(len(names), 1, figsize=(7, 1.9 * len(names)), sharex=True)
     for ax, name in zip(np.atleast_1d(axes), names):
         draws = np.asarray(getattr(posterior, name))
         step = max(1, draws.shape[1] // max_points)
         for c in range(draws.shape[0]):
             for k in range(draws.shape[2]):
+                i = c if color_by == "chain" else k
+                label = f"chain {c}" if color_by == "chain" and k == 0 else None
                 ax.plot(np.arange(0, draws.shape[1], step), draws[c, ::step, k],
-                        color=COLORS[k % len(COLORS)], alpha=0.5, lw=0.6)
+                        color=COLORS[i % len(COLORS)], alpha=0.6, lw=0.6, label=label)
         ax.set_ylabel(name)
+    first = np.atleast_1d(axes)[0]
+    if color_by == "chain":
+        legend = first.legend(loc="lower left", bbox_to_anchor=(0, 1.02), ncol=draws.shape[0],
+                              frameon=False)
+        for handle in legend.legend_handles:  # the traces' thin, faint lines are hard to read
+            handle.set_linewidth(2.0)
+            handle.set_alpha(1.0)
     np.atleast_1d(axes)[-1].set_xlabel("sweep (after warm-up)")
     fig.tight_layout()
     return fig
@@ -147,7 +166,7 @@ def posterior_histograms(posterior: Any, *, names: Sequence[str] = ("weights", "
             ax.hist(draws[..., j].ravel(), bins=50, color=COLORS[j % len(COLORS)], alpha=0.8)
             ax.set_yticks([])
             unit = f" ({units[i]})" if units[i] else ""
-            ax.set_xlabel(f"{name}[{j}]{unit}", fontsize=9)
+            ax.set_xlabel(f"{name}[{j}]{unit}")
     fig.tight_layout()
     return fig
 
@@ -309,3 +328,46 @@ def cluster_count_bars(probs: dict[str, dict[int, float]], *, ax=None, xlabel: s
     ax.legend(fontsize=8)
 
     return ax
+
+
+def legend_above(ax, ncol: int | None = None):
+    """A legend in one row above the axes, where it cannot cover bars or curves."""
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              ncol=ncol or len(labels), frameon=False)
+    return ax
+
+
+# Font sizes for figures 7 in wide or less: the PDF prints them at about 6 in, so the
+# smallest text stays at 8 pt or more.
+BOOK_RC = {
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "figure.titlesize": 11,
+    # Reproducible SVG files: the same figure gives the same bytes on every build.
+    "svg.hashsalt": "gmm-book",
+}
+
+
+def book_style() -> None:
+    """The book's figure style: readable text sizes and vector images.
+
+    Sets matplotlib's rcParams to ``BOOK_RC``. Inside IPython or Jupyter it also asks
+    the inline backend for SVG (which the web pages show) and PDF (which the LaTeX book
+    includes) instead of PNG rasters; in a plain script it only sets the sizes.
+    """
+    plt.rcParams.update(BOOK_RC)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with Jupyter
+        return
+    if get_ipython() is None:
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("svg", "pdf")
+

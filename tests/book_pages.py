@@ -32,6 +32,35 @@ class Cell:
     def hidden(self) -> bool:
         return bool(HIDING_TAGS.intersection(self.tags))
 
+    @property
+    def glue_only(self) -> bool:
+        """True if the cell only hands numbers to the prose: ``from myst_nb import glue``
+        and ``glue(...)`` calls, with nothing assigned (no walrus). A reader who skips it
+        loses nothing, so it may be hidden."""
+        return is_glue_only(self.source)
+
+
+def is_glue_only(source: str) -> bool:
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    if not tree.body:
+        return False
+    for stmt in tree.body:
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == "myst_nb":
+            if [a.name for a in stmt.names] != ["glue"] or stmt.names[0].asname:
+                return False
+            continue
+        if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+                and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == "glue"):
+            return False
+        if any(isinstance(node, ast.NamedExpr) for node in ast.walk(stmt)):
+            return False
+    return True
+
 
 def toc_docnames() -> list[str]:
     """Every page in _toc.yml (root first), as docnames like 'book/01_mystery'."""

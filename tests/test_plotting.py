@@ -1,0 +1,78 @@
+"""gmm.plotting helpers added for the book's style (fonts, legends, chain colours)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import gmm  # noqa: E402
+from gmm import plotting  # noqa: E402
+
+
+def test_book_style_sets_readable_sizes_outside_ipython():
+    with plt.rc_context():
+        plotting.book_style()  # no IPython shell here: only the sizes change
+        assert plt.rcParams["font.size"] >= 9
+        assert plt.rcParams["xtick.labelsize"] >= 8
+        assert plt.rcParams["legend.fontsize"] >= 8
+
+
+def test_histogram_labels_the_quantity():
+    ax = plotting.histogram(gmm.datasets.bento())
+    assert ax.get_xlabel() == "weight (g)"
+    ax = plotting.histogram(gmm.datasets.coffee(), quantity="caffeine", unit="mg")
+    assert ax.get_xlabel() == "caffeine (mg)"
+    plt.close("all")
+
+
+def test_legend_above_sits_outside_the_axes():
+    fig, ax = plt.subplots()
+    ax.bar([0, 1], [1, 1], label="a")
+    ax.bar([0, 1], [1, 1], bottom=[1, 1], label="b")
+    plotting.legend_above(ax)
+    fig.canvas.draw()
+    legend_box = ax.get_legend().get_window_extent()
+    assert legend_box.y0 >= ax.get_window_extent().y1 - 1
+    plt.close(fig)
+
+
+class _FakePosterior:
+    def __init__(self, n_chains=3, n_samples=20, k=2):
+        rng = np.random.default_rng(0)
+        self.weights = rng.dirichlet([1] * k, size=(n_chains, n_samples))
+        self.means = rng.normal(size=(n_chains, n_samples, k))
+        self.stds = rng.gamma(2.0, size=(n_chains, n_samples, k))
+
+
+def test_trace_plots_colour_by_chain():
+    fig = plotting.trace_plots(_FakePosterior())
+    lines = fig.axes[0].get_lines()
+    # 3 chains x 2 components; both components of one chain share its colour.
+    assert len({ln.get_color() for ln in lines}) == 3
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "chain 0", "chain 1", "chain 2"]
+    fig = plotting.trace_plots(_FakePosterior(), color_by="component")
+    assert len({ln.get_color() for ln in fig.axes[0].get_lines()}) == 2
+    with pytest.raises(ValueError, match="color_by"):
+        plotting.trace_plots(_FakePosterior(), color_by="draw")
+    plt.close("all")
+
+
+def test_book_style_asks_ipython_for_svg_and_pdf():
+    pytest.importorskip("matplotlib_inline")
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    shell = InteractiveShell.instance()
+    try:
+        with plt.rc_context():
+            plotting.book_style()
+        formatters = shell.display_formatter.formatters
+        assert Figure in formatters["image/svg+xml"].type_printers
+        assert Figure in formatters["application/pdf"].type_printers
+        assert Figure not in formatters["image/png"].type_printers
+    finally:
+        InteractiveShell.clear_instance()
