@@ -365,8 +365,10 @@ def gibbs(
     ess_tail = {name: diagnostics.ess(d, "tail") for name, d in draws.items()}
     diagnostics.warn_if_unconverged(
         rhat, ess, sampler="gibbs",
-        advice="Run longer chains (n_samples, n_warmup), or, if chains sit in different modes, "
-        "see the galaxies chapter of the book.",
+        advice="Run longer chains (n_samples, n_warmup). If R-hat stays high however long the "
+        "chains run, they sit in different modes of a multimodal posterior, which this sampler "
+        "does not cross: compare the chains (posterior.means[c] for each chain c) before "
+        "trusting any average over them.",
     )
     resp = np.asarray(resp, np.float64).T  # (K, N) -> (N, K)
     return GibbsPosterior(
