@@ -285,7 +285,10 @@ def _starts(key, y, c, k, n_init, init, var_reg):
     rng = numpy_rng(key)
     n = c.sum()
     spread = float(np.sqrt(np.sum(c * (y - np.sum(c * y) / n) ** 2) / n)) or 1.0
-    mu = np.stack([rng.choice(y, size=k, replace=y.size < k, p=c / n) for _ in range(n_init)])
+    # K distinct data points (not distinct values: two may share a repeated value).
+    cum = np.cumsum(c)
+    points = [rng.choice(int(n), size=k, replace=n < k) for _ in range(n_init)]
+    mu = np.stack([y[np.searchsorted(cum, p, side="right")] for p in points])
     return np.full((n_init, k), -math.log(k)), mu, np.full((n_init, k), spread / k)
 
 
