@@ -142,7 +142,7 @@ def _stick_draws(key, n_sticks: int, n_draws: int, concentration):
 
 
 def _log_unsigned_stirling_row(n: int) -> np.ndarray:
-    """log |s(n, k)| for k = 0..n (unsigned Stirling numbers of the first kind), shape (n+1,).
+    """log ``|s(n, k)|`` for k = 0..n (unsigned Stirling numbers of the first kind), shape (n+1,).
 
     Recursion |s(j+1, k)| = j |s(j, k)| + |s(j, k-1)|, in log space (the numbers overflow
     float64 beyond n ~ 170).
@@ -160,7 +160,7 @@ def _log_unsigned_stirling_row(n: int) -> np.ndarray:
 def crp_n_clusters_pmf(n: int, concentration: float) -> np.ndarray:
     """Exact law of the number of occupied tables K of a CRP with n customers, shape (n+1,).
 
-    Entry k is P(K = k) = alpha^k |s(n, k)| Gamma(alpha) / Gamma(alpha + n), with |s(n, k)|
+    Entry k is P(K = k) = alpha^k c(n, k) Gamma(alpha) / Gamma(alpha + n), with c(n, k) = ``|s(n, k)|``
     the unsigned Stirling numbers of the first kind (entry 0 is 0 for n >= 1). Computed in
     log space, O(n^2) time.
     """
