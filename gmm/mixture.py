@@ -80,7 +80,7 @@ class Mixture:
             object.__setattr__(self, "_leaves", (weights, means, stds))
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"a Mixture is immutable; build a new one, e.g. gmm.Mixture(weights, means, stds).")
+        raise AttributeError("a Mixture is immutable; build a new one, e.g. gmm.Mixture(weights, means, stds).")
 
     @property
     def weights(self) -> np.ndarray:
