@@ -25,6 +25,18 @@ _WEIGHT_TOL = 1e-4
 MAX_DRAWS = 10**8
 
 
+def check_finite_and_weights(arrays: dict[str, np.ndarray]) -> None:
+    """Every array finite; ``arrays["weights"]`` non-negative and summing to 1 (within 1e-4)."""
+    for name, a in arrays.items():
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} must be finite, got {a.tolist()}.")
+    w = arrays["weights"]
+    if np.any(w < 0):
+        raise ValueError(f"weights must be non-negative, got {w.tolist()}.")
+    if abs(w.sum() - 1.0) > _WEIGHT_TOL:
+        raise ValueError(f"weights must sum to 1 (within {_WEIGHT_TOL}), got sum {w.sum():.6g}.")
+
+
 def _check_params(weights: Any, means: Any, stds: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     w = np.asarray(weights, dtype=np.float64) if not isinstance(weights, str) else None
     if w is None or w.ndim != 1 or w.size == 0:
@@ -41,13 +53,7 @@ def _check_params(weights: Any, means: Any, stds: Any) -> tuple[np.ndarray, np.n
                 f"{name} must have shape ({k},) to match the {k} weights, got shape {a.shape}."
             )
         arrays[name] = a
-    for name, a in arrays.items():
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name} must be finite, got {a.tolist()}.")
-    if np.any(w < 0):
-        raise ValueError(f"weights must be non-negative, got {w.tolist()}.")
-    if abs(w.sum() - 1.0) > _WEIGHT_TOL:
-        raise ValueError(f"weights must sum to 1 (within {_WEIGHT_TOL}), got sum {w.sum():.6g}.")
+    check_finite_and_weights(arrays)
     if np.any(arrays["stds"] <= 0):
         raise ValueError(f"stds must be > 0, got {arrays['stds'].tolist()}.")
     return w, arrays["means"], arrays["stds"]

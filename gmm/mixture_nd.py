@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gmm._validation import as_data, check_key, check_positive_int, is_concrete
+from gmm.mixture import check_finite_and_weights
 
 _WEIGHT_TOL = 1e-4
 COVARIANCE_TYPES = ("full", "diag")
@@ -61,13 +62,7 @@ def _check_params(weights: Any, means: Any, covariances: Any, covariance_type: s
     d = m.shape[1]
     if c.shape != (k, d, d):
         raise ValueError(f"covariances must have shape ({k}, {d}, {d}), got shape {c.shape}.")
-    for name, a in (("weights", w), ("means", m), ("covariances", c)):
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name} must be finite, got {a.tolist()}.")
-    if np.any(w < 0):
-        raise ValueError(f"weights must be non-negative, got {w.tolist()}.")
-    if abs(w.sum() - 1.0) > _WEIGHT_TOL:
-        raise ValueError(f"weights must sum to 1 (within {_WEIGHT_TOL}), got sum {w.sum():.6g}.")
+    check_finite_and_weights({"weights": w, "means": m, "covariances": c})
     scale = np.maximum(np.abs(c).max(axis=(1, 2)), np.finfo(np.float64).tiny)
     asym = np.abs(c - np.swapaxes(c, 1, 2)).max(axis=(1, 2)) / scale
     if np.any(asym > 1e-6):
