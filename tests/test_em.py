@@ -87,8 +87,8 @@ def test_history_never_decreases(name, fits):
 
 def test_random_init_reaches_optimum_and_climbs(random_fit, sklearn_fits):
     _check_history(random_fit)
-    assert random_fit.n_iter > 3  # a visible climb, unlike the k-means start
-    assert random_fit.history[-1] > random_fit.history[0]
+    # A visible climb from the random start, unlike the k-means start.
+    assert random_fit.n_iter >= 2 and random_fit.history[-1] - random_fit.history[0] > 10.0
     assert random_fit.log_likelihood == pytest.approx(sklearn_fits["coffee"][1], rel=1e-4)
 
 
