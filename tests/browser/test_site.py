@@ -156,13 +156,19 @@ def test_page(context, server, page_path, record_property):
         if fig["alt"] is None:
             continue
         assert fig["alt"], f"{page_path}: figure {fig['id']!r} has no alt text"
-        assert re.match(r"Fig\. \d+\.\d+", fig["number"].strip()), (
+        assert re.match(r"Fig\. \d+(\.\d+)?", fig["number"].strip()), (
             f"{page_path}: figure {fig['id']!r} caption is not numbered: {fig['number']!r}"
         )
         assert fig["caption"].strip(), f"{page_path}: figure {fig['id']!r} has an empty caption"
 
     # Copy buttons: one per code cell, none on outputs, copying the cell's source.
     assert page.locator(".cell_output .copybtn").count() == 0, f"{page_path}: an output has a copy button"
+    # Open every folded exercise solution, as a reader would before copying its code.
+    page.evaluate(
+        """() => document.querySelectorAll('.toggle-hidden').forEach(el => {
+            const b = el.querySelector('button.toggle-button'); if (b) b.click(); })"""
+    )
+    page.wait_for_function("() => document.querySelectorAll('.toggle-hidden').length === 0", timeout=5000)
     inputs = page.locator("div.cell_input div.highlight > pre")
     n = inputs.count()
     if _is_book_page(page_path):
