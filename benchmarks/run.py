@@ -8,6 +8,7 @@ machine that ran it; see the header of the written file.
 
 Sections:
   em        gmm.fit_em vs scikit-learn GaussianMixture at their defaults, 1-D, N up to 5e6
+  em nd     gmm.fit_em_nd vs GaussianMixture, N = 1e5, D = 3, K = 5, full and diagonal
   gibbs     gmm.gibbs vs NumPyro NUTS (assignments marginalised), bento model:
             effective samples per second for the means
   scaling   gmm.gibbs time per sweep for N = 1e3 .. 1e6, recompilation, memory
@@ -230,6 +231,13 @@ def main(argv=None) -> int:
     lines = header()
     lines += ["### EM: `gmm.fit_em` vs scikit-learn `GaussianMixture`, both at their defaults", ""]
     lines += bench_em(cases)
+    lines += ["", "### EM in D dimensions: `gmm.fit_em_nd` vs scikit-learn (N = 1e5, D = 3, K = 5)", ""]
+    sys.path.insert(0, str(Path(__file__).parent))
+    from nd import bench_nd
+
+    table = bench_nd(n=10_000 if args.quick else 100_000, repeats=1 if args.quick else 3)
+    print(table, flush=True)
+    lines += table.splitlines()
     lines += ["", "### Posterior sampling: `gmm.gibbs` vs NumPyro NUTS (bento data, K = 2)", ""]
     lines += bench_gibbs(n_samples=2000, n_warmup=500, n_chains=4)
     lines += ["", "### Scaling: `gmm.gibbs` against N (K = 3, one chain)", ""]
