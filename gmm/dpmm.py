@@ -1,6 +1,6 @@
 """Posterior sampling for the Dirichlet process mixture of 1-D Gaussians.
 
-:func:`dp_gibbs` runs Neal's (2000) Algorithm 8 on the model ``gmm.crp.dp_mixture``:
+:func:`gmm.dp_gibbs` runs Neal's (2000) Algorithm 8 on the model ``gmm.crp.dp_mixture``:
 
 - each point in turn leaves its cluster and picks a new one with probability
   proportional to n_c p(x_i | mu_c, sigma_c) for an occupied cluster c, or
