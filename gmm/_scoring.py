@@ -92,6 +92,16 @@ def standardise(data: np.ndarray, prior: Prior) -> tuple[jax.Array, Prior, float
     """
     loc, scale = robust_scale(data)
     y = jnp.asarray((data - loc) / scale, jnp.float32)
+    return y, standardised_prior(prior, loc, scale), loc, scale
+
+
+def standardised_prior(prior: Prior, loc: float, scale: float) -> Prior:
+    """``prior`` in the units of (x - loc) / scale, with float32 leaves.
+
+    mu ~ N(m0, s0) becomes N((m0 - loc) / scale, s0 / scale); sigma ~ Gamma(a, b) becomes
+    Gamma(a, b scale); the Dirichlet is unchanged. A hyperparameter that float32 cannot
+    represent on that scale is refused.
+    """
     vals = (
         float(prior.alpha),
         (float(prior.mean_loc) - loc) / scale,
@@ -107,5 +117,4 @@ def standardise(data: np.ndarray, prior: Prior) -> tuple[jax.Array, Prior, float
                 f"(it becomes {v:.3g} in units of the data's spread {scale:.3g}, outside float32); "
                 "allowed: hyperparameters within about 1e30 of the data's scale."
             )
-    pj = Prior.tree_unflatten(None, [jnp.asarray(v, jnp.float32) for v in vals])
-    return y, pj, loc, scale
+    return Prior.tree_unflatten(None, [jnp.asarray(v, jnp.float32) for v in vals])

@@ -42,23 +42,13 @@ from gmm.diagnostics import ess as _ess
 from gmm.diagnostics import rhat as _rhat
 from gmm.diagnostics import to_datatree, warn_if_unconverged
 from gmm._scoring import quiet_tfp as _quiet_tfp
+from gmm._scoring import standardised_prior
 from gmm.models import Prior, resolve_prior
 
 _N_MH = 3  # random-walk steps on each log sigma per sweep
 _SD_FLOOR = 1e-6  # smallest cluster sd, in units of the data's sd
 _MAX_BYTES = 2**30  # stored draws and co-clustering counts: refuse runs beyond 1 GiB
 _INITS = ("one", "singletons", "prior")
-
-
-def _scaled_prior(prior: Prior, centre: float, scale: float) -> Prior:
-    """The prior of (mu, sigma) in units of (x - centre) / scale, float32.
-
-    mu' = (mu - centre) / scale ~ Normal((m0 - centre) / scale, s0 / scale);
-    sigma' = sigma / scale ~ Gamma(a, b scale) (shape-rate). alpha is unused here.
-    """
-    vals = (1.0, (prior.mean_loc - centre) / scale, prior.mean_scale / scale, prior.std_shape,
-            prior.std_rate * scale)
-    return Prior.tree_unflatten(None, [jnp.asarray(float(v), jnp.float32) for v in vals])
 
 
 def _point_log_liks(x_i, means, stds):
@@ -468,7 +458,7 @@ def dp_gibbs(
         # TFP's samplers pass shape=None to jax.random while tracing (a JAX deprecation note)
         warnings.filterwarnings("ignore", message="shape requires ndarray", category=DeprecationWarning)
         ks, counts, means, stds, alphas, co = _dp_run(
-            key, jnp.asarray(x_pad, jnp.float32), jnp.int32(n), _scaled_prior(prior, centre, scale),
+            key, jnp.asarray(x_pad, jnp.float32), jnp.int32(n), standardised_prior(prior, centre, scale),
             jnp.float32(alpha), tuple(jnp.float32(v) for v in (ab or (1.0, 1.0))),
             jnp.int32(_INITS.index(init)), jnp.int32(n_warmup), jnp.asarray(ab is not None),
             jnp.asarray(not prior_only), n_aux=n_aux, n_samples=n_samples, n_chains=n_chains,
