@@ -15,6 +15,7 @@ from sklearn.mixture import GaussianMixture
 
 import gmm
 from gmm.selection import (
+    local_spacing,
     SelectionResult,
     binned_log_likelihood,
     binned_log_prob,
@@ -96,8 +97,10 @@ def test_scores_are_the_criterion_of_the_recorded_likelihood(bento_sel):
         assert r.log_likelihoods[k] <= 0.0
         # ... and the score is BIC = -2 log L + (3K - 1) log N.
         assert r.scores[k] == pytest.approx(-2 * r.log_likelihoods[k] + (3 * k - 1) * np.log(20))
-    # More components never lower the maximised likelihood by much (EM optima).
-    lls = [r.log_likelihoods[k] for k in KS]
+    # Without the spacing floor, more components never lower the maximised likelihood by
+    # much (EM optima); the floor is a constraint, so it may.
+    free = select_k(KEY, x, KS, spacing_span=None)
+    lls = [free.log_likelihoods[k] for k in KS]
     assert all(b >= a - 0.05 for a, b in zip(lls, lls[1:]))
 
 
@@ -130,6 +133,49 @@ def test_continuous_data_use_the_density():
 
 
 # --- the trap ----------------------------------------------------------------
+
+
+def test_local_spacing_matches_a_direct_count():
+    rng = np.random.default_rng(3)
+    x = np.round(rng.normal(0, 1, 60), 1)
+    values, counts = np.unique(x, return_counts=True)
+    span = 4
+    got = local_spacing(values, counts.astype(float), span)
+    obs = np.sort(x)
+    for v, g in zip(values, got):
+        ranks = np.flatnonzero(obs == v)
+        r = np.clip(ranks.mean(), span / 2, obs.size - 1 - span / 2)
+        lo, hi = np.interp([r - span / 2, r + span / 2], np.arange(obs.size), obs)
+        assert g == pytest.approx((hi - lo) / span)
+
+
+@pytest.fixture(scope="module")
+def galaxy_sel():
+    return select_k(KEY, gmm.datasets.galaxies(), range(1, 8))
+
+
+def test_galaxies_no_components_pinned_by_two_points(galaxy_sel):
+    x = gmm.datasets.galaxies()
+    # Without the spacing floor, components on pairs of close velocities win (the trap) ...
+    free = select_k(KEY, x, range(1, 8), spacing_span=None)
+    m = free.best_mixture
+    assert free.best_k >= 6
+    assert np.any((m.weights * x.size < 2.5) & (m.stds < 0.05))
+    # ... with it, BIC picks three groups, as Roeder and Wasserman (1997) found, and no
+    # fitted component at any K is narrower than the gaps around the few points it holds.
+    assert galaxy_sel.best_k == 3 and galaxy_sel.spacing_span == 4
+    for k, mix in galaxy_sel.mixtures.items():
+        small = mix.weights * x.size < 4
+        assert np.all(mix.stds[small] > 0.2), (k, mix.stds, mix.weights * x.size)
+
+
+def test_spacing_floor_leaves_a_tight_cluster_alone():
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(0.0, 0.01, 50), rng.uniform(5.0, 100.0, 50)]
+    with_floor = select_k(KEY, x, [2], resolution=None).mixtures[2]
+    without = select_k(KEY, x, [2], resolution=None, spacing_span=None).mixtures[2]
+    assert with_floor.stds[0] == pytest.approx(without.stds[0], rel=1e-3)
+    assert with_floor.stds[0] == pytest.approx(np.std(x[:50]), rel=0.1)
 
 
 def test_naive_bic_collapses_on_the_bentos(bento_naive, bento_sel):
@@ -234,6 +280,8 @@ def test_log_normal_interval_symmetry():
         ({"resolution": -1.0}, "resolution must be a finite number > 0"),
         ({"resolution": 0.0}, "resolution must be a finite number > 0"),
         ({"min_std": -0.1}, "min_std must be a finite number > 0"),
+        ({"spacing_span": 0}, "spacing_span must be an integer >= 1"),
+        ({"spacing_span": 2.5}, "spacing_span must be an integer >= 1"),
         ({"n_init": 0}, "n_init must be an integer >= 1"),
         ({"key": 0}, "key must be a single jax.random key"),
         ({"x": [1.0, np.nan, 2.0]}, "finite"),
