@@ -314,14 +314,17 @@ def predictive_band(x: Any, grid: Any, density: Any, band: Any, *, ax=None, bins
     return ax
 
 
-def cluster_count_bars(probs: dict[str, dict[int, float]], *, ax=None, xlabel: str = "number of clusters"):
-    """Side-by-side bars of several laws over a count (label -> {k: probability})."""
+def cluster_count_bars(probs: dict[str, dict[int, float]], *, ax=None, xlabel: str = "number of clusters",
+                       errors: dict[str, dict[int, float]] | None = None):
+    """Side-by-side bars of several laws over a count (label -> {k: probability}), with
+    optional error bars (label -> {k: standard error}, e.g. ``KPosterior.stderr``)."""
     ax = _ax(ax)
     ks = sorted({k for p in probs.values() for k in p})
     width = 0.8 / max(len(probs), 1)
     for j, (label, p) in enumerate(probs.items()):
+        err = None if errors is None or label not in errors else [errors[label].get(k, 0.0) for k in ks]
         ax.bar(np.array(ks) + (j - (len(probs) - 1) / 2) * width, [p.get(k, 0.0) for k in ks], width=width,
-               color=COLORS[j % len(COLORS)], label=label)
+               color=COLORS[j % len(COLORS)], label=label, yerr=err, capsize=2 if err else 0)
     ax.set_xticks(ks)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("probability")

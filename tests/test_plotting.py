@@ -76,3 +76,17 @@ def test_book_style_asks_ipython_for_svg_and_pdf():
         assert Figure not in formatters["image/png"].type_printers
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_cluster_count_bars_draw_heights_and_error_bars():
+    probs = {"a": {1: 0.2, 2: 0.8}, "b": {2: 0.5, 3: 0.5}}
+    errors = {"a": {1: 0.05, 2: 0.1}}
+    ax = plotting.cluster_count_bars(probs, errors=errors, xlabel="K")
+    heights = sorted(round(p.get_height(), 3) for p in ax.patches)
+    assert heights == sorted([0.2, 0.8, 0.0, 0.0, 0.5, 0.5])
+    # One error-bar collection, for the series that has errors, with those lengths.
+    segs = [c for c in ax.collections if c.get_segments()]
+    assert len(segs) == 1
+    lengths = sorted(round(abs(s[1][1] - s[0][1]) / 2, 3) for s in segs[0].get_segments())
+    assert lengths == [0.0, 0.05, 0.1]
+    plt.close("all")
