@@ -35,7 +35,8 @@ from scipy.special import gammaln as np_gammaln
 from scipy.special import logsumexp as np_logsumexp
 
 from gmm._validation import as_data, check_key, check_ks, check_n_components, check_positive, check_positive_int
-from gmm.em import bucket
+from gmm._scoring import standardised_prior
+from gmm.em import bucket, robust_scale
 from gmm.models import Prior, draw_stds_numpy, log_std_density, resolve_prior, typical_std
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -323,13 +324,19 @@ def _smc_log_prior(theta, active, prior, family):
 
 
 def _smc_log_lik(theta, active, x, x_mask):
-    """log p(x | pi, mu, sigma) with z summed out, per particle; theta: (..., 3, K_max)."""
+    """log p(x | pi, mu, sigma) with z summed out, per particle; theta: (..., 3, K_max).
+
+    The (..., K_max, N) table of log pi_k + log N(x_i | mu_k, sigma_k) keeps the points on
+    the minor axis, so the sum over components is elementwise across contiguous rows (4-8x
+    faster on CPU than reducing a minor axis of length K_max).
+    """
     v = jnp.where(active, theta[..., 0, :], -jnp.inf)
     log_pi = v - logsumexp(v, axis=-1, keepdims=True)
     mu, w = theta[..., 1, :], theta[..., 2, :]
-    z = (x[..., :, None] - mu[..., None, :]) * jnp.exp(-w[..., None, :])
-    comp = log_pi[..., None, :] - 0.5 * z**2 - w[..., None, :] - 0.5 * _LOG_2PI
-    per_point = logsumexp(comp, axis=-1)
+    z = (x[..., None, :] - mu[..., :, None]) * jnp.exp(-w)[..., :, None]
+    comp = (log_pi - w)[..., :, None] - 0.5 * z**2
+    top = jnp.max(comp, axis=-2)
+    per_point = top + jnp.log(jnp.sum(jnp.exp(comp - top[..., None, :]), axis=-2)) - 0.5 * _LOG_2PI
     ll = jnp.sum(jnp.where(x_mask, per_point, 0.0), axis=-1)
     return jnp.where(jnp.isnan(ll), -jnp.inf, ll)
 
@@ -448,33 +455,37 @@ def _smc(keys, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, f
 
 
 def _smc_estimate(
-    key: jax.Array, data: np.ndarray, k: int, prior: tuple, n_particles: int, n_runs: int,
+    key: jax.Array, data: np.ndarray, k: int, prior: Prior, n_particles: int, n_runs: int,
     n_moves: int, ess_target: float, max_steps: int,
 ) -> EvidenceEstimate:
+    # float32 on standardised data y = (x - loc) / scale (centred and scaled in float64, the
+    # prior mapped to y's units); log p(x) = log p(y) - N log scale, added back in float64.
+    loc, scale = robust_scale(data)
+    y = (data - loc) / scale
+    prior_y = standardised_prior(prior, loc, scale)
     n_pad = bucket(data.size, 32)
     k_max = bucket(k, 4)
     x = np.zeros(n_pad)
-    x[: data.size] = data
+    x[: data.size] = y
     mask = np.arange(n_pad) < data.size
     # Prior draws in NumPy and RBG keys inside: both keep the jitted sampler small to compile.
     seed = np.asarray(jax.random.bits(key, (4,), dtype=jnp.uint32)).tolist()
     rng = np.random.default_rng(seed)
-    alpha, m0, s0, a, b, family = prior
+    alpha, m0, s0 = (float(v) for v in (prior_y.alpha, prior_y.mean_loc, prior_y.mean_scale))
     shape = (n_runs, n_particles, k_max)
     with np.errstate(divide="ignore"):
         v = np.log(rng.gamma(alpha, 1.0, shape))  # log g, g ~ Gamma(alpha, 1)
-    v = np.maximum(v, np.finfo(np.float64).min)  # log 0 (tiny alpha) -> a huge negative number
-    stds = draw_stds_numpy(rng, shape, Prior.tree_unflatten(family, prior[:5]))
+    v = np.maximum(v, np.finfo(np.float32).min)  # log 0 (tiny alpha) -> a huge negative number
+    stds = draw_stds_numpy(rng, shape, prior_y)
     theta0 = np.stack([v, rng.normal(m0, s0, shape), np.log(stds)], axis=2)
-    run_seeds = rng.integers(0, 2**63 - 1, size=n_runs)
-    with jax.enable_x64(True):
-        keys = jnp.stack([jax.random.key(int(sd), impl="rbg") for sd in run_seeds])
-        log_z, steps, acc = _smc(
-            keys, jnp.asarray(theta0), jnp.asarray(x), jnp.asarray(mask), jnp.asarray(k),
-            tuple(jnp.asarray(v, jnp.float64) for v in prior[:5]), jnp.asarray(ess_target, jnp.float64),
-            n_moves=n_moves, max_steps=max_steps, family=family,
-        )
-        log_z = np.asarray(log_z, np.float64)
+    run_seeds = rng.integers(0, 2**31 - 1, size=n_runs)
+    keys = jnp.stack([jax.random.key(int(sd), impl="rbg") for sd in run_seeds])
+    log_z, steps, acc = _smc(
+        keys, jnp.asarray(theta0, jnp.float32), jnp.asarray(x, jnp.float32), jnp.asarray(mask), jnp.asarray(k),
+        tuple(jnp.asarray(getattr(prior_y, f), jnp.float32) for f in prior_y.fields),
+        jnp.asarray(ess_target, jnp.float32), n_moves=n_moves, max_steps=max_steps, family=prior.family,
+    )
+    log_z = np.asarray(log_z, np.float64) - data.size * math.log(scale)
     est = float(np_logsumexp(log_z) - math.log(n_runs))
     if n_runs > 1 and np.isfinite(est):
         rel = np.exp(log_z - est)
@@ -613,8 +624,7 @@ def _estimate(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_tar
     _check_vagueness(data, prior)
     if method == "is":
         return _is_estimate(key, data, k, prior, n_particles)
-    pr = _prior_tuple(prior)
-    return _smc_estimate(key, data, k, pr, n_particles, n_runs, n_moves, ess_target, max_steps)
+    return _smc_estimate(key, data, k, prior, n_particles, n_runs, n_moves, ess_target, max_steps)
 
 
 # ---------------------------------------------------------------------------
