@@ -368,7 +368,8 @@ def _smc(keys, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, f
 
     Args:
         keys: one (RBG) key per run, shape (R,).
-        theta0: prior draws (log g, mu, log sigma), shape (R, M, 3, K_max).
+        theta0: prior draws (log g, mu, log sigma), shape (R, M, 3, K_max), float32, in the
+            standardised units of x (see _smc_estimate).
 
     Returns:
         log Z per run, tempering steps per run and mean acceptance per run, each (R,).

@@ -189,7 +189,7 @@ def test_gibbs_agrees_with_nuts():
         var = numpyro.sample("var", dist.InverseGamma(3.0, 2.0).expand([2]).to_event(1))  # shape, scale
         numpyro.sample("x", dist.MixtureSameFamily(dist.Categorical(probs=pi), dist.Normal(mu, jnp.sqrt(var))), obs=x)
 
-    mcmc = MCMC(NUTS(model), num_warmup=500, num_samples=2000, num_chains=4, chain_method="vectorized",
+    mcmc = MCMC(NUTS(model), num_warmup=300, num_samples=1000, num_chains=2, chain_method="vectorized",
                 progress_bar=False)
     mcmc.run(jax.random.key(5), jnp.asarray(x, jnp.float32))
     s = mcmc.get_samples()
@@ -199,7 +199,7 @@ def test_gibbs_agrees_with_nuts():
         "means": np.take_along_axis(np.asarray(s["means"]), order, -1),
         "stds": np.take_along_axis(np.sqrt(np.asarray(s["var"])), order, -1),
     }
-    g = gibbs(jax.random.key(6), x, 2, prior=prior, n_samples=2000, n_warmup=500)
+    g = gibbs(jax.random.key(6), x, 2, prior=prior, n_samples=1000, n_warmup=300)
     for name, r in ref.items():
         a = getattr(g, name).reshape(-1, 2)
         # posterior sds / sqrt(effective draws) of both, taken conservatively as 1000 each
