@@ -13,6 +13,9 @@ Sections:
             effective samples per second for the means
   overhead  gmm.gibbs per sweep vs a plain-JAX sweep of the same model (gibbs_reference.py)
   scaling   gmm.gibbs time per sweep for N = 1e3 .. 1e6, recompilation, memory
+  evidence  gmm.posterior_over_k on the galaxies, K = 1..7 (SMC at the defaults): a cold
+            process (import and compiles included) and a warm second call, with the log
+            evidences and their error bars (``--evidence`` runs this section alone)
 """
 
 from __future__ import annotations
@@ -256,6 +259,41 @@ def bench_book() -> list[str]:
     return rows
 
 
+_EVIDENCE_SCRIPT = """
+import json, time
+t0 = time.perf_counter()
+import jax, gmm
+x = gmm.datasets.galaxies()
+prior = gmm.Prior(alpha=1, mean_loc=20, mean_scale=10, std_shape=2, std_rate=1)
+post = gmm.posterior_over_k(jax.random.key(0), x, range(1, 8), prior=prior)
+cold = time.perf_counter() - t0
+t1 = time.perf_counter()
+gmm.posterior_over_k(jax.random.key(1), x, range(1, 8), prior=prior)
+warm = time.perf_counter() - t1
+print(json.dumps({"cold": cold, "warm": warm, "log_evidence": post.log_evidence,
+                  "stderr": post.log_evidence_stderr}))
+"""
+
+
+def bench_evidence() -> list[str]:
+    """``gmm.posterior_over_k`` on the galaxies, K = 1..7, in a fresh process (cold: import and
+    compiles included) and again in the same process (warm)."""
+    import json
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    out = subprocess.run([sys.executable, "-c", _EVIDENCE_SCRIPT], cwd=root, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    res = json.loads(out.strip().splitlines()[-1])
+    rows = [f"Cold process (import and compiles included): {res['cold']:.1f} s; warm second call: "
+            f"{res['warm']:.1f} s.", "", "| K | log p(x \\| K) | error bar |", "|---|---|---|"]
+    for k, v in res["log_evidence"].items():
+        rows.append(f"| {k} | {v:.3f} | {res['stderr'][k]:.3f} |")
+    print("\n".join(rows), flush=True)
+    return rows
+
+
 def header() -> list[str]:
     return [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
@@ -269,7 +307,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--book", action="store_true", help="also time a clean book build and the unit tests")
     parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
+    parser.add_argument("--evidence", action="store_true", help="only the evidence section (not written)")
     args = parser.parse_args(argv)
+    evidence = ["", "### The evidence: `gmm.posterior_over_k` on the galaxies, K = 1..7", ""]
+    if args.evidence:
+        print("\n".join(header() + evidence + bench_evidence()))
+        return 0
     if args.quick:
         cases = [("separated", separated, 10_000, 3), ("overlapping", three_clusters, 10_000, 3)]
     else:
@@ -292,6 +335,7 @@ def main(argv=None) -> int:
     lines += ["", "### Scaling: `gmm.gibbs` against N (K = 3, one chain)", ""]
     scale_sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
     lines += bench_scaling(scale_sizes, n_samples=200, n_warmup=50)
+    lines += evidence + bench_evidence()
     if args.book:
         lines += ["", "### The book", ""]
         lines += bench_book()

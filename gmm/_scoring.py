@@ -86,8 +86,7 @@ def sample_assignments(key: jax.Array, cols: list[jax.Array]) -> jax.Array:
 def standardise(data: np.ndarray, prior: Prior) -> tuple[jax.Array, Prior, float, float]:
     """(y, prior in y's units, loc, scale) with y = (x - loc) / scale as float32.
 
-    mu ~ N(m0, s0) becomes N((m0 - loc) / scale, s0 / scale); sigma ~ Gamma(a, b) becomes
-    Gamma(a, b scale); the Dirichlet is unchanged. Densities of y differ from those of x
+    See :func:`standardised_prior` for the prior. Densities of y differ from those of x
     by the constant Jacobian scale^-N.
     """
     loc, scale = robust_scale(data)
@@ -96,20 +95,23 @@ def standardise(data: np.ndarray, prior: Prior) -> tuple[jax.Array, Prior, float
 
 
 def standardised_prior(prior: Prior, loc: float, scale: float) -> Prior:
-    """``prior`` in the units of (x - loc) / scale, with float32 leaves.
+    """``prior`` in the units of (x - loc) / scale, with float32 leaves and the same family.
 
-    mu ~ N(m0, s0) becomes N((m0 - loc) / scale, s0 / scale); sigma ~ Gamma(a, b) becomes
-    Gamma(a, b scale); the Dirichlet is unchanged. A hyperparameter that float32 cannot
-    represent on that scale is refused.
+    mu ~ N(m0, s0) becomes N((m0 - loc) / scale, s0 / scale); under sigma' = sigma / scale,
+    sigma ~ Gamma(a, b) becomes Gamma(a, b scale) and sigma^2 ~ InverseGamma(a, b) becomes
+    InverseGamma(a, b / scale^2); the Dirichlet is unchanged. A hyperparameter that float32
+    cannot represent on that scale is refused.
     """
+    a, b = (float(v) for v in prior.std_params)
+    b_new = b * scale if prior.family == "gamma_std" else b / scale**2
     vals = (
         float(prior.alpha),
         (float(prior.mean_loc) - loc) / scale,
         float(prior.mean_scale) / scale,
-        float(prior.std_shape),
-        float(prior.std_rate) * scale,
+        a,
+        b_new,
     )
-    for name, v in zip(Prior._FIELDS, vals):
+    for name, v in zip(prior.fields, vals):
         f32 = np.float32(v)
         if not np.isfinite(f32) or (name != "mean_loc" and not f32 > 0):
             raise ValueError(
@@ -117,4 +119,4 @@ def standardised_prior(prior: Prior, loc: float, scale: float) -> Prior:
                 f"(it becomes {v:.3g} in units of the data's spread {scale:.3g}, outside float32); "
                 "allowed: hyperparameters within about 1e30 of the data's scale."
             )
-    return Prior.tree_unflatten(None, [jnp.asarray(v, jnp.float32) for v in vals])
+    return Prior.tree_unflatten(prior.family, [jnp.asarray(v, jnp.float32) for v in vals])

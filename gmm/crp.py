@@ -12,7 +12,8 @@ Generative functions (addresses in quotes):
 
 ``cluster_params(prior)``, the base measure G0 of one cluster:
     ``"mean"``               mu ~ Normal(mean_loc, mean_scale)
-    ``"std"``                sigma ~ Gamma(std_shape, std_rate) (shape-rate)
+    ``"std"``                sigma ~ Gamma(std_shape, std_rate) (shape-rate), or sigma^2 ~
+                             InverseGamma(var_shape, var_scale) (``Prior.inverse_gamma_variance``)
 
 ``dp_point(mean, std)``, one observation given its cluster: ``"x"`` ~ Normal(mean, std).
 
@@ -35,11 +36,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from genjax import Const, Scan, beta, categorical, const, gamma, gen, normal, seed
+from genjax import Const, Scan, beta, categorical, const, gen, normal, seed
 from scipy.special import gammaln
 
 from gmm._validation import check_key, check_positive, check_positive_int
-from gmm.models import Prior
+from gmm.models import Prior, std_distribution
 
 _MAX_PMF_N = 100_000  # the Stirling recursion is O(n^2) in time, O(n) in memory
 
@@ -81,7 +82,7 @@ def stick_breaking(n: Const[int], concentration):
 def cluster_params(prior: Prior):
     """One draw from the base measure G0: (mu, sigma), mu ~ Normal, sigma ~ Gamma (shape-rate)."""
     mean = normal(prior.mean_loc, prior.mean_scale) @ "mean"
-    std = gamma(prior.std_shape, prior.std_rate) @ "std"
+    std = std_distribution(prior)(*prior.std_params) @ "std"
     return mean, std
 
 

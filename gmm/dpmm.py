@@ -43,7 +43,7 @@ from gmm.diagnostics import rhat as _rhat
 from gmm.diagnostics import to_datatree, warn_if_unconverged
 from gmm._scoring import quiet_tfp as _quiet_tfp
 from gmm._scoring import standardised_prior
-from gmm.models import Prior, resolve_prior
+from gmm.models import Prior, resolve_prior, std_quantile
 
 _N_MH = 3  # random-walk steps on each log sigma per sweep
 _SD_FLOOR = 1e-6  # smallest cluster sd, in units of the data's sd
@@ -112,7 +112,9 @@ def _update_clusters(key, state, x, prior, use_lik):
     loc = (prior.mean_loc / prior.mean_scale**2 + sums / stds**2) / prec
     means = jnp.where(live, loc + jax.random.normal(k_mu, n_eff.shape) / jnp.sqrt(prec), means)
     # Log-sigma's posterior sd is about 1 / sqrt(2 n_c + a); 2.4 times it is the classic RW scale.
-    step = 2.4 / jnp.sqrt(2.0 * n_eff + prior.std_shape)
+    # (the inverse-gamma prior on sigma^2 gives log sigma a prior sd of about 1 / sqrt(4a))
+    a = prior.std_params[0] * (4.0 if prior.family == "inverse_gamma_var" else 1.0)
+    step = 2.4 / jnp.sqrt(2.0 * n_eff + a)
 
     def mh(carry, key_t):
         stds, cur = carry
@@ -250,10 +252,10 @@ def _prior_predictive(grid: np.ndarray, prior: Prior, n_nodes: int = 200) -> np.
     """int N(y | mu, sigma) G0(dmu, dsigma) on ``grid`` (data units), shape (G,).
 
     mu integrates analytically (y ~ Normal(m0, sqrt(s0^2 + sigma^2))); sigma by the midpoint
-    rule in the Gamma's quantiles.
+    rule in the quantiles of sigma's prior.
     """
     q = (np.arange(n_nodes) + 0.5) / n_nodes
-    sig = stats.gamma.ppf(q, prior.std_shape, scale=1.0 / prior.std_rate)
+    sig = std_quantile(q, prior)
     sd = np.sqrt(prior.mean_scale**2 + sig**2)
     return stats.norm.pdf(grid[:, None], prior.mean_loc, sd[None, :]).mean(axis=1)
 
@@ -402,7 +404,8 @@ def dp_gibbs(
 
     Model (``gmm.crp.dp_mixture``): a partition from the CRP with concentration alpha;
     for each cluster (mu, sigma) ~ G0, mu ~ Normal(mean_loc, mean_scale), sigma ~
-    Gamma(std_shape, std_rate) (``prior``'s fields; its ``alpha`` is not used); x_i ~
+    Gamma(std_shape, std_rate) or sigma^2 ~ InverseGamma(var_shape, var_scale) (``prior``'s
+    fields and family; its ``alpha`` is not used); x_i ~
     Normal(mu_{z_i}, sigma_{z_i}). Algorithm 8 because G0 is not conjugate (see the module
     docstring). The data are centred and scaled in float64 and the prior transformed with
     them; every result is in data units.

@@ -18,7 +18,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from genjax import gamma
 
 from gmm import diagnostics
 from gmm._scoring import (
@@ -32,7 +31,7 @@ from gmm._scoring import (
 )
 from gmm._validation import as_data, check_key, check_n_components, check_positive, check_positive_int
 from gmm.em import kmeans_pp_centres, numpy_rng
-from gmm.models import Prior, resolve_prior
+from gmm.models import Prior, log_std_prior, resolve_prior
 
 MAX_STORED = 50_000_000  # most numbers kept in memory: n_chains x n_samples x 3K
 
@@ -41,7 +40,7 @@ _TARGET_ACCEPT = 0.44  # optimal acceptance rate of a 1-D random-walk Metropolis
 
 
 def _log_std_target(x, z, weights, means, stds, prior):
-    """Per component k: log Gamma(sigma_k; a, b) + sum_{i: z_i = k} log N(x_i | mu_k, sigma_k) + log sigma_k.
+    """Per component k: log p(sigma_k) (the prior's family) + sum_{i: z_i = k} log N(x_i | mu_k, sigma_k) + log sigma_k.
 
     The density of log sigma_k given everything else (up to a constant), shape (K,). The
     point terms are ``assigned_point.assess`` scores; the log pi_k they carry is a constant
@@ -50,7 +49,7 @@ def _log_std_target(x, z, weights, means, stds, prior):
     # Masked sums of each component's column: fused reductions, no (N,) temporaries.
     cols = component_log_probs(x, weights, means, stds)
     lik = jnp.stack([jnp.sum(jnp.where(z == j, c, 0.0)) for j, c in enumerate(cols)])
-    log_prior = jax.vmap(lambda s: gamma.assess(s, prior.std_shape, prior.std_rate)[0])(stds)
+    log_prior = log_std_prior(stds, prior)
     return log_prior + lik + jnp.log(stds)
 
 

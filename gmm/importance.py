@@ -37,6 +37,7 @@ from gmm._validation import (
 )
 from gmm.em import EMResult, _fit_em
 from gmm.models import Prior, bayesian_gmm, bayesian_gmm_marginal, draw_parameters, observations, resolve_prior
+from gmm.models import std_conditional_mode
 
 _MAX_EM_COMPONENTS = 5  # the "em" proposal sums over K! label permutations
 
@@ -235,9 +236,9 @@ def _em_proposal_params(
 
     With soft counts n_k, weighted means xbar_k and scatter SS_k from the EM
     responsibilities: log sigma_k is centred at the mode of its conditional
-    (Gamma prior, mean profiled out: b s^3 + (n_k - 1 - a) s^2 - SS_k = 0) with scale
-    1 / sqrt(b s + 2 SS_k / s^2); mu_k at the conjugate Normal mean with scale
-    1 / sqrt(1/s0^2 + n_k / s^2); pi ~ Dirichlet(alpha + n_k / inflation^2). For large n_k
+    (mean profiled out, :func:`gmm.models.std_conditional_mode`: under a Gamma prior the
+    root of b s^3 + (n_k - 1 - a) s^2 - SS_k = 0) with its spread; mu_k at the conjugate
+    Normal mean with scale 1 / sqrt(1/s0^2 + n_k / s^2); pi ~ Dirichlet(alpha + n_k / inflation^2). For large n_k
     these are the EM fit and its asymptotic standard errors (sigma/sqrt(n_k), 1/sqrt(2 n_k)).
     """
     mix = fit.mixture
@@ -250,15 +251,9 @@ def _em_proposal_params(
     xbar = (resp * data[:, None]).sum(axis=0) / np.maximum(nk, 1e-12)
     xbar = np.where(nk > 1e-12, xbar, mu)
     ss = (resp * (data[:, None] - xbar) ** 2).sum(axis=0)
-    a, b = float(prior.std_shape), float(prior.std_rate)
     m0, s0 = float(prior.mean_loc), float(prior.mean_scale)
     floor = 1e-6 * (float(np.std(data)) or 1.0)
-    sigma_c = np.empty_like(nk)
-    for j in range(nk.size):
-        roots = np.roots([b, max(nk[j] - 1.0, 0.0) - a, 0.0, -ss[j]])
-        real = roots[np.abs(roots.imag) <= 1e-9 * np.maximum(1.0, np.abs(roots))].real
-        sigma_c[j] = max(real.max(initial=0.0), floor)
-    log_std_se = 1.0 / np.sqrt(b * sigma_c + 2.0 * ss / sigma_c**2)
+    sigma_c, log_std_se = std_conditional_mode(nk, ss, prior, floor)
     prec = 1.0 / s0**2 + nk / sigma_c**2
     mean_c = (m0 / s0**2 + nk * xbar / sigma_c**2) / prec
     mean_se = 1.0 / np.sqrt(prec)

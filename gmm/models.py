@@ -9,7 +9,8 @@ Addresses
 ``bayesian_gmm(n, k, prior)``, the Bayesian GMM with explicit assignments:
     ``"weights"``        mixing proportions pi ~ Dirichlet(alpha 1_K), shape (K,)
     ``"means"``          mu_k ~ Normal(mean_loc, mean_scale), shape (K,)
-    ``"stds"``           sigma_k ~ Gamma(std_shape, std_rate), shape (K,)
+    ``"stds"``           sigma_k ~ Gamma(std_shape, std_rate), or sigma_k^2 ~ InverseGamma(var_shape, var_scale)
+                         for ``Prior.inverse_gamma_variance``, shape (K,)
     ``"obs" / "z"``      z_i ~ Categorical(pi), shape (N,)
     ``"obs" / "x"``      x_i ~ Normal(mu_{z_i}, sigma_{z_i}), shape (N,)
 
@@ -22,13 +23,16 @@ The static sizes ``n`` and ``k`` are passed as ``genjax.Const``.
 from __future__ import annotations
 
 import inspect
+import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import tensorflow_probability.substrates.jax.distributions as tfd
-from genjax import Const, categorical, const, dirichlet, gamma, gen, normal, tfp_distribution
+from genjax import Const, categorical, const, dirichlet, gen, normal, tfp_distribution
+from genjax.core import distribution
+from genjax.pjax import wrap_logpdf, wrap_sampler
 
 from gmm._validation import check_finite, check_positive, is_concrete
 
@@ -51,14 +55,33 @@ class FieldsPytree:
         return obj
 
 
+# The prior families of sigma: family name -> the names of its two hyperparameters.
+STD_FAMILIES: dict[str, tuple[str, str]] = {
+    "gamma_std": ("std_shape", "std_rate"),
+    "inverse_gamma_var": ("var_shape", "var_scale"),
+}
+
+
 @jax.tree_util.register_pytree_node_class
 class Prior(FieldsPytree):
     """Hyperparameters of the Bayesian GMM (the chapter's choices are the defaults).
 
-    pi ~ Dirichlet(alpha, ..., alpha); mu_k ~ Normal(mean_loc, mean_scale);
-    sigma_k ~ Gamma(std_shape, std_rate) (shape-rate, so E[sigma] = std_shape / std_rate).
-    Means and scales are in the data's units.
+    pi ~ Dirichlet(alpha, ..., alpha); mu_k ~ Normal(mean_loc, mean_scale); and, by
+    ``family``, either
+
+    - ``"gamma_std"`` (``Prior(...)``): sigma_k ~ Gamma(std_shape, std_rate), shape-rate, so
+      E[sigma] = std_shape / std_rate; or
+    - ``"inverse_gamma_var"`` (:meth:`inverse_gamma_variance`): sigma_k^2 ~
+      InverseGamma(var_shape, var_scale), shape-scale, density
+      b^a / Gamma(a) v^(-a-1) exp(-b / v): the semi-conjugate prior of Diebolt and Robert
+      (1994) and Chib (1995).
+
+    Means and scales are in the data's units. ``family`` is static (pytree aux data, not a
+    leaf): the leaves are ``fields``, the two sigma hyperparameters under their family's names.
     """
+
+    family: str = "gamma_std"
+    _FIELDS = ("alpha", "mean_loc", "mean_scale", "std_shape", "std_rate")  # the default family's leaves
 
     def __init__(
         self,
@@ -68,23 +91,60 @@ class Prior(FieldsPytree):
         std_shape: float = 2.0,
         std_rate: float = 1.0,
     ):
-        if is_concrete(alpha, mean_loc, mean_scale, std_shape, std_rate):
-            alpha = check_positive(alpha, "alpha")
-            mean_loc = check_finite(mean_loc, "mean_loc")
-            mean_scale = check_positive(mean_scale, "mean_scale")
-            std_shape = check_positive(std_shape, "std_shape")
-            std_rate = check_positive(std_rate, "std_rate")
-        self.alpha = alpha
-        self.mean_loc = mean_loc
-        self.mean_scale = mean_scale
-        self.std_shape = std_shape
-        self.std_rate = std_rate
+        self._set("gamma_std", alpha, mean_loc, mean_scale, std_shape, std_rate)
 
-    _FIELDS = ("alpha", "mean_loc", "mean_scale", "std_shape", "std_rate")
+    def _set(self, family: str, alpha, mean_loc, mean_scale, shape, second) -> None:
+        self.family = family
+        values = (alpha, mean_loc, mean_scale, shape, second)
+        if is_concrete(*values):
+            values = tuple(
+                (check_finite if f == "mean_loc" else check_positive)(v, f)
+                for f, v in zip(self.fields, values)
+            )
+        for f, v in zip(self.fields, values):
+            setattr(self, f, v)
+
+    @classmethod
+    def inverse_gamma_variance(
+        cls, alpha: float, mean_loc: float, mean_scale: float, var_shape: float, var_scale: float
+    ) -> "Prior":
+        """pi ~ Dirichlet(alpha); mu_k ~ Normal(mean_loc, mean_scale); sigma_k^2 ~
+        InverseGamma(var_shape, var_scale) (shape-scale: 1 / sigma_k^2 ~ Gamma(var_shape,
+        rate var_scale), E[1 / sigma^2] = var_shape / var_scale).
+
+        Chib (1995) on the galaxies (1000 km/s): ``Prior.inverse_gamma_variance(1, 20, 10, 3, 20)``
+        (his nu_0 / 2 = 3, delta_0 / 2 = 20; mu ~ N(20, 100) is a variance of 100).
+        """
+        obj = object.__new__(cls)
+        obj._set("inverse_gamma_var", alpha, mean_loc, mean_scale, var_shape, var_scale)
+        return obj
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Names of the leaves, in order: alpha, mean_loc, mean_scale and the family's two."""
+        return ("alpha", "mean_loc", "mean_scale") + STD_FAMILIES[self.family]
+
+    @property
+    def std_params(self) -> tuple[Any, Any]:
+        """The two hyperparameters of sigma's prior: (std_shape, std_rate) or (var_shape, var_scale)."""
+        first, second = STD_FAMILIES[self.family]
+        return getattr(self, first), getattr(self, second)
+
+    def tree_flatten(self):
+        return tuple(getattr(self, f) for f in self.fields), self.family
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        obj = object.__new__(cls)
+        obj.family = "gamma_std" if aux is None else aux
+        for f, v in zip(obj.fields, children):
+            setattr(obj, f, v)
+        return obj
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{f}={float(getattr(self, f)):g}" for f in self._FIELDS)
-        return f"Prior({args})"
+        args = ", ".join(f"{f}={float(getattr(self, f)):g}" for f in self.fields)
+        name = "Prior" if self.family == "gamma_std" else "Prior.inverse_gamma_variance"
+        return f"{name}({args})"
 
     @classmethod
     def from_data(cls, x: Any, alpha: float = 1.0) -> "Prior":
@@ -113,9 +173,128 @@ def check_prior(prior: Any) -> Prior:
     """Check a :class:`Prior`, re-checking every field (a Prior built inside jit skips that)."""
     if not isinstance(prior, Prior):
         raise ValueError(f"prior must be a gmm.Prior or None, got {type(prior).__name__} {prior!r}.")
-    for f in Prior._FIELDS:
+    if prior.family not in STD_FAMILIES:
+        raise ValueError(f"prior.family must be one of {tuple(STD_FAMILIES)}, got {prior.family!r}.")
+    for f in prior.fields:
         (check_finite if f == "mean_loc" else check_positive)(getattr(prior, f), f"prior.{f}")
     return prior
+
+
+# ---------------------------------------------------------------------------
+# The prior of sigma, both families: one density, one draw
+# ---------------------------------------------------------------------------
+
+
+def log_std_density(log_sigma: Any, family: str, shape: Any, second: Any, xp: Any = jnp) -> Any:
+    """log p(sigma) at sigma = exp(log_sigma): the density of sigma (not of log sigma).
+
+    ``"gamma_std"``: sigma ~ Gamma(a, rate b),
+        log p = a log b - log Gamma(a) + (a - 1) log sigma - b sigma.
+    ``"inverse_gamma_var"``: v = sigma^2 ~ InverseGamma(a, scale b), so p(sigma) = p_v(sigma^2) 2 sigma,
+        log p = a log b - log Gamma(a) + log 2 - (2a + 1) log sigma - b / sigma^2.
+
+    Taking log sigma keeps the tails exact where sigma under- or overflows. ``xp`` is
+    ``jax.numpy`` (traced, any dtype) or ``numpy`` (float64 quadrature).
+    """
+    if xp is np:
+        from scipy.special import gammaln as lgam
+    else:
+        from jax.scipy.special import gammaln as lgam
+    a, b = shape, second
+    const = a * xp.log(b) - lgam(a)
+    if family == "gamma_std":
+        return const + (a - 1.0) * log_sigma - b * xp.exp(log_sigma)
+    if family == "inverse_gamma_var":
+        return const + math.log(2.0) - (2.0 * a + 1.0) * log_sigma - b * xp.exp(-2.0 * log_sigma)
+    raise ValueError(f"family must be one of {tuple(STD_FAMILIES)}, got {family!r}.")
+
+
+def std_from_gamma(g: Any, family: str, xp: Any = jnp) -> Any:
+    """sigma from g ~ Gamma(shape, rate) of the family's two hyperparameters: the one map by
+    which every sampler draws sigma from its prior.
+
+    ``"gamma_std"``: sigma = g. ``"inverse_gamma_var"``: 1 / g ~ InverseGamma(shape, scale = rate),
+    so sigma = g^(-1/2).
+    """
+    if family == "gamma_std":
+        return g
+    if family == "inverse_gamma_var":
+        return 1.0 / xp.sqrt(g)
+    raise ValueError(f"family must be one of {tuple(STD_FAMILIES)}, got {family!r}.")
+
+
+def log_std_prior(stds: Any, prior: Prior) -> Any:
+    """log p(sigma_k) under ``prior``, elementwise, for sigma > 0 (jax)."""
+    return log_std_density(jnp.log(stds), prior.family, *prior.std_params)
+
+
+def draw_stds_numpy(rng: np.random.Generator, shape: tuple[int, ...], prior: Prior) -> np.ndarray:
+    """sigma ~ the prior of ``prior``'s family, float64 NumPy draws of the given shape."""
+    a, b = (float(v) for v in prior.std_params)
+    return std_from_gamma(rng.gamma(a, 1.0 / b, shape), prior.family, np)
+
+
+def std_quantile(q: Any, prior: Prior) -> np.ndarray:
+    """The q-quantiles of sigma's prior (float64; SciPy)."""
+    from scipy import stats
+
+    a, b = (float(v) for v in prior.std_params)
+    if prior.family == "gamma_std":
+        return stats.gamma.ppf(q, a, scale=1.0 / b)
+    return np.sqrt(stats.invgamma.ppf(q, a, scale=b))
+
+
+def typical_std(prior: Prior) -> float:
+    """A typical sigma under the prior: E[sigma] = a / b (Gamma), sqrt(b / a) = E[1/sigma^2]^(-1/2)
+    (inverse gamma on the variance, whose mean may not exist)."""
+    a, b = (float(v) for v in prior.std_params)
+    return a / b if prior.family == "gamma_std" else math.sqrt(b / a)
+
+
+def std_conditional_mode(n: np.ndarray, ss: np.ndarray, prior: Prior, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mode and spread of log sigma for components holding n points with scatter SS (float64).
+
+    The density of u = log sigma given n points (mean profiled out) is
+    p(sigma) sigma^(1 - max(n - 1, 0)) exp(-SS / (2 sigma^2)). Its mode solves
+    b s^3 + (n - 1 - a) s^2 - SS = 0 (Gamma(a, b) on sigma; largest real root) or is
+    s^2 = (2b + SS) / (2a + n - 1) (InverseGamma(a, b) on sigma^2), floored at ``floor``;
+    the spread is 1 / sqrt(curvature) there: 1 / sqrt(b s + 2 SS / s^2), resp.
+    1 / sqrt(2 (2b + SS) / s^2). Arrays of shape (K,).
+    """
+    a, b = (float(v) for v in prior.std_params)
+    m = np.maximum(np.asarray(n, np.float64) - 1.0, 0.0)
+    ss = np.asarray(ss, np.float64)
+    if prior.family == "inverse_gamma_var":
+        sigma = np.maximum(np.sqrt((2.0 * b + ss) / (2.0 * a + m)), floor)
+        return sigma, 1.0 / np.sqrt(2.0 * (2.0 * b + ss) / sigma**2)
+    sigma = np.empty_like(m)
+    for j in range(m.size):
+        roots = np.roots([b, m[j] - a, 0.0, -ss[j]])
+        real = roots[np.abs(roots.imag) <= 1e-9 * np.maximum(1.0, np.abs(roots))].real
+        sigma[j] = max(real.max(initial=0.0), floor)
+    return sigma, 1.0 / np.sqrt(b * sigma + 2.0 * ss / sigma**2)
+
+
+def _std_distribution(family: str):
+    """The GenJAX distribution of sigma for a family, with arguments (shape, second)."""
+
+    def sampler(key, shape, second, sample_shape=()):
+        g = tfd.Gamma(concentration=shape, rate=second).sample(seed=key, sample_shape=sample_shape)
+        return std_from_gamma(g, family)
+
+    def logpdf(v, shape, second):
+        return log_std_density(jnp.log(v), family, shape, second)
+
+    return distribution(wrap_sampler(sampler, name=family), wrap_logpdf(logpdf), name=family)
+
+
+# GenJAX distributions of sigma: the same density and draw as every sampler uses.
+STD_DISTRIBUTIONS = {family: _std_distribution(family) for family in STD_FAMILIES}
+
+
+def std_distribution(prior: Prior):
+    """The GenJAX distribution of sigma under ``prior``; call it with ``*prior.std_params``."""
+    return STD_DISTRIBUTIONS[prior.family]
 
 
 def resolve_prior(prior: Prior | None, data: np.ndarray) -> Prior:
@@ -153,7 +332,7 @@ def draw_parameters(k: Const[int], prior: Prior):
     """
     weights = dirichlet(jnp.full(k.value, prior.alpha, dtype=jnp.float32)) @ "weights"
     means = normal.repeat(n=k.value)(prior.mean_loc, prior.mean_scale) @ "means"
-    stds = gamma.repeat(n=k.value)(prior.std_shape, prior.std_rate) @ "stds"
+    stds = std_distribution(prior).repeat(n=k.value)(*prior.std_params) @ "stds"
     return weights, means, stds
 
 
@@ -199,7 +378,13 @@ def observations(x: Any) -> dict:
 
 __all__ = [
     "Prior",
+    "STD_FAMILIES",
     "check_prior",
+    "log_std_density",
+    "log_std_prior",
+    "std_conditional_mode",
+    "std_distribution",
+    "std_from_gamma",
     "resolve_prior",
     "assigned_point",
     "bayesian_gmm",

@@ -43,8 +43,9 @@ def crp_log_prior(parts: np.ndarray, alpha: float) -> np.ndarray:
 def exact_posterior(x: np.ndarray, prior: gmm.Prior, alpha: float):
     """P(K = k | x), shape (N+1,), and P(z_i = z_j | x), shape (N, N), by enumeration."""
     parts = set_partitions(x.size)
-    m0, s0, a, b = prior.mean_loc, prior.mean_scale, prior.std_shape, prior.std_rate
-    u, du = _log_sigma_grid(x, a, b, m0, s0)
+    m0, s0 = prior.mean_loc, prior.mean_scale
+    pr = (1.0, m0, s0, *prior.std_params, prior.family)
+    u, du = _log_sigma_grid(x, pr)
     log_post = crp_log_prior(parts, alpha)
     for k in range(x.size):
         member = parts == k
@@ -53,7 +54,7 @@ def exact_posterior(x: np.ndarray, prior: gmm.Prior, alpha: float):
         xbar = (member * x).sum(axis=1) / nn
         ss = (member * (x - xbar[:, None]) ** 2).sum(axis=1)
         log_post = log_post + _subset_log_evidence(n, xbar, ss, np.zeros(n.size, bool), x.size,
-                                                   (1.0, m0, s0, a, b), u, du)
+                                                   pr, u, du)
     w = np.exp(log_post - log_post.max())
     w /= w.sum()
     n_k = parts.max(axis=1) + 1
