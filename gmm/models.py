@@ -9,8 +9,7 @@ Addresses
 ``bayesian_gmm(n, k, prior)``, the Bayesian GMM with explicit assignments:
     ``"weights"``        mixing proportions pi ~ Dirichlet(alpha 1_K), shape (K,)
     ``"means"``          mu_k ~ Normal(mean_loc, mean_scale), shape (K,)
-    ``"stds"``           sigma_k ~ Gamma(std_shape, std_rate), or sigma_k^2 ~ InverseGamma(var_shape, var_scale)
-                         for ``Prior.inverse_gamma_variance``, shape (K,)
+    ``"stds"``           sigma_k ~ Gamma(std_shape, std_rate) (or, for ``Prior.inverse_gamma_variance``, sigma_k^2 ~ InverseGamma(var_shape, var_scale)), shape (K,)
     ``"obs" / "z"``      z_i ~ Categorical(pi), shape (N,)
     ``"obs" / "x"``      x_i ~ Normal(mu_{z_i}, sigma_{z_i}), shape (N,)
 
