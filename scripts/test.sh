@@ -6,7 +6,8 @@
 source "$(dirname "$0")/env.sh"
 
 echo "== unit tests"
-python -m pytest tests --ignore=tests/browser --ignore=tests/test_copy_paste.py "$@"
+# One worker per core (pytest-xdist); JAX's compilation cache is shared between them.
+python -m pytest tests -n auto --ignore=tests/browser --ignore=tests/test_copy_paste.py "$@"
 
 echo "== book build"
 start=$SECONDS
