@@ -333,6 +333,29 @@ def cluster_count_bars(probs: dict[str, dict[int, float]], *, ax=None, xlabel: s
     return ax
 
 
+def chain_shares(shares: dict[str, Any], *, ax=None, reference: float | None = None,
+                 ylabel: str = "share of draws"):
+    """One group of bars per sampler (label -> per-chain shares, shape (n_chains,)): how often
+    each chain was in some region (a posterior mode), with an optional reference line."""
+    ax = _ax(ax)
+    pos = 0.0
+    ticks, names = [], []
+    for j, (label, vals) in enumerate(shares.items()):
+        vals = np.atleast_1d(np.asarray(vals, np.float64))
+        xs = pos + np.arange(vals.size)
+        ax.bar(xs, vals, width=0.8, color=COLORS[j % len(COLORS)])
+        ticks.append(xs.mean())
+        names.append(label)
+        pos += vals.size + 1.0
+    if reference is not None:
+        ax.axhline(reference, color="black", ls="--", lw=1, label="reference")
+        ax.legend(fontsize=8)
+    ax.set_xticks(ticks, names)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(ylabel)
+    return ax
+
+
 def legend_above(ax, ncol: int | None = None):
     """A legend in one row above the axes, where it cannot cover bars or curves."""
     handles, labels = ax.get_legend_handles_labels()

@@ -90,3 +90,12 @@ def test_cluster_count_bars_draw_heights_and_error_bars():
     lengths = sorted(round(abs(s[1][1] - s[0][1]) / 2, 3) for s in segs[0].get_segments())
     assert lengths == [0.0, 0.05, 0.1]
     plt.close("all")
+
+
+def test_chain_shares_draws_one_bar_per_chain_and_the_reference():
+    ax = plotting.chain_shares({"a": [1.0, 0.0], "b": [0.2, 0.25, 0.18]}, reference=0.2)
+    heights = [round(p.get_height(), 3) for p in ax.patches]
+    assert heights == [1.0, 0.0, 0.2, 0.25, 0.18]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert any(line.get_ydata()[0] == 0.2 for line in ax.get_lines())
+    plt.close("all")
