@@ -123,8 +123,9 @@ def criterion_curves(ks: Sequence[int], curves: dict[str, Sequence[float]], *, a
 
 
 def trace_plots(posterior: Any, *, names: Sequence[str] = ("weights", "means", "stds"), max_points: int = 500,
-                color_by: str = "chain"):
-    """One row of trace plots per parameter family: every chain, every component.
+                color_by: str = "chain", chains: Sequence[int] | None = None):
+    """One row of trace plots per parameter family: every chain (or those in ``chains``),
+    every component.
 
     ``color_by="chain"`` (default) gives each chain its own colour, so that overlapping
     chains (the sign of convergence) can be seen; ``"component"`` colours components.
@@ -134,6 +135,8 @@ def trace_plots(posterior: Any, *, names: Sequence[str] = ("weights", "means", "
     fig, axes = plt.subplots(len(names), 1, figsize=(7, 1.9 * len(names)), sharex=True)
     for ax, name in zip(np.atleast_1d(axes), names):
         draws = np.asarray(getattr(posterior, name))
+        if chains is not None:
+            draws = draws[list(chains)]
         step = max(1, draws.shape[1] // max_points)
         for c in range(draws.shape[0]):
             for k in range(draws.shape[2]):

@@ -99,3 +99,14 @@ def test_chain_shares_draws_one_bar_per_chain_and_the_reference():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
     assert any(line.get_ydata()[0] == 0.2 for line in ax.get_lines())
     plt.close("all")
+
+
+def test_trace_plots_can_show_a_subset_of_chains():
+    class Draws:
+        means = np.arange(3 * 10 * 2, dtype=float).reshape(3, 10, 2)
+
+    fig = plotting.trace_plots(Draws(), names=("means",), color_by="component", chains=[1])
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 2  # one chain, two components
+    np.testing.assert_allclose(lines[0].get_ydata(), Draws.means[1, :, 0])
+    plt.close("all")
