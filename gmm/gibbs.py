@@ -38,53 +38,103 @@ MAX_STORED = 50_000_000  # most numbers kept in memory: n_chains x n_samples x 3
 
 
 _TARGET_ACCEPT = 0.44  # optimal acceptance rate of a 1-D random-walk Metropolis step
+_MAX_TEMPERATURES = 64
+_ADVICE = (
+    "Run longer chains (n_samples, n_warmup). If R-hat stays high however long the chains run, "
+    "they sit in different modes of a multimodal posterior, which untempered Gibbs does not "
+    "cross: compare the chains (posterior.means[c] for each chain c) before trusting any average "
+    "over them, or turn on parallel tempering (e.g. n_temperatures=8, min_inverse_temperature=0.05), "
+    "whose hot copies cross between modes."
+)
+_ADVICE_TEMPERED = (
+    "Run longer chains (n_samples, n_warmup). If R-hat stays high, the tempering ladder may not "
+    "reach hot enough or be too sparse: lower min_inverse_temperature or raise n_temperatures, "
+    "and look for swap_acceptance_rate near 0. Compare the chains (posterior.means[c]) before "
+    "trusting any average over them."
+)
 
 
-def _log_std_target(x, z, weights, means, stds, prior):
-    """Per component k: log Gamma(sigma_k; a, b) + sum_{i: z_i = k} log N(x_i | mu_k, sigma_k) + log sigma_k.
+def _temper(v: jax.Array, beta: jax.Array | None) -> jax.Array:
+    """beta * v; ``beta=None`` (the untempered sampler) leaves v untouched, so that sampler's
+    program is exactly what it was before tempering existed."""
+    return v if beta is None else beta * v
 
-    The density of log sigma_k given everything else (up to a constant), shape (K,). The
-    point terms are ``assigned_point.assess`` scores; the log pi_k they carry is a constant
-    n_k log pi_k for every sigma, so it cancels in the MH ratio.
+
+def _std_terms(x, z, weights, means, stds, prior):
+    """(log Gamma(sigma_k; a, b), sum_{i: z_i = k} log pi_k N(x_i | mu_k, sigma_k)), each shape (K,).
+
+    The point terms are ``assigned_point.assess`` scores (masked sums of each component's
+    column: fused reductions, no (N,) temporaries). Their sum over k is the complete-data
+    log-likelihood log p(x, z | theta) that the tempering swaps compare.
     """
-    # Masked sums of each component's column: fused reductions, no (N,) temporaries.
     cols = component_log_probs(x, weights, means, stds)
     lik = jnp.stack([jnp.sum(jnp.where(z == j, c, 0.0)) for j, c in enumerate(cols)])
     log_prior = jax.vmap(lambda s: gamma.assess(s, prior.std_shape, prior.std_rate)[0])(stds)
-    return log_prior + lik + jnp.log(stds)
+    return log_prior, lik
 
 
-def _sweep(key, state, x, prior, n_mh: int, adapt_rate):
-    """One Metropolis-within-Gibbs sweep: z | theta; pi | z; mu | z, sigma; sigma | z, mu (MH)."""
+def _sweep(key, state, x, prior, n_mh: int, adapt_rate, beta=None):
+    """One Metropolis-within-Gibbs sweep of p(theta) p(x, z | theta)^beta (beta=None: 1):
+    z | theta; pi | z; mu | z, sigma; sigma | z, mu (MH).
+
+    Returns the new state, the MH acceptance probabilities (K,) and the per-component
+    complete-data log-likelihood (K,) of the new state.
+    """
     z, weights, means, stds, log_step = state
     k = weights.shape[0]
     k_z, k_w, k_m, k_s = jax.random.split(key, 4)
-    # (a) assignments, all points at once: P(z_i = k | theta, x_i) ∝ exp(assess score).
-    z = sample_assignments(k_z, component_log_probs(x, weights, means, stds))
+    # (a) assignments, all points at once: P(z_i = k | theta, x_i) ∝ exp(beta * assess score).
+    z = sample_assignments(k_z, [_temper(c, beta) for c in component_log_probs(x, weights, means, stds)])
     counts = jax.ops.segment_sum(jnp.ones_like(x), z, num_segments=k)
     sums = jax.ops.segment_sum(x, z, num_segments=k)
-    # (b) weights: Dirichlet(alpha + n_k).
-    weights = jax.random.dirichlet(k_w, prior.alpha + counts)
-    # (c) means: Normal with precision 1/s0^2 + n_k/sigma_k^2.
-    prec = 1.0 / prior.mean_scale**2 + counts / stds**2
-    loc = (prior.mean_loc / prior.mean_scale**2 + sums / stds**2) / prec
+    # (b) weights: Dirichlet(alpha + beta n_k).
+    weights = jax.random.dirichlet(k_w, prior.alpha + _temper(counts, beta))
+    # (c) means: Normal with precision 1/s0^2 + beta n_k/sigma_k^2.
+    prec = 1.0 / prior.mean_scale**2 + _temper(counts, beta) / stds**2
+    loc = (prior.mean_loc / prior.mean_scale**2 + _temper(sums, beta) / stds**2) / prec
     means = loc + jax.random.normal(k_m, (k,)) / jnp.sqrt(prec)
 
-    # (d) stds: random-walk MH on log sigma_k, accepted per component.
+    # (d) stds: random-walk MH on log sigma_k, accepted per component. Target: the density
+    # of log sigma_k given the rest, log Gamma + beta * point terms + log sigma_k (Jacobian);
+    # the n_k log pi_k inside the point terms is constant in sigma and cancels.
+    def target(stds):
+        log_prior, lik = _std_terms(x, z, weights, means, stds, prior)
+        return log_prior + _temper(lik, beta) + jnp.log(stds), lik
+
     def mh(carry, key_t):
-        stds, cur = carry
+        stds, cur, lik = carry
         k_prop, k_acc = jax.random.split(key_t)
         prop = stds * jnp.exp(jnp.exp(log_step) * jax.random.normal(k_prop, (k,)))
-        new = _log_std_target(x, z, weights, means, prop, prior)
+        new, new_lik = target(prop)
         log_ratio = jnp.where(jnp.isnan(new), -jnp.inf, new - cur)
         accept = jnp.log(jax.random.uniform(k_acc, (k,))) < log_ratio
-        return (jnp.where(accept, prop, stds), jnp.where(accept, new, cur)), jnp.minimum(1.0, jnp.exp(log_ratio))
+        carry = (jnp.where(accept, prop, stds), jnp.where(accept, new, cur), jnp.where(accept, new_lik, lik))
+        return carry, jnp.minimum(1.0, jnp.exp(log_ratio))
 
-    cur = _log_std_target(x, z, weights, means, stds, prior)
-    (stds, _), acc_prob = jax.lax.scan(mh, (stds, cur), jax.random.split(k_s, n_mh))
+    (stds, _, lik), acc_prob = jax.lax.scan(mh, (stds, *target(stds)), jax.random.split(k_s, n_mh))
     acc = acc_prob.mean(axis=0)
     log_step = log_step + adapt_rate * (acc - _TARGET_ACCEPT)
-    return (z, weights, means, stds, log_step), acc
+    return (z, weights, means, stds, log_step), acc, lik
+
+
+def _swap(key, configs, log_lik, betas, parity):
+    """Replica-exchange moves between adjacent rungs (r, r + 1) with r = parity (mod 2).
+
+    Swapping the configurations (z, pi, mu, sigma) of rungs i and j is accepted with
+    probability min(1, exp((beta_i - beta_j)(l_j - l_i))), l = log p(x, z | theta); the
+    adapted MH steps stay with their rungs. Returns the new configurations, each pair's
+    acceptance probability (R-1,) and whether it was proposed (R-1,).
+    """
+    r = jnp.arange(betas.shape[0] - 1)
+    proposed = r % 2 == parity
+    log_ratio = (betas[:-1] - betas[1:]) * (log_lik[1:] - log_lik[:-1])
+    log_ratio = jnp.where(jnp.isnan(log_ratio), -jnp.inf, log_ratio)
+    accept = proposed & (jnp.log(jax.random.uniform(key, r.shape)) < log_ratio)
+    no = jnp.zeros(1, bool)
+    up, down = jnp.concatenate([accept, no]), jnp.concatenate([no, accept])
+    src = jnp.arange(betas.shape[0]) + up.astype(jnp.int32) - down.astype(jnp.int32)
+    configs = jax.tree_util.tree_map(lambda a: a[src], configs)
+    return configs, jnp.minimum(1.0, jnp.exp(log_ratio)), proposed
 
 
 def _init_chain(centres, x, init_step):
@@ -103,43 +153,65 @@ def _init_chain(centres, x, init_step):
 
 
 @partial(jax.jit, static_argnames=("n_samples", "n_warmup", "n_mh"))
-def _gibbs_run(key, x, prior, init_step, centres, n_samples: int, n_warmup: int, n_mh: int):
+def _gibbs_run(key, x, prior, init_step, centres, betas, n_samples: int, n_warmup: int, n_mh: int):
     """All chains, all sweeps: vmap over chains of one ``lax.scan`` over warmup + kept sweeps.
+
+    ``centres`` has shape (n_chains, R, K) and ``betas`` (R,), R the number of rungs of
+    the tempering ladder (betas[0] = 1). With R = 1 a chain is the plain sampler (no
+    tempering, no swaps: the same program as before tempering existed); with R > 1 every
+    sweep updates all rungs (vmap) and then proposes swaps between adjacent rungs, even
+    pairs on even sweeps and odd pairs on odd ones. Only rung 0 is recorded.
 
     One scan (not a warmup scan and a sampling scan) keeps the compiled program half the size;
     warmup sweeps adapt the MH step and are dropped afterwards.
     """
     n_total = n_warmup + n_samples
-
-    k = centres.shape[1]
+    n_rungs, k = centres.shape[1], centres.shape[2]
 
     def chain(key_c, centres_c):
-        k_run = key_c
-        state = _init_chain(centres_c, x, init_step)
+        if n_rungs == 1:
+            state = _init_chain(centres_c[0], x, init_step)
+        else:
+            state = jax.vmap(_init_chain, in_axes=(0, None, None))(centres_c, x, init_step)
 
         def step(carry, inp):
-            state, resp_sum = carry
+            state, resp_sum, swap_sum, swap_n = carry
             t, key_t = inp
             warm = t < n_warmup
             rate = jnp.where(warm, 1.0 / (t + 1.0) ** 0.6, 0.0)
-            state, acc = _sweep(key_t, state, x, prior, n_mh, rate)
-            w, m, s = sort_by_mean(*state[1:4])
             keep = jnp.where(warm, 0.0, 1.0)
+            if n_rungs == 1:
+                state, acc, _ = _sweep(key_t, state, x, prior, n_mh, rate)
+                cold = state
+            else:
+                k_sweep, k_swap = jax.random.split(key_t)
+                sweep = jax.vmap(_sweep, in_axes=(0, 0, None, None, None, None, 0))
+                state, acc, lik = sweep(jax.random.split(k_sweep, n_rungs), state, x, prior, n_mh, rate, betas)
+                parity = (t.astype(jnp.int32)) % 2
+                configs, swap_p, proposed = _swap(k_swap, state[:4], lik.sum(axis=1), betas, parity)
+                state = (*configs, state[4])
+                swap_sum = swap_sum + keep * jnp.where(proposed, swap_p, 0.0)
+                swap_n = swap_n + keep * proposed
+                acc = acc[0]
+                cold = jax.tree_util.tree_map(lambda a: a[0], state)
+            w, m, s = sort_by_mean(*cold[1:4])
             # Components on the leading axis: each row is one fused pass over the data.
             resp_sum = resp_sum + keep * jnp.stack(responsibilities(x, w, m, s))
-            return (state, resp_sum), (w, m, s, acc)
+            return (state, resp_sum, swap_sum, swap_n), (w, m, s, acc)
 
         resp0 = jnp.zeros((k, x.shape[0]), x.dtype)
+        swap0 = jnp.zeros(n_rungs - 1, x.dtype)
         steps = jnp.arange(n_total, dtype=x.dtype)
-        (state, resp_sum), (w, m, s, acc) = jax.lax.scan(
-            step, (state, resp0), (steps, jax.random.split(k_run, n_total))
+        (state, resp_sum, swap_sum, swap_n), (w, m, s, acc) = jax.lax.scan(
+            step, (state, resp0, swap0, swap0), (steps, jax.random.split(key_c, n_total))
         )
         kept = slice(n_warmup, None)
-        return w[kept], m[kept], s[kept], acc[kept].mean(axis=0), jnp.exp(state[4]), resp_sum / n_samples
+        log_step = state[4] if n_rungs == 1 else state[4][0]
+        swap_rate = swap_sum / jnp.maximum(swap_n, 1.0)
+        return w[kept], m[kept], s[kept], acc[kept].mean(axis=0), jnp.exp(log_step), resp_sum / n_samples, swap_rate
 
-    w, m, s, acc, step_size, resp = jax.vmap(chain)(jax.random.split(key, centres.shape[0]), centres)
-    return w, m, s, acc, step_size, resp.mean(axis=0)
-
+    w, m, s, acc, step_size, resp, swap = jax.vmap(chain)(jax.random.split(key, centres.shape[0]), centres)
+    return w, m, s, acc, step_size, resp.mean(axis=0), swap
 
 
 @jax.jit
@@ -189,6 +261,11 @@ class GibbsPosterior:
             warmup, shape (n_chains, K).
         step_size: the adapted random-walk step on log sigma, shape (n_chains, K), in
             log sigma (unitless).
+        inverse_temperatures: the tempering ladder beta_0 = 1 > beta_1 > ..., shape
+            (n_temperatures,); ``[1.0]`` without tempering.
+        swap_acceptance_rate: mean acceptance probability of the proposed swaps between
+            rungs r and r + 1 after warmup, shape (n_chains, n_temperatures - 1) (empty
+            without tempering). Rates near 0 for some pair mean the ladder is too sparse there.
         x: the data, shape (N,), for :meth:`to_arviz`.
     """
 
@@ -201,6 +278,8 @@ class GibbsPosterior:
     ess_tail: dict[str, np.ndarray]
     acceptance_rate: np.ndarray
     step_size: np.ndarray
+    inverse_temperatures: np.ndarray
+    swap_acceptance_rate: np.ndarray
     x: np.ndarray
 
     @property
@@ -293,6 +372,8 @@ def gibbs(
     n_chains: int = 4,
     n_mh_steps: int = 3,
     init_step_size: float = 0.5,
+    n_temperatures: int = 1,
+    min_inverse_temperature: float = 0.1,
 ) -> GibbsPosterior:
     """Metropolis-within-Gibbs posterior sampling for the Bayesian GMM, several chains.
 
@@ -306,6 +387,20 @@ def gibbs(
     k-means++ (D^2) weighting (``gmm.em.kmeans_pp_centres``). Draws are relabelled by increasing mean. The sampler runs on
     standardised data (robust location and scale, float64) with the prior mapped to the
     same units; draws come back in data units.
+
+    With ``n_temperatures`` R > 1 each chain runs parallel tempering (replica exchange): R
+    copies, rung r targeting p(theta) p(x, z | theta)^beta_r on the geometric ladder
+    beta_r = ``min_inverse_temperature`` ** (r / (R - 1)), so beta_0 = 1. Tempering the
+    complete-data likelihood keeps every update above in closed form: the z_i logits are
+    multiplied by beta, pi ~ Dirichlet(alpha + beta n_k), the mean's precision is
+    1/s0^2 + beta n_k/sigma_k^2 (and beta multiplies the data term of its mean), and the MH
+    target of log sigma_k is the prior plus beta times the point terms. After every sweep
+    (all rungs at once, ``vmap``) adjacent rungs (r, r + 1), even r on even sweeps and odd r
+    on odd ones, swap configurations with probability
+    min(1, exp((beta_r - beta_{r+1})(l_{r+1} - l_r))), l = log p(x, z | theta) from the same
+    GenJAX scores. Hot rungs cross between separated modes and the swaps carry those moves
+    down to beta = 1; only rung 0 is kept. A sweep costs about R untempered sweeps on large
+    data, less on small data (the rungs share every vectorised operation).
 
     A ``RuntimeWarning`` names every parameter whose R-hat exceeds 1.01 or whose bulk ESS
     is below 100 (:func:`gmm.diagnostics.warn_if_unconverged`).
@@ -321,6 +416,9 @@ def gibbs(
         n_chains: independent chains (>= 1; R-hat needs >= 2).
         n_mh_steps: MH steps on log sigma per sweep (>= 1).
         init_step_size: initial random-walk step on log sigma (> 0).
+        n_temperatures: R, rungs of the tempering ladder per chain, in [1, 64]; 1 is the
+            plain sampler (no tempering, exactly its cost).
+        min_inverse_temperature: beta of the hottest rung, in (0, 1); ignored when R = 1.
 
     Returns:
         A :class:`GibbsPosterior`.
@@ -339,6 +437,11 @@ def gibbs(
     n_chains = check_positive_int(n_chains, "n_chains", maximum=1024)
     n_mh_steps = check_positive_int(n_mh_steps, "n_mh_steps", maximum=1000)
     init_step_size = check_positive(init_step_size, "init_step_size")
+    n_temps = check_positive_int(n_temperatures, "n_temperatures", maximum=_MAX_TEMPERATURES)
+    beta_min = check_positive(min_inverse_temperature, "min_inverse_temperature")
+    if not beta_min < 1.0:
+        raise ValueError(f"min_inverse_temperature must be in (0, 1), got {min_inverse_temperature!r}.")
+    betas = beta_min ** (np.arange(n_temps) / max(n_temps - 1, 1))
     stored = n_chains * n_samples * 3 * k
     if stored > MAX_STORED:
         raise ValueError(
@@ -349,11 +452,14 @@ def gibbs(
     k_init, k_run = jax.random.split(key)
     values, counts = np.unique(np.asarray(y, np.float64), return_counts=True)
     rng = numpy_rng(k_init)
-    centres = np.stack([np.sort(kmeans_pp_centres(rng, values, counts.astype(np.float64), k)) for _ in range(n_chains)])
+    # Every rung of every chain starts from its own k-means++ draw (chain-major order).
+    centres = np.stack(
+        [np.sort(kmeans_pp_centres(rng, values, counts.astype(np.float64), k)) for _ in range(n_chains * n_temps)]
+    ).reshape(n_chains, n_temps, k)
     with quiet_tfp():
-        w, m, s, acc, step, resp = _gibbs_run(
+        w, m, s, acc, step, resp, swap = _gibbs_run(
             k_run, y, pj, jnp.asarray(init_step_size, jnp.float32), jnp.asarray(centres, jnp.float32),
-            n_samples, n_warmup, n_mh_steps,
+            jnp.asarray(betas, jnp.float32), n_samples, n_warmup, n_mh_steps,
         )
     draws = {
         "weights": np.asarray(w, np.float64),
@@ -365,10 +471,7 @@ def gibbs(
     ess_tail = {name: diagnostics.ess(d, "tail") for name, d in draws.items()}
     diagnostics.warn_if_unconverged(
         rhat, ess, sampler="gibbs",
-        advice="Run longer chains (n_samples, n_warmup). If R-hat stays high however long the "
-        "chains run, they sit in different modes of a multimodal posterior, which this sampler "
-        "does not cross: compare the chains (posterior.means[c] for each chain c) before "
-        "trusting any average over them.",
+        advice=_ADVICE if n_temps == 1 else _ADVICE_TEMPERED,
     )
     resp = np.asarray(resp, np.float64).T  # (K, N) -> (N, K)
     return GibbsPosterior(
@@ -379,6 +482,8 @@ def gibbs(
         ess_tail=ess_tail,
         acceptance_rate=np.asarray(acc, np.float64),
         step_size=np.asarray(step, np.float64),
+        inverse_temperatures=betas,
+        swap_acceptance_rate=np.asarray(swap, np.float64),
         x=data,
     )
 
