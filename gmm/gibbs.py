@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from genjax import gamma
 
+from gmm import _tempering as tempering
 from gmm import diagnostics
 from gmm._scoring import (
     PARAMS,
@@ -54,87 +55,51 @@ _ADVICE_TEMPERED = (
 )
 
 
-def _temper(v: jax.Array, beta: jax.Array | None) -> jax.Array:
-    """beta * v; ``beta=None`` (the untempered sampler) leaves v untouched, so that sampler's
-    program is exactly what it was before tempering existed."""
-    return v if beta is None else beta * v
+def _log_std_target(x, z, weights, means, stds, prior):
+    """Per component k: log Gamma(sigma_k; a, b) + sum_{i: z_i = k} log N(x_i | mu_k, sigma_k) + log sigma_k.
 
-
-def _std_terms(x, z, weights, means, stds, prior):
-    """(log Gamma(sigma_k; a, b), sum_{i: z_i = k} log pi_k N(x_i | mu_k, sigma_k)), each shape (K,).
-
-    The point terms are ``assigned_point.assess`` scores (masked sums of each component's
-    column: fused reductions, no (N,) temporaries). Their sum over k is the complete-data
-    log-likelihood log p(x, z | theta) that the tempering swaps compare.
+    The density of log sigma_k given everything else (up to a constant), shape (K,). The
+    point terms are ``assigned_point.assess`` scores; the log pi_k they carry is a constant
+    n_k log pi_k for every sigma, so it cancels in the MH ratio.
     """
+    # Masked sums of each component's column: fused reductions, no (N,) temporaries.
     cols = component_log_probs(x, weights, means, stds)
     lik = jnp.stack([jnp.sum(jnp.where(z == j, c, 0.0)) for j, c in enumerate(cols)])
     log_prior = jax.vmap(lambda s: gamma.assess(s, prior.std_shape, prior.std_rate)[0])(stds)
-    return log_prior, lik
+    return log_prior + lik + jnp.log(stds)
 
 
-def _sweep(key, state, x, prior, n_mh: int, adapt_rate, beta=None):
-    """One Metropolis-within-Gibbs sweep of p(theta) p(x, z | theta)^beta (beta=None: 1):
-    z | theta; pi | z; mu | z, sigma; sigma | z, mu (MH).
-
-    Returns the new state, the MH acceptance probabilities (K,) and the per-component
-    complete-data log-likelihood (K,) of the new state.
-    """
+def _sweep(key, state, x, prior, n_mh: int, adapt_rate):
+    """One Metropolis-within-Gibbs sweep: z | theta; pi | z; mu | z, sigma; sigma | z, mu (MH)."""
     z, weights, means, stds, log_step = state
     k = weights.shape[0]
     k_z, k_w, k_m, k_s = jax.random.split(key, 4)
-    # (a) assignments, all points at once: P(z_i = k | theta, x_i) ∝ exp(beta * assess score).
-    z = sample_assignments(k_z, [_temper(c, beta) for c in component_log_probs(x, weights, means, stds)])
+    # (a) assignments, all points at once: P(z_i = k | theta, x_i) ∝ exp(assess score).
+    z = sample_assignments(k_z, component_log_probs(x, weights, means, stds))
     counts = jax.ops.segment_sum(jnp.ones_like(x), z, num_segments=k)
     sums = jax.ops.segment_sum(x, z, num_segments=k)
-    # (b) weights: Dirichlet(alpha + beta n_k).
-    weights = jax.random.dirichlet(k_w, prior.alpha + _temper(counts, beta))
-    # (c) means: Normal with precision 1/s0^2 + beta n_k/sigma_k^2.
-    prec = 1.0 / prior.mean_scale**2 + _temper(counts, beta) / stds**2
-    loc = (prior.mean_loc / prior.mean_scale**2 + _temper(sums, beta) / stds**2) / prec
+    # (b) weights: Dirichlet(alpha + n_k).
+    weights = jax.random.dirichlet(k_w, prior.alpha + counts)
+    # (c) means: Normal with precision 1/s0^2 + n_k/sigma_k^2.
+    prec = 1.0 / prior.mean_scale**2 + counts / stds**2
+    loc = (prior.mean_loc / prior.mean_scale**2 + sums / stds**2) / prec
     means = loc + jax.random.normal(k_m, (k,)) / jnp.sqrt(prec)
 
-    # (d) stds: random-walk MH on log sigma_k, accepted per component. Target: the density
-    # of log sigma_k given the rest, log Gamma + beta * point terms + log sigma_k (Jacobian);
-    # the n_k log pi_k inside the point terms is constant in sigma and cancels.
-    def target(stds):
-        log_prior, lik = _std_terms(x, z, weights, means, stds, prior)
-        return log_prior + _temper(lik, beta) + jnp.log(stds), lik
-
+    # (d) stds: random-walk MH on log sigma_k, accepted per component.
     def mh(carry, key_t):
-        stds, cur, lik = carry
+        stds, cur = carry
         k_prop, k_acc = jax.random.split(key_t)
         prop = stds * jnp.exp(jnp.exp(log_step) * jax.random.normal(k_prop, (k,)))
-        new, new_lik = target(prop)
+        new = _log_std_target(x, z, weights, means, prop, prior)
         log_ratio = jnp.where(jnp.isnan(new), -jnp.inf, new - cur)
         accept = jnp.log(jax.random.uniform(k_acc, (k,))) < log_ratio
-        carry = (jnp.where(accept, prop, stds), jnp.where(accept, new, cur), jnp.where(accept, new_lik, lik))
-        return carry, jnp.minimum(1.0, jnp.exp(log_ratio))
+        return (jnp.where(accept, prop, stds), jnp.where(accept, new, cur)), jnp.minimum(1.0, jnp.exp(log_ratio))
 
-    (stds, _, lik), acc_prob = jax.lax.scan(mh, (stds, *target(stds)), jax.random.split(k_s, n_mh))
+    cur = _log_std_target(x, z, weights, means, stds, prior)
+    (stds, _), acc_prob = jax.lax.scan(mh, (stds, cur), jax.random.split(k_s, n_mh))
     acc = acc_prob.mean(axis=0)
     log_step = log_step + adapt_rate * (acc - _TARGET_ACCEPT)
-    return (z, weights, means, stds, log_step), acc, lik
-
-
-def _swap(key, configs, log_lik, betas, parity):
-    """Replica-exchange moves between adjacent rungs (r, r + 1) with r = parity (mod 2).
-
-    Swapping the configurations (z, pi, mu, sigma) of rungs i and j is accepted with
-    probability min(1, exp((beta_i - beta_j)(l_j - l_i))), l = log p(x, z | theta); the
-    adapted MH steps stay with their rungs. Returns the new configurations, each pair's
-    acceptance probability (R-1,) and whether it was proposed (R-1,).
-    """
-    r = jnp.arange(betas.shape[0] - 1)
-    proposed = r % 2 == parity
-    log_ratio = (betas[:-1] - betas[1:]) * (log_lik[1:] - log_lik[:-1])
-    log_ratio = jnp.where(jnp.isnan(log_ratio), -jnp.inf, log_ratio)
-    accept = proposed & (jnp.log(jax.random.uniform(key, r.shape)) < log_ratio)
-    no = jnp.zeros(1, bool)
-    up, down = jnp.concatenate([accept, no]), jnp.concatenate([no, accept])
-    src = jnp.arange(betas.shape[0]) + up.astype(jnp.int32) - down.astype(jnp.int32)
-    configs = jax.tree_util.tree_map(lambda a: a[src], configs)
-    return configs, jnp.minimum(1.0, jnp.exp(log_ratio)), proposed
+    return (z, weights, means, stds, log_step), acc
 
 
 def _init_chain(centres, x, init_step):
@@ -159,8 +124,9 @@ def _gibbs_run(key, x, prior, init_step, centres, betas, n_samples: int, n_warmu
     ``centres`` has shape (n_chains, R, K) and ``betas`` (R,), R the number of rungs of
     the tempering ladder (betas[0] = 1). With R = 1 a chain is the plain sampler (no
     tempering, no swaps: the same program as before tempering existed); with R > 1 every
-    sweep updates all rungs (vmap) and then proposes swaps between adjacent rungs, even
-    pairs on even sweeps and odd pairs on odd ones. Only rung 0 is recorded.
+    sweep updates all rungs (vmap, :func:`gmm._tempering.tempered_sweep`) and then proposes
+    swaps between adjacent rungs, even pairs on even sweeps and odd pairs on odd ones. Only
+    rung 0 (beta = 1) is recorded.
 
     One scan (not a warmup scan and a sampling scan) keeps the compiled program half the size;
     warmup sweeps adapt the MH step and are dropped afterwards.
@@ -168,50 +134,58 @@ def _gibbs_run(key, x, prior, init_step, centres, betas, n_samples: int, n_warmu
     n_total = n_warmup + n_samples
     n_rungs, k = centres.shape[1], centres.shape[2]
 
+    def init(c):
+        return _init_chain(c, x, init_step)
+
+    def init_rung(c):
+        return tempering.init_rung(*init(c), x)
+
     def chain(key_c, centres_c):
-        if n_rungs == 1:
-            state = _init_chain(centres_c[0], x, init_step)
-        else:
-            state = jax.vmap(_init_chain, in_axes=(0, None, None))(centres_c, x, init_step)
+        state = init(centres_c[0]) if n_rungs == 1 else jax.vmap(init_rung)(centres_c)
 
         def step(carry, inp):
-            state, resp_sum, swap_sum, swap_n = carry
+            state, resp_sum, swap_sum, swap_n, fix_sum = carry
             t, key_t = inp
             warm = t < n_warmup
             rate = jnp.where(warm, 1.0 / (t + 1.0) ** 0.6, 0.0)
             keep = jnp.where(warm, 0.0, 1.0)
             if n_rungs == 1:
-                state, acc, _ = _sweep(key_t, state, x, prior, n_mh, rate)
+                state, acc = _sweep(key_t, state, x, prior, n_mh, rate)
                 cold = state
             else:
                 k_sweep, k_swap = jax.random.split(key_t)
-                sweep = jax.vmap(_sweep, in_axes=(0, 0, None, None, None, None, 0))
-                state, acc, lik = sweep(jax.random.split(k_sweep, n_rungs), state, x, prior, n_mh, rate, betas)
-                parity = (t.astype(jnp.int32)) % 2
-                configs, swap_p, proposed = _swap(k_swap, state[:4], lik.sum(axis=1), betas, parity)
-                state = (*configs, state[4])
+                sweep = jax.vmap(tempering.tempered_sweep, in_axes=(0, 0, None, None, None, None, 0, None))
+                state, acc, fixed = sweep(
+                    jax.random.split(k_sweep, n_rungs), state, x, prior, n_mh, rate, betas, _TARGET_ACCEPT
+                )
+                parity = t.astype(jnp.int32) % 2
+                configs = state[:4] + state[5:]
+                configs, swap_p, proposed = tempering.swap(k_swap, configs, state[6], betas, parity)
+                state = (*configs[:4], state[4], *configs[4:])
                 swap_sum = swap_sum + keep * jnp.where(proposed, swap_p, 0.0)
                 swap_n = swap_n + keep * proposed
+                fix_sum = fix_sum + keep * fixed
                 acc = acc[0]
                 cold = jax.tree_util.tree_map(lambda a: a[0], state)
             w, m, s = sort_by_mean(*cold[1:4])
             # Components on the leading axis: each row is one fused pass over the data.
             resp_sum = resp_sum + keep * jnp.stack(responsibilities(x, w, m, s))
-            return (state, resp_sum, swap_sum, swap_n), (w, m, s, acc)
+            return (state, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc)
 
         resp0 = jnp.zeros((k, x.shape[0]), x.dtype)
         swap0 = jnp.zeros(n_rungs - 1, x.dtype)
-        steps = jnp.arange(n_total, dtype=x.dtype)
-        (state, resp_sum, swap_sum, swap_n), (w, m, s, acc) = jax.lax.scan(
-            step, (state, resp0, swap0, swap0), (steps, jax.random.split(key_c, n_total))
+        fix0 = jnp.zeros((n_rungs, 2), x.dtype)
+        (state, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc) = jax.lax.scan(
+            step, (state, resp0, swap0, swap0, fix0), (jnp.arange(n_total, dtype=x.dtype), jax.random.split(key_c, n_total))
         )
         kept = slice(n_warmup, None)
         log_step = state[4] if n_rungs == 1 else state[4][0]
         swap_rate = swap_sum / jnp.maximum(swap_n, 1.0)
-        return w[kept], m[kept], s[kept], acc[kept].mean(axis=0), jnp.exp(log_step), resp_sum / n_samples, swap_rate
+        return (w[kept], m[kept], s[kept], acc[kept].mean(axis=0), jnp.exp(log_step), resp_sum / n_samples,
+                swap_rate, fix_sum / n_samples)
 
-    w, m, s, acc, step_size, resp, swap = jax.vmap(chain)(jax.random.split(key, centres.shape[0]), centres)
-    return w, m, s, acc, step_size, resp.mean(axis=0), swap
+    w, m, s, acc, step_size, resp, swap, fix = jax.vmap(chain)(jax.random.split(key, centres.shape[0]), centres)
+    return w, m, s, acc, step_size, resp.mean(axis=0), swap, fix
 
 
 @jax.jit
@@ -441,7 +415,7 @@ def gibbs(
     beta_min = check_positive(min_inverse_temperature, "min_inverse_temperature")
     if not beta_min < 1.0:
         raise ValueError(f"min_inverse_temperature must be in (0, 1), got {min_inverse_temperature!r}.")
-    betas = beta_min ** (np.arange(n_temps) / max(n_temps - 1, 1))
+    betas = np.asarray(tempering.geometric_ladder(n_temps, beta_min), np.float64)
     stored = n_chains * n_samples * 3 * k
     if stored > MAX_STORED:
         raise ValueError(
@@ -457,7 +431,7 @@ def gibbs(
         [np.sort(kmeans_pp_centres(rng, values, counts.astype(np.float64), k)) for _ in range(n_chains * n_temps)]
     ).reshape(n_chains, n_temps, k)
     with quiet_tfp():
-        w, m, s, acc, step, resp, swap = _gibbs_run(
+        w, m, s, acc, step, resp, swap, fix = _gibbs_run(
             k_run, y, pj, jnp.asarray(init_step_size, jnp.float32), jnp.asarray(centres, jnp.float32),
             jnp.asarray(betas, jnp.float32), n_samples, n_warmup, n_mh_steps,
         )
