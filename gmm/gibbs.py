@@ -240,6 +240,9 @@ class GibbsPosterior:
         swap_acceptance_rate: mean acceptance probability of the proposed swaps between
             rungs r and r + 1 after warmup, shape (n_chains, n_temperatures - 1) (empty
             without tempering). Rates near 0 for some pair mean the ladder is too sparse there.
+        correction_acceptance_rate: acceptance rate after warmup of the two g-corrections
+            of each rung (the (pi, mu) block and the sigma block, :mod:`gmm._tempering`),
+            shape (n_chains, n_temperatures, 2); all 1 at beta = 1 and without tempering.
         x: the data, shape (N,), for :meth:`to_arviz`.
     """
 
@@ -254,6 +257,7 @@ class GibbsPosterior:
     step_size: np.ndarray
     inverse_temperatures: np.ndarray
     swap_acceptance_rate: np.ndarray
+    correction_acceptance_rate: np.ndarray
     x: np.ndarray
 
     @property
@@ -458,6 +462,7 @@ def gibbs(
         step_size=np.asarray(step, np.float64),
         inverse_temperatures=betas,
         swap_acceptance_rate=np.asarray(swap, np.float64),
+        correction_acceptance_rate=np.ones((n_chains, 1, 2)) if n_temps == 1 else np.asarray(fix, np.float64),
         x=data,
     )
 
