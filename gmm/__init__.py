@@ -37,6 +37,7 @@ from gmm.evidence import (
 )
 from gmm.gibbs import GibbsPosterior, gibbs
 from gmm.importance import ImportanceResult, importance_sampling
+from gmm.nuts import NutsPosterior, nuts
 from gmm.mixture import Mixture, count_modes, decision_boundaries
 from gmm.models import (
     Prior,
@@ -96,6 +97,8 @@ __all__ = [
     "fit_em",
     "gibbs",
     "importance_sampling",
+    "nuts",
+    "NutsPosterior",
     "log_marginal_likelihood",
     "n_parameters",
     "naive_select_k",

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gmm import _tempering as tempering
 from gmm import diagnostics
 from gmm._scoring import (
     PARAMS,
@@ -37,6 +38,20 @@ MAX_STORED = 50_000_000  # most numbers kept in memory: n_chains x n_samples x 3
 
 
 _TARGET_ACCEPT = 0.44  # optimal acceptance rate of a 1-D random-walk Metropolis step
+_MAX_TEMPERATURES = 64
+_ADVICE = (
+    "Run longer chains (n_samples, n_warmup). If R-hat stays high however long the chains run, "
+    "they sit in different modes of a multimodal posterior, which untempered Gibbs does not "
+    "cross: compare the chains (posterior.means[c] for each chain c) before trusting any average "
+    "over them, or turn on parallel tempering (e.g. n_temperatures=12, min_inverse_temperature=0.003), "
+    "whose hot copies cross between modes."
+)
+_ADVICE_TEMPERED = (
+    "Run longer chains (n_samples, n_warmup). If R-hat stays high, the tempering ladder may not "
+    "reach hot enough or be too sparse: lower min_inverse_temperature or raise n_temperatures, "
+    "and look for swap_acceptance_rate near 0. Compare the chains (posterior.means[c]) before "
+    "trusting any average over them."
+)
 
 
 def _log_std_target(x, z, weights, means, stds, prior):
@@ -101,44 +116,76 @@ def _init_chain(centres, x, init_step):
     )
 
 
-@partial(jax.jit, static_argnames=("n_samples", "n_warmup", "n_mh"))
-def _gibbs_run(key, x, prior, init_step, centres, n_samples: int, n_warmup: int, n_mh: int):
+@partial(jax.jit, static_argnames=("n_samples", "n_warmup", "n_mh", "relabel"))
+def _gibbs_run(key, x, prior, init_step, centres, betas, n_samples: int, n_warmup: int, n_mh: int,
+               relabel: bool = True):
     """All chains, all sweeps: vmap over chains of one ``lax.scan`` over warmup + kept sweeps.
+
+    ``centres`` has shape (n_chains, R, K) and ``betas`` (R,), R the number of rungs of
+    the tempering ladder (betas[0] = 1). With R = 1 a chain is the plain sampler (no
+    tempering, no swaps: the same program as before tempering existed); with R > 1 every
+    sweep updates all rungs (vmap, :func:`gmm._tempering.tempered_sweep`) and then proposes
+    swaps between adjacent rungs, even pairs on even sweeps and odd pairs on odd ones. Only
+    rung 0 (beta = 1) is recorded.
 
     One scan (not a warmup scan and a sampling scan) keeps the compiled program half the size;
     warmup sweeps adapt the MH step and are dropped afterwards.
     """
     n_total = n_warmup + n_samples
+    n_rungs, k = centres.shape[1], centres.shape[2]
 
-    k = centres.shape[1]
+    def init(c):
+        return _init_chain(c, x, init_step)
+
+    def init_rung(c):
+        return tempering.init_rung(*init(c), x)
 
     def chain(key_c, centres_c):
-        k_run = key_c
-        state = _init_chain(centres_c, x, init_step)
+        state = init(centres_c[0]) if n_rungs == 1 else jax.vmap(init_rung)(centres_c)
 
         def step(carry, inp):
-            state, resp_sum = carry
+            state, resp_sum, swap_sum, swap_n, fix_sum = carry
             t, key_t = inp
             warm = t < n_warmup
             rate = jnp.where(warm, 1.0 / (t + 1.0) ** 0.6, 0.0)
-            state, acc = _sweep(key_t, state, x, prior, n_mh, rate)
-            w, m, s = sort_by_mean(*state[1:4])
             keep = jnp.where(warm, 0.0, 1.0)
+            if n_rungs == 1:
+                state, acc = _sweep(key_t, state, x, prior, n_mh, rate)
+                cold = state
+            else:
+                k_sweep, k_swap = jax.random.split(key_t)
+                sweep = jax.vmap(tempering.tempered_sweep, in_axes=(0, 0, None, None, None, None, 0, None))
+                state, acc, fixed = sweep(
+                    jax.random.split(k_sweep, n_rungs), state, x, prior, n_mh, rate, betas, _TARGET_ACCEPT
+                )
+                parity = t.astype(jnp.int32) % 2
+                configs = state[:4] + state[5:]
+                configs, swap_p, proposed = tempering.swap(k_swap, configs, state[6], betas, parity)
+                state = (*configs[:4], state[4], *configs[4:])
+                swap_sum = swap_sum + keep * jnp.where(proposed, swap_p, 0.0)
+                swap_n = swap_n + keep * proposed
+                fix_sum = fix_sum + keep * fixed
+                acc = acc[0]
+                cold = jax.tree_util.tree_map(lambda a: a[0], state)
+            w, m, s = sort_by_mean(*cold[1:4]) if relabel else cold[1:4]
             # Components on the leading axis: each row is one fused pass over the data.
             resp_sum = resp_sum + keep * jnp.stack(responsibilities(x, w, m, s))
-            return (state, resp_sum), (w, m, s, acc)
+            return (state, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc)
 
         resp0 = jnp.zeros((k, x.shape[0]), x.dtype)
-        steps = jnp.arange(n_total, dtype=x.dtype)
-        (state, resp_sum), (w, m, s, acc) = jax.lax.scan(
-            step, (state, resp0), (steps, jax.random.split(k_run, n_total))
+        swap0 = jnp.zeros(n_rungs - 1, x.dtype)
+        fix0 = jnp.zeros((n_rungs, 2), x.dtype)
+        (state, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc) = jax.lax.scan(
+            step, (state, resp0, swap0, swap0, fix0), (jnp.arange(n_total, dtype=x.dtype), jax.random.split(key_c, n_total))
         )
         kept = slice(n_warmup, None)
-        return w[kept], m[kept], s[kept], acc[kept].mean(axis=0), jnp.exp(state[4]), resp_sum / n_samples
+        log_step = state[4] if n_rungs == 1 else state[4][0]
+        swap_rate = swap_sum / jnp.maximum(swap_n, 1.0)
+        return (w[kept], m[kept], s[kept], acc[kept].mean(axis=0), jnp.exp(log_step), resp_sum / n_samples,
+                swap_rate, fix_sum / n_samples)
 
-    w, m, s, acc, step_size, resp = jax.vmap(chain)(jax.random.split(key, centres.shape[0]), centres)
-    return w, m, s, acc, step_size, resp.mean(axis=0)
-
+    w, m, s, acc, step_size, resp, swap, fix = jax.vmap(chain)(jax.random.split(key, centres.shape[0]), centres)
+    return w, m, s, acc, step_size, resp.mean(axis=0), swap, fix
 
 
 @jax.jit
@@ -188,6 +235,14 @@ class GibbsPosterior:
             warmup, shape (n_chains, K).
         step_size: the adapted random-walk step on log sigma, shape (n_chains, K), in
             log sigma (unitless).
+        inverse_temperatures: the tempering ladder beta_0 = 1 > beta_1 > ..., shape
+            (n_temperatures,); ``[1.0]`` without tempering.
+        swap_acceptance_rate: mean acceptance probability of the proposed swaps between
+            rungs r and r + 1 after warmup, shape (n_chains, n_temperatures - 1) (empty
+            without tempering). Rates near 0 for some pair mean the ladder is too sparse there.
+        correction_acceptance_rate: acceptance rate after warmup of the two g-corrections
+            of each rung (the (pi, mu) block and the sigma block, :mod:`gmm._tempering`),
+            shape (n_chains, n_temperatures, 2); all 1 at beta = 1 and without tempering.
         x: the data, shape (N,), for :meth:`to_arviz`.
     """
 
@@ -200,6 +255,9 @@ class GibbsPosterior:
     ess_tail: dict[str, np.ndarray]
     acceptance_rate: np.ndarray
     step_size: np.ndarray
+    inverse_temperatures: np.ndarray
+    swap_acceptance_rate: np.ndarray
+    correction_acceptance_rate: np.ndarray
     x: np.ndarray
 
     @property
@@ -292,6 +350,9 @@ def gibbs(
     n_chains: int = 4,
     n_mh_steps: int = 3,
     init_step_size: float = 0.5,
+    n_temperatures: int = 1,
+    min_inverse_temperature: float = 0.1,
+    relabel: bool = True,
 ) -> GibbsPosterior:
     """Metropolis-within-Gibbs posterior sampling for the Bayesian GMM, several chains.
 
@@ -302,9 +363,23 @@ def gibbs(
     random-walk Metropolis steps on every log sigma_k (Gamma prior and point densities from
     GenJAX, Jacobian included, accepted per component). The step size is adapted towards
     acceptance 0.44 during warmup only. Each chain starts from K data points picked with
-    k-means++ (D^2) weighting (``gmm.em.kmeans_pp_centres``). Draws are relabelled by increasing mean. The sampler runs on
+    k-means++ (D^2) weighting (``gmm.em.kmeans_pp_centres``). Draws are relabelled by increasing
+    mean unless ``relabel=False``. The sampler runs on
     standardised data (robust location and scale, float64) with the prior mapped to the
     same units; draws come back in data units.
+
+    With ``n_temperatures`` R > 1 each chain runs parallel tempering (replica exchange): R
+    copies, rung r targeting a joint law of (z, theta) whose theta-marginal is
+    p(theta) p(x | theta)^beta_r, on the geometric ladder beta_r = ``min_inverse_temperature``
+    ** (r / (R - 1)), so beta_0 = 1. Each rung's updates are the ones above with beta
+    multiplying every data term, each followed by a Metropolis-Hastings correction that makes
+    it exact for the tempered marginal (:mod:`gmm._tempering`; at beta = 1 the correction is 1).
+    After every sweep adjacent rungs (r, r + 1), even r on even sweeps and odd r on odd ones,
+    swap states with probability min(1, exp((beta_r - beta_{r+1})(l_{r+1} - l_r))),
+    l = log p(x | theta) from the same GenJAX scores. Hot rungs cross between separated modes
+    and the swaps carry those states down to beta = 1; only rung 0 is kept. On the galaxies at
+    K = 2, 12 rungs down to beta = 0.003 mix between the two modes from any key; a sweep costs
+    up to R untempered sweeps (less on small data, where the rungs share vectorised work).
 
     A ``RuntimeWarning`` names every parameter whose R-hat exceeds 1.01 or whose bulk ESS
     is below 100 (:func:`gmm.diagnostics.warn_if_unconverged`).
@@ -320,6 +395,12 @@ def gibbs(
         n_chains: independent chains (>= 1; R-hat needs >= 2).
         n_mh_steps: MH steps on log sigma per sweep (>= 1).
         init_step_size: initial random-walk step on log sigma (> 0).
+        n_temperatures: R, rungs of the tempering ladder per chain, in [1, 64]; 1 is the
+            plain sampler (no tempering, exactly its cost).
+        min_inverse_temperature: beta of the hottest rung, in (0, 1); ignored when R = 1.
+        relabel: sort every draw's components by increasing mean (default). False keeps the
+            sampler's own labels, which switch whenever the chain moves between the K!
+            labellings of a mode; ``assignment_probs`` then averages over those labels too.
 
     Returns:
         A :class:`GibbsPosterior`.
@@ -338,6 +419,14 @@ def gibbs(
     n_chains = check_positive_int(n_chains, "n_chains", maximum=1024)
     n_mh_steps = check_positive_int(n_mh_steps, "n_mh_steps", maximum=1000)
     init_step_size = check_positive(init_step_size, "init_step_size")
+    if not isinstance(relabel, (bool, np.bool_)):
+        raise ValueError(f"relabel must be True or False, got {relabel!r}.")
+    relabel = bool(relabel)
+    n_temps = check_positive_int(n_temperatures, "n_temperatures", maximum=_MAX_TEMPERATURES)
+    beta_min = check_positive(min_inverse_temperature, "min_inverse_temperature")
+    if not beta_min < 1.0:
+        raise ValueError(f"min_inverse_temperature must be in (0, 1), got {min_inverse_temperature!r}.")
+    betas = np.asarray(tempering.geometric_ladder(n_temps, beta_min), np.float64)
     stored = n_chains * n_samples * 3 * k
     if stored > MAX_STORED:
         raise ValueError(
@@ -348,11 +437,14 @@ def gibbs(
     k_init, k_run = jax.random.split(key)
     values, counts = np.unique(np.asarray(y, np.float64), return_counts=True)
     rng = numpy_rng(k_init)
-    centres = np.stack([np.sort(kmeans_pp_centres(rng, values, counts.astype(np.float64), k)) for _ in range(n_chains)])
+    # Every rung of every chain starts from its own k-means++ draw (chain-major order).
+    centres = np.stack(
+        [np.sort(kmeans_pp_centres(rng, values, counts.astype(np.float64), k)) for _ in range(n_chains * n_temps)]
+    ).reshape(n_chains, n_temps, k)
     with quiet_tfp():
-        w, m, s, acc, step, resp = _gibbs_run(
+        w, m, s, acc, step, resp, swap, fix = _gibbs_run(
             k_run, y, pj, jnp.asarray(init_step_size, jnp.float32), jnp.asarray(centres, jnp.float32),
-            n_samples, n_warmup, n_mh_steps,
+            jnp.asarray(betas, jnp.float32), n_samples, n_warmup, n_mh_steps, relabel,
         )
     draws = {
         "weights": np.asarray(w, np.float64),
@@ -364,10 +456,7 @@ def gibbs(
     ess_tail = {name: diagnostics.ess(d, "tail") for name, d in draws.items()}
     diagnostics.warn_if_unconverged(
         rhat, ess, sampler="gibbs",
-        advice="Run longer chains (n_samples, n_warmup). If R-hat stays high however long the "
-        "chains run, they sit in different modes of a multimodal posterior, which this sampler "
-        "does not cross: compare the chains (posterior.means[c] for each chain c) before "
-        "trusting any average over them.",
+        advice=_ADVICE if n_temps == 1 else _ADVICE_TEMPERED,
     )
     resp = np.asarray(resp, np.float64).T  # (K, N) -> (N, K)
     return GibbsPosterior(
@@ -378,6 +467,9 @@ def gibbs(
         ess_tail=ess_tail,
         acceptance_rate=np.asarray(acc, np.float64),
         step_size=np.asarray(step, np.float64),
+        inverse_temperatures=betas,
+        swap_acceptance_rate=np.asarray(swap, np.float64),
+        correction_acceptance_rate=np.ones((n_chains, 1, 2)) if n_temps == 1 else np.asarray(fix, np.float64),
         x=data,
     )
 

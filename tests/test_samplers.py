@@ -410,7 +410,7 @@ KEY = jax.random.key(0)
     "kwargs, match",
     [
         ({"proposal": "nuts"}, "proposal"),
-        ({"proposal": "em", "n_components": 6}, "n_components"),
+        ({"proposal": "em", "n_starts": 0}, "n_starts"),
         ({"n_particles": 0}, "n_particles"),
         ({"n_particles": 2.5}, "n_particles"),
         ({"x": [1.0, np.nan, 3.0]}, "finite"),
@@ -448,6 +448,10 @@ def test_importance_sampling_rejects_bad_input(kwargs, match):
         ({"n_components": 2.0}, "n_components"),
         ({"prior": "bento"}, "prior"),
         ({"n_samples": 10**9}, "memory|at most"),
+        ({"n_temperatures": 0}, "n_temperatures"),
+        ({"n_temperatures": 65}, "n_temperatures"),
+        ({"n_temperatures": 4, "min_inverse_temperature": 1.0}, "min_inverse_temperature"),
+        ({"n_temperatures": 4, "min_inverse_temperature": 0.0}, "min_inverse_temperature"),
     ],
 )
 def test_gibbs_rejects_bad_input(kwargs, match):
