@@ -346,16 +346,46 @@ def _ess_fraction(log_w):
     return jnp.exp(2.0 * logsumexp(log_w) - logsumexp(2.0 * log_w) - jnp.log(log_w.shape[0]))
 
 
-def _systematic_resample(key, log_w):
+def _hash32(x: jax.Array) -> jax.Array:
+    """Wellons' "lowbias32" integer hash of uint32s (full avalanche in two multiplies)."""
+    x = x ^ (x >> 16)
+    x = x * jnp.uint32(0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = x * jnp.uint32(0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def _stream(seed: jax.Array, *ids: Any) -> jax.Array:
+    """A uint32 sub-seed for the stream named by the integers ``ids`` (step, sweep, component)."""
+    for i in ids:
+        seed = _hash32(seed ^ _hash32(jnp.asarray(i).astype(jnp.uint32) * jnp.uint32(0x9E3779B9) + jnp.uint32(1)))
+    return seed
+
+
+def _uniforms(seed: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """Uniforms in (0, 1), float32, from a counter-based hash of (counter, seed).
+
+    A counter-based generator inside the sampler: XLA's CPU Threefry and RBG cost 20-80 ns
+    a number, more than the likelihood they feed, and this costs a few integer operations.
+    Only the Metropolis moves and the resampling use it, and neither needs more than
+    well-mixed bits (the estimator stays unbiased for any proposal noise).
+    """
+    count = jax.lax.iota(jnp.uint32, math.prod(shape)).reshape(shape)
+    bits = _hash32(_hash32(count + seed) ^ _hash32(seed ^ jnp.uint32(0x5BD1E995)))
+    return ((bits >> 8).astype(jnp.float32) + 0.5) * (2.0**-24)
+
+
+def _systematic_resample(u, log_w):
+    """Systematic resampling indices from one uniform u in (0, 1)."""
     m = log_w.shape[0]
     w = jnp.exp(log_w - logsumexp(log_w))
     cdf = jnp.cumsum(w)
-    pos = (jax.random.uniform(key) + jnp.arange(m)) / m
+    pos = (u + jnp.arange(m)) / m
     return jnp.clip(jnp.searchsorted(cdf, pos), 0, m - 1)
 
 
 @partial(jax.jit, static_argnames=("n_moves", "max_steps", "family"))
-def _smc(keys, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, family):
+def _smc(seeds, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, family):
     """Adaptive tempered SMC from the prior to the posterior, ``n_runs`` independent runs.
 
     Targets pi_t(theta) ∝ p(theta) p(x | theta)^beta_t; each step picks beta_{t+1} by
@@ -367,7 +397,8 @@ def _smc(keys, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, f
     acceptance.
 
     Args:
-        keys: one (RBG) key per run, shape (R,).
+        seeds: one uint32 seed per run, shape (R,), for the counter-based streams of
+            :func:`_uniforms`.
         theta0: prior draws (log g, mu, log sigma), shape (R, M, 3, K_max), float32, in the
             standardised units of x (see _smc_estimate).
 
@@ -378,7 +409,7 @@ def _smc(keys, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, f
     active = jnp.arange(k_max) < k
     dim_scale = 2.38 / jnp.sqrt(3.0)
 
-    def one_run(k_loop, theta):
+    def one_run(seed, theta):
         ll = _smc_log_lik(theta, active, x, x_mask)
 
         def find_delta(ll, beta):
@@ -394,23 +425,24 @@ def _smc(keys, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, f
             lo, _ = jax.lax.fori_loop(0, 60, bisect, (jnp.zeros_like(rest), rest))
             return jnp.where(ok_all, rest, jnp.maximum(lo, 1e-12 * rest))
 
-        def sweep(carry, key_s, beta, scales):
+        def sweep(carry, seed_s, beta, scales):
             theta, ll, lp, acc = carry
 
             def comp(j, inner):
-                theta, ll, lp, acc, key_j = inner
-                key_j, k_eps, k_u = jax.random.split(key_j, 3)
-                eps = jax.random.normal(k_eps, (n_particles, 3)) * scales
+                theta, ll, lp, acc = inner
+                u = _uniforms(_stream(seed_s, j), (n_particles, 4))
+                # uniform random-walk steps (symmetric, so plain Metropolis) with sd = scales
+                eps = (u[:, :3] - 0.5) * (2.0 * math.sqrt(3.0)) * scales
                 prop = theta.at[:, :, j].add(eps)
                 ll_p = _smc_log_lik(prop, active, x, x_mask)
                 lp_p = _smc_log_prior(prop, active, prior, family)
                 log_r = beta * (ll_p - ll) + lp_p - lp
                 log_r = jnp.where(jnp.isnan(log_r), -jnp.inf, log_r)
-                ok = jnp.log(jax.random.uniform(k_u, (n_particles,))) < log_r
+                ok = jnp.log(u[:, 3]) < log_r
                 theta = jnp.where(ok[:, None, None], prop, theta)
-                return (theta, jnp.where(ok, ll_p, ll), jnp.where(ok, lp_p, lp), acc + ok.mean(), key_j)
+                return theta, jnp.where(ok, ll_p, ll), jnp.where(ok, lp_p, lp), acc + ok.mean()
 
-            theta, ll, lp, acc, _ = jax.lax.fori_loop(0, k, comp, (theta, ll, lp, acc, key_s))
+            theta, ll, lp, acc = jax.lax.fori_loop(0, k, comp, (theta, ll, lp, acc))
             return theta, ll, lp, acc
 
         def cloud_scales(theta):
@@ -424,52 +456,61 @@ def _smc(keys, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, f
             return (beta < 1.0) & (step < max_steps)
 
         def body(state):
-            step, beta, theta, ll, log_z, key_s, factor, acc_sum = state
-            key_s, k_res, k_mv = jax.random.split(key_s, 3)
+            step, beta, theta, ll, log_z, factor, acc_sum = state
+            seed_t = _stream(seed, step)
             delta = find_delta(ll, beta)
             delta = jnp.where(step == max_steps - 1, 1.0 - beta, delta)
             log_inc = delta * ll
             log_z = log_z + logsumexp(log_inc) - jnp.log(n_particles)
-            idx = _systematic_resample(k_res, log_inc)
+            idx = _systematic_resample(_uniforms(_stream(seed_t, k_max), ())[()], log_inc)
             theta, ll = theta[idx], ll[idx]
             beta = jnp.minimum(beta + delta, 1.0)
             beta = jnp.where(1.0 - beta < 1e-12, 1.0, beta)
             lp = _smc_log_prior(theta, active, prior, family)
             scales = factor * dim_scale * cloud_scales(theta)
 
-            def mv(carry, key_m):
-                return sweep(carry, key_m, beta, scales), None
+            def mv(carry, i):
+                return sweep(carry, _stream(seed_t, k_max + 1 + i), beta, scales), None
 
             (theta, ll, _, acc), _ = jax.lax.scan(
-                mv, (theta, ll, lp, jnp.zeros((), ll.dtype)), jax.random.split(k_mv, n_moves)
+                mv, (theta, ll, lp, jnp.zeros((), ll.dtype)), jnp.arange(n_moves)
             )
             rate = acc / (n_moves * k)
             factor = jnp.clip(factor * jnp.exp(rate - 0.3), 0.02, 5.0)
-            return step + 1, beta, theta, ll, log_z, key_s, factor, acc_sum + rate
+            return step + 1, beta, theta, ll, log_z, factor, acc_sum + rate
 
         zero = jnp.zeros((), ll.dtype)
-        state = (jnp.zeros((), jnp.int32), zero, theta, ll, zero, k_loop, zero + 1.0, zero)
-        step, _, _, _, log_z, _, _, acc_sum = jax.lax.while_loop(cond, body, state)
+        state = (jnp.zeros((), jnp.int32), zero, theta, ll, zero, zero + 1.0, zero)
+        step, _, _, _, log_z, _, acc_sum = jax.lax.while_loop(cond, body, state)
         return log_z, step, acc_sum / jnp.maximum(step, 1)
 
-    return jax.vmap(one_run)(keys, theta0)
+    return jax.vmap(one_run)(seeds, theta0)
+
+
+def _pad_points(n: int) -> int:
+    """N rounded up to 16 steps per doubling (multiples of 8, at least 16): padded points cost as much as
+    real ones, so the buckets are finer than powers of two (82 -> 88, not 128)."""
+    step = max(8, 1 << max(0, (max(n, 1) - 1).bit_length() - 4))
+    return max(16, -(-n // step) * step)
 
 
 def _smc_estimate(
     key: jax.Array, data: np.ndarray, k: int, prior: Prior, n_particles: int, n_runs: int,
-    n_moves: int, ess_target: float, max_steps: int,
+    n_moves: int, ess_target: float, max_steps: int, k_max: int | None = None,
 ) -> EvidenceEstimate:
+    """SMC estimate of log p(x | K); ``k_max`` (>= K, default the next power of two >= 4)
+    is the padded number of components, so that calls with the same k_max share a compile."""
     # float32 on standardised data y = (x - loc) / scale (centred and scaled in float64, the
     # prior mapped to y's units); log p(x) = log p(y) - N log scale, added back in float64.
     loc, scale = robust_scale(data)
     y = (data - loc) / scale
     prior_y = standardised_prior(prior, loc, scale)
-    n_pad = bucket(data.size, 32)
-    k_max = bucket(k, 4)
+    n_pad = _pad_points(data.size)
+    k_max = bucket(k, 4) if k_max is None else k_max
     x = np.zeros(n_pad)
     x[: data.size] = y
     mask = np.arange(n_pad) < data.size
-    # Prior draws in NumPy and RBG keys inside: both keep the jitted sampler small to compile.
+    # Prior draws in NumPy and hashed counters inside: both keep the jitted sampler small to compile.
     seed = np.asarray(jax.random.bits(key, (4,), dtype=jnp.uint32)).tolist()
     rng = np.random.default_rng(seed)
     alpha, m0, s0 = (float(v) for v in (prior_y.alpha, prior_y.mean_loc, prior_y.mean_scale))
@@ -479,10 +520,9 @@ def _smc_estimate(
     v = np.maximum(v, np.finfo(np.float32).min)  # log 0 (tiny alpha) -> a huge negative number
     stds = draw_stds_numpy(rng, shape, prior_y)
     theta0 = np.stack([v, rng.normal(m0, s0, shape), np.log(stds)], axis=2)
-    run_seeds = rng.integers(0, 2**31 - 1, size=n_runs)
-    keys = jnp.stack([jax.random.key(int(sd), impl="rbg") for sd in run_seeds])
+    run_seeds = rng.integers(0, 2**32, size=n_runs, dtype=np.uint64).astype(np.uint32)
     log_z, steps, acc = _smc(
-        keys, jnp.asarray(theta0, jnp.float32), jnp.asarray(x, jnp.float32), jnp.asarray(mask), jnp.asarray(k),
+        jnp.asarray(run_seeds), jnp.asarray(theta0, jnp.float32), jnp.asarray(x, jnp.float32), jnp.asarray(mask), jnp.asarray(k),
         tuple(jnp.asarray(getattr(prior_y, f), jnp.float32) for f in prior_y.fields),
         jnp.asarray(ess_target, jnp.float32), n_moves=n_moves, max_steps=max_steps, family=prior.family,
     )
@@ -620,12 +660,12 @@ def _check_vagueness(data: np.ndarray, prior: Prior) -> None:
             )
 
 
-def _estimate(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_target, max_steps):
-    """log_marginal_likelihood on checked arguments."""
+def _estimate(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_target, max_steps, k_max=None):
+    """log_marginal_likelihood on checked arguments (k_max: see _smc_estimate)."""
     _check_vagueness(data, prior)
     if method == "is":
         return _is_estimate(key, data, k, prior, n_particles)
-    return _smc_estimate(key, data, k, prior, n_particles, n_runs, n_moves, ess_target, max_steps)
+    return _smc_estimate(key, data, k, prior, n_particles, n_runs, n_moves, ess_target, max_steps, k_max)
 
 
 # ---------------------------------------------------------------------------
@@ -725,13 +765,15 @@ def posterior_over_k(
             _check_estimator_settings(est_method, max(ks_t) if est_method == "is" else 2,
                                       n_particles, n_runs, n_moves, 0.8, 500),
         ))
+    # one padded size for every estimated K: a single compilation serves them all
+    k_max = bucket(max(ks_t), 4)
     estimates = {}
     for i, k in enumerate(ks_t):
         if method == "exact" or k == 1 or (method == "auto" and exact[k]):
             value = _exact(data, k, pr, max_exact_assignments)
             estimates[k] = EvidenceEstimate(n_components=k, log_evidence=value, stderr=0.0, method="exact")
         else:
-            estimates[k] = _estimate(jax.random.fold_in(key, i), data, k, prior, est_method, **settings)
+            estimates[k] = _estimate(jax.random.fold_in(key, i), data, k, prior, est_method, **settings, k_max=k_max)
     log_ev = [estimates[k].log_evidence for k in ks_t]
     se = [estimates[k].stderr for k in ks_t]  # NaN (a single SMC run) propagates to P's error bar
     p, sd = _posterior_from_evidence(log_ev, se)
