@@ -40,6 +40,8 @@ from gmm.em import bucket, robust_scale
 from gmm.models import Prior, draw_stds_numpy, log_std_density, resolve_prior, typical_std
 
 _LOG_2PI = math.log(2.0 * math.pi)
+import os
+_PER_SLOT = bool(int(os.environ.get('SMC_PER_SLOT', '1')))
 
 
 def _gamma_ppf(q: float, a: float) -> float:
@@ -431,12 +433,18 @@ def _smc(seeds, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, 
             def comp(j, inner):
                 theta, ll, lp, acc = inner
                 u = _uniforms(_stream(seed_s, j), (n_particles, 4))
-                # uniform random-walk steps (symmetric, so plain Metropolis) with sd = scales
-                eps = (u[:, :3] - 0.5) * (2.0 * math.sqrt(3.0)) * scales
+                # Uniform random-walk steps with the sd of the cloud's component of the same
+                # rank by mean: s(rank) forward, s(rank') back, hence the Hastings ratio
+                # prod s / s' and the reverse step's box |eps| <= sqrt(3) s'.
+                s_fwd = scales.T[_rank(theta, j)]  # (M, 3)
+                eps = (u[:, :3] - 0.5) * (2.0 * math.sqrt(3.0)) * s_fwd
                 prop = theta.at[:, :, j].add(eps)
+                s_back = scales.T[_rank(prop, j)]
+                inside = jnp.all(jnp.abs(eps) <= math.sqrt(3.0) * s_back, axis=1)
+                log_q = jnp.sum(jnp.log(s_fwd) - jnp.log(s_back), axis=1)
                 ll_p = _smc_log_lik(prop, active, x, x_mask)
                 lp_p = _smc_log_prior(prop, active, prior, family)
-                log_r = beta * (ll_p - ll) + lp_p - lp
+                log_r = jnp.where(inside, beta * (ll_p - ll) + lp_p - lp + log_q, -jnp.inf)
                 log_r = jnp.where(jnp.isnan(log_r), -jnp.inf, log_r)
                 ok = jnp.log(u[:, 3]) < log_r
                 theta = jnp.where(ok[:, None, None], prop, theta)
@@ -445,11 +453,23 @@ def _smc(seeds, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, 
             theta, ll, lp, acc = jax.lax.fori_loop(0, k, comp, (theta, ll, lp, acc))
             return theta, ll, lp, acc
 
+        def _rank(theta, j):
+            """Rank of component j by mean among the active ones (ties by index), (M,)."""
+            mu = theta[:, 1, :]
+            mu_j = mu[:, j][:, None]
+            idx = jnp.arange(k_max)
+            below = (mu < mu_j) | ((mu == mu_j) & (idx < j))
+            return jnp.sum(active & below, axis=1)
+
         def cloud_scales(theta):
+            """sd over the particles of (log g, mu, log sigma) of the components sorted by
+            mean, per rank, (3, K_max) (the mean over ranks where PER_SLOT is off)."""
             order = jnp.argsort(jnp.where(active, theta[:, 1, :], jnp.inf), axis=1)
             srt = jnp.take_along_axis(theta, order[:, None, :], axis=2)
             sd = jnp.std(srt, axis=0)  # (3, K_max)
-            return jnp.sum(jnp.where(active, sd, 0.0), axis=1) / k + 1e-12
+            if _PER_SLOT:
+                return sd + 1e-6
+            return jnp.broadcast_to((jnp.sum(jnp.where(active, sd, 0.0), axis=1) / k + 1e-12)[:, None], sd.shape)
 
         def cond(state):
             step, beta = state[0], state[1]
