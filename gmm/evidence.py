@@ -409,10 +409,18 @@ def _smc(seeds, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, 
     """
     n_particles, k_max = theta0.shape[1], theta0.shape[3]
     active = jnp.arange(k_max) < k
+    # The likelihood costs one row per padded component: evaluate only the first
+    # `rows` components, the smallest of these static sizes >= K (one branch runs).
+    row_sizes = sorted({-(-k_max * i // 4) for i in range(1, 5)})
+    which = jnp.sum(jnp.asarray(row_sizes) < k)
+
+    def log_lik(theta):
+        branches = [partial(lambda r, th: _smc_log_lik(th[..., :r], active[:r], x, x_mask), r) for r in row_sizes]
+        return jax.lax.switch(which, branches, theta)
     dim_scale = 2.38 / jnp.sqrt(3.0)
 
     def one_run(seed, theta):
-        ll = _smc_log_lik(theta, active, x, x_mask)
+        ll = log_lik(theta)
 
         def find_delta(ll, beta):
             rest = 1.0 - beta
@@ -442,7 +450,7 @@ def _smc(seeds, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, 
                 s_back = scales.T[_rank(prop, j)]
                 inside = jnp.all(jnp.abs(eps) <= math.sqrt(3.0) * s_back, axis=1)
                 log_q = jnp.sum(jnp.log(s_fwd) - jnp.log(s_back), axis=1)
-                ll_p = _smc_log_lik(prop, active, x, x_mask)
+                ll_p = log_lik(prop)
                 lp_p = _smc_log_prior(prop, active, prior, family)
                 log_r = jnp.where(inside, beta * (ll_p - ll) + lp_p - lp + log_q, -jnp.inf)
                 log_r = jnp.where(jnp.isnan(log_r), -jnp.inf, log_r)
