@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import jax
 import jax.numpy as jnp
@@ -402,7 +402,7 @@ def _smc(seeds, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, 
         seeds: one uint32 seed per run, shape (R,), for the counter-based streams of
             :func:`_uniforms`.
         theta0: prior draws (log g, mu, log sigma), shape (R, M, 3, K_max), float32, in the
-            standardised units of x (see _smc_estimate).
+            standardised units of x (see _smc_launch).
 
     Returns:
         log Z per run, tempering steps per run and mean acceptance per run, each (R,).
@@ -519,12 +519,15 @@ def _pad_points(n: int) -> int:
     return max(16, -(-n // step) * step)
 
 
-def _smc_estimate(
+def _smc_launch(
     key: jax.Array, data: np.ndarray, k: int, prior: Prior, n_particles: int, n_runs: int,
     n_moves: int, ess_target: float, max_steps: int, k_max: int | None = None,
-) -> EvidenceEstimate:
-    """SMC estimate of log p(x | K); ``k_max`` (>= K, default the next power of two >= 4)
-    is the padded number of components, so that calls with the same k_max share a compile."""
+) -> Callable[[], EvidenceEstimate]:
+    """Dispatch the SMC estimate of log p(x | K) and return the function that collects it.
+
+    JAX dispatches asynchronously, so several K launched before any is collected can run
+    side by side on idle cores. ``k_max`` (>= K, default the next power of two >= 4) is the
+    padded number of components: calls with the same k_max share a compile."""
     # float32 on standardised data y = (x - loc) / scale (centred and scaled in float64, the
     # prior mapped to y's units); log p(x) = log p(y) - N log scale, added back in float64.
     loc, scale = robust_scale(data)
@@ -551,7 +554,12 @@ def _smc_estimate(
         tuple(jnp.asarray(getattr(prior_y, f), jnp.float32) for f in prior_y.fields),
         jnp.asarray(ess_target, jnp.float32), n_moves=n_moves, max_steps=max_steps, family=prior.family,
     )
-    log_z = np.asarray(log_z, np.float64) - data.size * math.log(scale)
+    return partial(_smc_result, k, n_runs, data.size * math.log(scale), log_z, steps, acc)
+
+
+def _smc_result(k, n_runs, log_scale, log_z, steps, acc) -> EvidenceEstimate:
+    """The EvidenceEstimate from _smc's outputs (log Z per run in standardised units)."""
+    log_z = np.asarray(log_z, np.float64) - log_scale
     est = float(np_logsumexp(log_z) - math.log(n_runs))
     if n_runs > 1 and np.isfinite(est):
         rel = np.exp(log_z - est)
@@ -693,12 +701,18 @@ def _check_vagueness(data: np.ndarray, prior: Prior) -> None:
             )
 
 
-def _estimate(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_target, max_steps, k_max=None):
-    """log_marginal_likelihood on checked arguments (k_max: see _smc_estimate)."""
+def _estimate(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_target, max_steps):
+    """log_marginal_likelihood on checked arguments."""
+    return _launch(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_target, max_steps)()
+
+
+def _launch(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_target, max_steps, k_max=None):
+    """_estimate, dispatched: returns the function that collects the EvidenceEstimate."""
     _check_vagueness(data, prior)
     if method == "is":
-        return _is_estimate(key, data, k, prior, n_particles)
-    return _smc_estimate(key, data, k, prior, n_particles, n_runs, n_moves, ess_target, max_steps, k_max)
+        res = _is_estimate(key, data, k, prior, n_particles)
+        return lambda: res
+    return _smc_launch(key, data, k, prior, n_particles, n_runs, n_moves, ess_target, max_steps, k_max)
 
 
 # ---------------------------------------------------------------------------
@@ -800,13 +814,17 @@ def posterior_over_k(
         ))
     # one padded size for every estimated K: a single compilation serves them all
     k_max = bucket(max(ks_t), 4)
+    is_exact = {k: method == "exact" or k == 1 or (method == "auto" and exact[k]) for k in ks_t}
+    # every estimate dispatched before any is collected (they may overlap on idle cores)
+    pending = {k: _launch(jax.random.fold_in(key, i), data, k, prior, est_method, **settings, k_max=k_max)
+               for i, k in enumerate(ks_t) if not is_exact[k]}
     estimates = {}
-    for i, k in enumerate(ks_t):
-        if method == "exact" or k == 1 or (method == "auto" and exact[k]):
+    for k in ks_t:
+        if is_exact[k]:
             value = _exact(data, k, pr, max_exact_assignments)
             estimates[k] = EvidenceEstimate(n_components=k, log_evidence=value, stderr=0.0, method="exact")
         else:
-            estimates[k] = _estimate(jax.random.fold_in(key, i), data, k, prior, est_method, **settings, k_max=k_max)
+            estimates[k] = pending[k]()
     log_ev = [estimates[k].log_evidence for k in ks_t]
     se = [estimates[k].stderr for k in ks_t]  # NaN (a single SMC run) propagates to P's error bar
     p, sd = _posterior_from_evidence(log_ev, se)
