@@ -17,10 +17,17 @@ import warnings
 from typing import Any, Mapping
 
 import numpy as np
-from arviz_stats.base import array_stats
 
 RHAT_MAX = 1.01
 ESS_MIN = 100.0
+
+
+def _array_stats():
+    """ArviZ's array functions, imported on first use: importing arviz_stats takes 1-3 s,
+    which every ``import gmm`` would otherwise pay."""
+    from arviz_stats.base import array_stats
+
+    return array_stats
 
 
 def rhat(draws: Any) -> np.ndarray:
@@ -33,7 +40,7 @@ def rhat(draws: Any) -> np.ndarray:
         return np.full(a.shape[2:], np.nan)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.asarray(array_stats.rhat(a, chain_axis=0, draw_axis=1), np.float64)
+        return np.asarray(_array_stats().rhat(a, chain_axis=0, draw_axis=1), np.float64)
 
 
 def ess(draws: Any, method: str = "bulk") -> np.ndarray:
@@ -46,7 +53,7 @@ def ess(draws: Any, method: str = "bulk") -> np.ndarray:
     kwargs = {"prob": (0.05, 0.95)} if method == "tail" else {}
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        out = np.asarray(array_stats.ess(a, chain_axis=0, draw_axis=1, method=method, **kwargs), np.float64)
+        out = np.asarray(_array_stats().ess(a, chain_axis=0, draw_axis=1, method=method, **kwargs), np.float64)
     constant = np.ptp(a.reshape(-1, *a.shape[2:]), axis=0) == 0
     return np.where(constant, float(a.shape[0] * a.shape[1]), out)
 
