@@ -116,9 +116,9 @@ def _init_chain(centres, x, init_step):
     )
 
 
-@partial(jax.jit, static_argnames=("n_samples", "n_warmup", "n_mh", "relabel"))
+@partial(jax.jit, static_argnames=("n_samples", "n_warmup", "n_mh"))
 def _gibbs_run(key, x, prior, init_step, centres, betas, n_samples: int, n_warmup: int, n_mh: int,
-               relabel: bool = True):
+               relabel: jax.Array | bool = True):
     """All chains, all sweeps: vmap over chains of one ``lax.scan`` over warmup + kept sweeps.
 
     ``centres`` has shape (n_chains, R, K) and ``betas`` (R,), R the number of rungs of
@@ -167,7 +167,10 @@ def _gibbs_run(key, x, prior, init_step, centres, betas, n_samples: int, n_warmu
                 fix_sum = fix_sum + keep * fixed
                 acc = acc[0]
                 cold = jax.tree_util.tree_map(lambda a: a[0], state)
-            w, m, s = sort_by_mean(*cold[1:4]) if relabel else cold[1:4]
+            # A traced switch, so sorted and raw runs share one compiled program.
+            w, m, s = jax.tree_util.tree_map(
+                lambda a, b: jnp.where(relabel, a, b), sort_by_mean(*cold[1:4]), tuple(cold[1:4])
+            )
             # Components on the leading axis: each row is one fused pass over the data.
             resp_sum = resp_sum + keep * jnp.stack(responsibilities(x, w, m, s))
             return (state, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc)
@@ -444,7 +447,7 @@ def gibbs(
     with quiet_tfp():
         w, m, s, acc, step, resp, swap, fix = _gibbs_run(
             k_run, y, pj, jnp.asarray(init_step_size, jnp.float32), jnp.asarray(centres, jnp.float32),
-            jnp.asarray(betas, jnp.float32), n_samples, n_warmup, n_mh_steps, relabel,
+            jnp.asarray(betas, jnp.float32), n_samples, n_warmup, n_mh_steps, jnp.asarray(relabel),
         )
     draws = {
         "weights": np.asarray(w, np.float64),

@@ -9,6 +9,8 @@ the means, quadrature over the standard deviations) in float64 NumPy/SciPy.
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -489,3 +491,21 @@ def test_predictive_assignment_probs_average_the_draws(gibbs_bento, bento):
     np.testing.assert_allclose(got, draw_probs(new, *flat).mean(axis=0), atol=1e-5)
     # On the data themselves it is the sampler's Rao-Blackwellised assignment_probs.
     np.testing.assert_allclose(post.predictive_assignment_probs(bento), post.assignment_probs, atol=1e-4)
+
+
+def test_relabel_false_keeps_the_samplers_labels_and_shares_the_compiled_program():
+    from gmm.gibbs import _gibbs_run
+
+    x = gmm.datasets.galaxies()
+    kw = dict(n_samples=50, n_warmup=20, n_chains=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sorted_ = gmm.gibbs(jax.random.key(3), x, 3, **kw)
+        before = _gibbs_run._cache_size()
+        raw = gmm.gibbs(jax.random.key(3), x, 3, relabel=False, **kw)
+    assert _gibbs_run._cache_size() == before
+    order = np.argsort(raw.means, axis=-1)
+    for name in ("weights", "means", "stds"):
+        np.testing.assert_allclose(np.take_along_axis(getattr(raw, name), order, axis=-1), getattr(sorted_, name))
+    with pytest.raises(ValueError, match="relabel must be True or False"):
+        gmm.gibbs(jax.random.key(3), x, 3, relabel="no", **kw)
