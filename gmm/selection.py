@@ -353,7 +353,9 @@ def _fit_and_score(
     y[: values.size], c[: values.size] = values, counts
     if spacing_span is not None and data.size > 1:
         sp = local_spacing(values, counts, spacing_span)
-        inv_sp[: values.size] = np.where(sp > 0, 1.0 / np.where(sp > 0, sp, 1.0), 0.0)
+        # A zero spacing (a window inside one repeated value) is an infinitely dense spot:
+        # it pulls the harmonic mean, and so the floor, to ~0 rather than dropping out of it.
+        inv_sp[: values.size] = 1.0 / np.maximum(sp, 1e-12)
     k_max = bucket(max(ks), 8)
     scores, lls, mixtures = {}, {}, {}
     hs, var_reg_s, floor_s = (h or 0.0) / scale, reg_var / scale**2, min_std / scale

@@ -71,7 +71,7 @@ def test_is_covers_both_modes_and_matches_smc(galaxies, is_k2, is_k3):
 
 @pytest.mark.parametrize("key", [7, 8, 9])
 def test_tempered_gibbs_crosses_between_modes(galaxies, is_k2, key, seed):
-    post = gmm.gibbs(jax.random.key(key + 100 * seed), galaxies, 2, prior=PRIOR, n_samples=3000, n_warmup=1000, **LADDER)
+    post = gmm.gibbs(jax.random.key(key + 100 * seed), galaxies, 2, prior=PRIOR, n_samples=5000, n_warmup=1000, **LADDER)
     a = mode_a(post.means, post.stds)
     ref, se = is_share_a(is_k2)
     assert abs(a.mean() - ref) < 0.07, (a.mean(), ref, se)
