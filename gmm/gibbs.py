@@ -244,7 +244,7 @@ class GibbsPosterior:
             rungs r and r + 1 after warmup, shape (n_chains, n_temperatures - 1) (empty
             without tempering). Rates near 0 for some pair mean the ladder is too sparse there.
         correction_acceptance_rate: acceptance rate after warmup of the two g-corrections
-            of each rung (the (pi, mu) block and the sigma block, :mod:`gmm._tempering`),
+            of each rung (the (pi, mu) block and the sigma block, ``gmm._tempering``),
             shape (n_chains, n_temperatures, 2); all 1 at beta = 1 and without tempering.
         x: the data, shape (N,), for :meth:`to_arviz`.
     """
@@ -376,7 +376,7 @@ def gibbs(
     p(theta) p(x | theta)^beta_r, on the geometric ladder beta_r = ``min_inverse_temperature``
     ** (r / (R - 1)), so beta_0 = 1. Each rung's updates are the ones above with beta
     multiplying every data term, each followed by a Metropolis-Hastings correction that makes
-    it exact for the tempered marginal (:mod:`gmm._tempering`; at beta = 1 the correction is 1).
+    it exact for the tempered marginal (``gmm._tempering``; at beta = 1 the correction is 1).
     After every sweep adjacent rungs (r, r + 1), even r on even sweeps and odd r on odd ones,
     swap states with probability min(1, exp((beta_r - beta_{r+1})(l_{r+1} - l_r))),
     l = log p(x | theta) from the same GenJAX scores. Hot rungs cross between separated modes

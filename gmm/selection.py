@@ -26,7 +26,7 @@ two or three *distinct* values that happen to lie close together in a sparse str
 the data: on the 82 galaxy velocities (recorded to 1 km/s) such two-point components,
 sd 0.02-0.04 (1000 km/s), win BIC up to K = 7. :func:`select_k` therefore also keeps every
 component at least as wide as the gaps between the observations it explains
-(``spacing_span``, :func:`local_spacing`): a component needs more than a handful of
+(``spacing_span``, :func:`gmm.selection.local_spacing`): a component needs more than a handful of
 points before it may be narrower than the data around it.
 """
 
@@ -454,7 +454,7 @@ def select_k(
             points pin down (two close points in a sparse region make a spike whose
             likelihood beats BIC's penalty). Each value's local spacing is the mean gap
             between neighbouring observations over the ``spacing_span`` gaps around it
-            (:func:`local_spacing`); component k's sd may not fall below the harmonic mean of
+            (:func:`gmm.selection.local_spacing`); component k's sd may not fall below the harmonic mean of
             the local spacings of its points, weighted by responsibility, i.e. 1 / (N x the
             data's mean density there). A component of many points has its own small spacing
             and is not affected; one on two or three points in a sparse stretch cannot be
