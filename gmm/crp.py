@@ -12,8 +12,7 @@ Generative functions (addresses in quotes):
 
 ``cluster_params(prior)``, the base measure G0 of one cluster:
     ``"mean"``               mu ~ Normal(mean_loc, mean_scale)
-    ``"std"``                sigma ~ Gamma(std_shape, std_rate) (shape-rate), or sigma^2 ~
-                             InverseGamma(var_shape, var_scale) (``Prior.inverse_gamma_variance``)
+    ``"std"``                sigma ~ Gamma(std_shape, std_rate) (shape-rate; for ``Prior.inverse_gamma_variance``, sigma^2 ~ InverseGamma(var_shape, var_scale))
 
 ``dp_point(mean, std)``, one observation given its cluster: ``"x"`` ~ Normal(mean, std).
 
