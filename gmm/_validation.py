@@ -103,6 +103,19 @@ def check_positive_int(value: Any, name: str, maximum: int | None = None) -> int
     return v
 
 
+def check_chain_sizes(
+    n_samples: Any, n_warmup: Any, n_chains: Any, *, max_samples: int | None = None,
+    max_warmup: int | None = None, max_chains: int | None = None,
+) -> tuple[int, int, int]:
+    """Check an MCMC run's kept draws per chain (>= 4, for the diagnostics), warmup draws
+    (>= 1) and chains (>= 1), each at most its ``max_*`` when given."""
+    n_samples = check_positive_int(n_samples, "n_samples", maximum=max_samples)
+    if n_samples < 4:
+        raise ValueError(f"n_samples must be at least 4 (for the diagnostics), got {n_samples}.")
+    return (n_samples, check_positive_int(n_warmup, "n_warmup", maximum=max_warmup),
+            check_positive_int(n_chains, "n_chains", maximum=max_chains))
+
+
 def _real(value: Any) -> float | None:
     """``value`` as a float when it is a real scalar (not bool, str, complex or None)."""
     if isinstance(value, (bool, np.bool_, str, bytes, complex, np.complexfloating)) or value is None:

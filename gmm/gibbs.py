@@ -30,7 +30,7 @@ from gmm._scoring import (
     sort_by_mean,
     standardise,
 )
-from gmm._validation import as_data, check_key, check_n_components, check_positive, check_positive_int
+from gmm._validation import as_data, check_chain_sizes, check_key, check_n_components, check_positive, check_positive_int
 from gmm.em import kmeans_pp_centres, numpy_rng
 from gmm.models import Prior, log_std_prior, resolve_prior
 
@@ -415,11 +415,8 @@ def gibbs(
     data = as_data(x)
     k = check_n_components(n_components, data.size, minimum=2)
     prior = resolve_prior(prior, data)
-    n_samples = check_positive_int(n_samples, "n_samples")
-    if n_samples < 4:
-        raise ValueError(f"n_samples must be at least 4 (for the diagnostics), got {n_samples}.")
-    n_warmup = check_positive_int(n_warmup, "n_warmup", maximum=10_000_000)
-    n_chains = check_positive_int(n_chains, "n_chains", maximum=1024)
+    n_samples, n_warmup, n_chains = check_chain_sizes(n_samples, n_warmup, n_chains, max_warmup=10_000_000,
+                                                      max_chains=1024)
     n_mh_steps = check_positive_int(n_mh_steps, "n_mh_steps", maximum=1000)
     init_step_size = check_positive(init_step_size, "init_step_size")
     if not isinstance(relabel, (bool, np.bool_)):

@@ -35,7 +35,9 @@ from genjax import Const, categorical, dirichlet, gen, tfp_distribution
 from jax.scipy.special import logsumexp
 
 from gmm import diagnostics
-from gmm._validation import check_finite, check_key, check_n_components, check_positive, check_positive_int, is_concrete
+from gmm._validation import (
+    check_chain_sizes, check_finite, check_key, check_n_components, check_positive, check_positive_int, is_concrete,
+)
 from gmm.em_nd import standardise
 from gmm.mixture_nd import as_data_nd
 from gmm.models import FieldsPytree
@@ -417,11 +419,7 @@ def gibbs_nd(
     data = as_data_nd(x)
     k = check_n_components(n_components, data.shape[0])
     prior = resolve_prior_nd(prior, data)
-    n_samples = check_positive_int(n_samples, "n_samples")
-    if n_samples < 4:
-        raise ValueError(f"n_samples must be at least 4 (for the diagnostics), got {n_samples}.")
-    n_warmup = check_positive_int(n_warmup, "n_warmup")
-    n_chains = check_positive_int(n_chains, "n_chains")
+    n_samples, n_warmup, n_chains = check_chain_sizes(n_samples, n_warmup, n_chains)
     n, d = data.shape
     if n_chains * n_samples * k * d * d > 2**27:
         raise ValueError(

@@ -18,7 +18,7 @@ import numpy as np
 
 from gmm import diagnostics
 from gmm._scoring import PARAMS
-from gmm._validation import as_data, check_key, check_n_components, check_positive_int
+from gmm._validation import as_data, check_chain_sizes, check_key, check_n_components
 from gmm.gibbs import mixture_densities
 from gmm.models import Prior, resolve_prior
 
@@ -113,11 +113,8 @@ def nuts(
     data = as_data(x)
     k = check_n_components(n_components, data.size, minimum=2)
     prior = resolve_prior(prior, data)
-    n_samples = check_positive_int(n_samples, "n_samples", maximum=1_000_000)
-    if n_samples < 4:
-        raise ValueError(f"n_samples must be at least 4 (for the diagnostics), got {n_samples}.")
-    n_warmup = check_positive_int(n_warmup, "n_warmup", maximum=1_000_000)
-    n_chains = check_positive_int(n_chains, "n_chains", maximum=1024)
+    n_samples, n_warmup, n_chains = check_chain_sizes(n_samples, n_warmup, n_chains, max_samples=1_000_000,
+                                                      max_warmup=1_000_000, max_chains=1024)
     hyper = (float(prior.alpha), float(prior.mean_loc), float(prior.mean_scale), *(float(v) for v in prior.std_params))
     model = partial(_model, family=prior.family)  # a Python string: bound here, not traced
     mcmc = MCMC(NUTS(model), num_warmup=n_warmup, num_samples=n_samples, num_chains=n_chains,
