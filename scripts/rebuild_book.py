@@ -28,6 +28,8 @@ from pathlib import Path
 
 import yaml
 
+from execute_pages import cache_config
+
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / "_build" / ".rebuild"
 
@@ -52,15 +54,8 @@ def main(argv: list[str]) -> int:
         if old != cache:
             shutil.rmtree(old)
 
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config.setdefault("execute", {})
-    config["execute"]["execute_notebooks"] = "cache"
-    config["execute"]["cache"] = str(cache)
-    local = config.get("sphinx", {}).get("local_extensions") or {}
-    for name, path in local.items():  # paths are relative to the config file
-        local[name] = str((ROOT / path).resolve())
     cfg = STATE / "_config.yml"
-    cfg.write_text(yaml.safe_dump(config, sort_keys=False))
+    cfg.write_text(yaml.safe_dump(cache_config(cache), sort_keys=False))
 
     if cache.exists():
         print(f"rebuild: gmm/ unchanged (cache {cache.name}): only pages whose code changed are executed")

@@ -1,0 +1,125 @@
+"""Execute every page of the book, side by side, into a fresh jupyter-cache (run by build_book.sh).
+
+Sphinx executes notebooks one at a time; on a machine with several cores most of the
+build's time is then one busy core. This script executes every page in _toc.yml in its
+own fresh kernel, ``--jobs`` at a time (one per core by default), longest pages first, and
+stores the executed notebooks in a new, empty jupyter-cache. The build that follows runs
+in myst-nb's cache mode on that cache: each page's code cells hash to the notebook just
+executed, so Sphinx renders those outputs and executes nothing itself. Every cell still
+runs from scratch in every build: the cache is created empty here and deleted by the next
+build. A page whose execution fails stops the build with its traceback.
+
+Usage: python scripts/execute_pages.py CACHE_DIR --config-out CONFIG [--jobs N]
+(CONFIG: the book's _config.yml in cache mode on CACHE_DIR, for ``jupyter-book build --config``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT_S = 900  # the per-cell limit of _config.yml's `execute.timeout`
+
+
+def toc_pages() -> list[Path]:
+    """Every page of _toc.yml, root first, as paths to its .md source."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    names = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                names.append(entry["file"])
+            walk(entry.get("sections"))
+
+    walk(toc.get("chapters"))
+    for part in toc.get("parts", []) or []:
+        walk(part.get("chapters"))
+    return [ROOT / f"{name.removesuffix('.md')}.md" for name in names]
+
+
+def cache_config(cache: Path) -> dict:
+    """The book's _config.yml with myst-nb in cache mode on ``cache`` (paths made absolute, so
+    the file can live anywhere)."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config.setdefault("execute", {})
+    config["execute"]["execute_notebooks"] = "cache"
+    config["execute"]["cache"] = str(cache.resolve())
+    local = config.get("sphinx", {}).get("local_extensions") or {}
+    for name, path in local.items():  # relative to the config file
+        local[name] = str((ROOT / path).resolve())
+    return config
+
+
+def read_page(path: Path) -> nbformat.NotebookNode | None:
+    """The page as myst-nb reads it (same cells and metadata, hence the same cache hash),
+    or None for a page that is not a notebook."""
+    from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
+
+    text = path.read_text("utf8")
+    if not is_myst_markdown_notebook(text):
+        return None
+    return read_myst_markdown_notebook(text, add_source_map=True, path=str(path))
+
+
+def execute(path: str) -> tuple[str, str | None, float, str | None]:
+    """Execute one page in a fresh kernel, in the page's folder (as myst-nb does):
+    (path, executed notebook as JSON or None, seconds, traceback or None)."""
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    nb = read_page(Path(path))
+    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=TIMEOUT_S, allow_errors=False)
+    if result.err is not None:
+        return path, None, result.time, result.exc_string
+    return path, nbformat.writes(nb), result.time, None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cache", type=Path, help="jupyter-cache folder to create (must not exist)")
+    parser.add_argument("--config-out", type=Path, required=True, help="where to write the cache-mode config")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    if args.cache.exists():
+        parser.error(f"{args.cache} exists: the cache must start empty")
+    pages = [p for p in toc_pages() if read_page(p) is not None]
+    # Longest first (by the length of their code), so no long page starts last.
+    pages.sort(key=lambda p: -sum(len(c.source) for c in read_page(p).cells if c.cell_type == "code"))
+    cache = get_cache(str(args.cache))
+    args.config_out.parent.mkdir(parents=True, exist_ok=True)
+    args.config_out.write_text(yaml.safe_dump(cache_config(args.cache), sort_keys=False))
+    t0 = time.perf_counter()
+    failed = []
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = [pool.submit(execute, str(p)) for p in pages]
+        for future in as_completed(futures):
+            path, nb_json, seconds, tb = future.result()
+            name = Path(path).relative_to(ROOT)
+            if tb is not None:
+                failed.append(name)
+                print(f"{name}: execution FAILED after {seconds:.1f} s\n{tb}", file=sys.stderr, flush=True)
+                continue
+            cache.cache_notebook_bundle(
+                CacheBundleIn(nbformat.reads(nb_json, as_version=4), path, data={"execution_seconds": seconds}),
+                check_validity=False,
+                overwrite=True,
+            )
+            print(f"{name}: executed in {seconds:.1f} s", flush=True)
+    print(f"executed {len(pages) - len(failed)} of {len(pages)} pages in {time.perf_counter() - t0:.0f} s "
+          f"({args.jobs} at a time)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
