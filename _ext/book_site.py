@@ -13,6 +13,11 @@ It offers every executed chapter as a notebook. sphinx-book-theme adds the
   next to the page's source in ``_sources/`` and sets ``ipynb_source`` so that
   the theme's download button offers both ``.md`` and ``.ipynb``.
 
+Under every code cell that ran longer than ``SLOW_CELL_S`` seconds when the book was
+built it adds a line saying so, with the time measured then (recorded by
+``scripts/execute_pages.py`` in ``_build/.build/cell_times.json``): a reader who runs
+the cell knows what wait to expect.
+
 It also removes duplicated inline scripts from every page. Sphinx 7.4 adds
 the scripts an extension registers after the builder started twice (once as
 given, once re-read from the registry with ``None`` turned into ``''``), so
@@ -23,11 +28,16 @@ sphinx-thebe's ``const THEBE_JS_URL = ...`` ran twice and every page threw
 from __future__ import annotations
 
 import importlib.util
-import shutil
+import json
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
+
+SLOW_CELL_S = 5.0
+CELL_TIMES = Path("_build") / ".build" / "cell_times.json"  # relative to the book's root
+
 
 def mathjax_source() -> Path:
     """The MathJax 3 directory that sphinx-mathjax-offline copies into the site."""
@@ -50,6 +60,25 @@ def check_mathjax(app: Sphinx) -> None:
         script = mathjax_source() / Path(app.config.mathjax_path).relative_to("mathjax")
         if not script.is_file():  # pragma: no cover
             raise ExtensionError(f"mathjax_path names {script}, which sphinx-mathjax-offline does not ship")
+
+
+def load_cell_times(app: Sphinx) -> None:
+    path = Path(app.srcdir) / CELL_TIMES
+    app.env.gmm_cell_times = json.loads(path.read_text()) if path.is_file() else {}
+
+
+def note_slow_cells(app: Sphinx, doctree: nodes.document) -> None:
+    """After each cell that ran for more than SLOW_CELL_S seconds at build, a line with its time."""
+    times = getattr(app.env, "gmm_cell_times", {}).get(app.env.docname, {})
+    for cell in list(doctree.findall(nodes.container)):
+        if cell.get("nb_element") != "cell_code":
+            continue
+        seconds = times.get(str(cell.get("cell_index")))
+        if seconds is None or seconds <= SLOW_CELL_S:
+            continue
+        note = nodes.paragraph(classes=["cell-time"])
+        note += nodes.emphasis(text=f"This cell took {seconds:.0f} s when the book was built.")
+        cell.parent.insert(cell.parent.index(cell) + 1, note)
 
 
 def offer_notebook(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
@@ -113,6 +142,8 @@ def dedupe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict,
 
 def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", check_mathjax)
+    app.connect("builder-inited", load_cell_times)
+    app.connect("doctree-read", note_slow_cells)
     # sphinx-book-theme builds its header buttons at priority 501: run before.
     app.connect("html-page-context", offer_notebook, priority=400)
     # Last, once every extension has added its per-page scripts.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the book's PDF, _build/latex/gmm-book.pdf: Jupyter Book's pdflatex builder
-# (LaTeX through XeLaTeX and latexmk), executing every cell, failing on any cell
+# (LaTeX through XeLaTeX and latexmk), executing every cell (scripts/execute_pages.py), failing on any cell
 # error or Sphinx warning, and on any glyph missing from the fonts (which LaTeX only
 # logs). Installs TeX with apt-get when it is missing (as root; otherwise says what to run).
 set -euo pipefail
@@ -23,8 +23,11 @@ if ! tex_ready; then
 fi
 
 source "$ROOT/scripts/env.sh"
-rm -rf _build/.jupyter_cache _build/latex
-jupyter-book build . --builder pdflatex --all -W -n --keep-going "$@"
+cache=_build/.jupyter_cache
+rm -rf "$cache" _build/latex
+# Every cell executed from scratch, the pages side by side (as in build_book.sh).
+python scripts/execute_pages.py "$cache" --config-out _build/.build/_config.yml ${GMM_BOOK_JOBS:+--jobs "$GMM_BOOK_JOBS"}
+jupyter-book build . --config _build/.build/_config.yml --builder pdflatex --all -W -n --keep-going "$@"
 
 pdf="_build/latex/gmm-book.pdf"
 log="_build/latex/gmm-book.log"

@@ -9,6 +9,11 @@ executed, so Sphinx renders those outputs and executes nothing itself. Every cel
 runs from scratch in every build: the cache is created empty here and deleted by the next
 build. A page whose execution fails stops the build with its traceback.
 
+It also records how long each code cell ran (nbclient's timestamps) in
+``_build/.build/cell_times.json`` ({docname: {cell index: seconds}}), from which the
+book's Sphinx extension (_ext/book_site.py) notes under every slow cell how long it
+took when the book was built.
+
 Usage: python scripts/execute_pages.py CACHE_DIR --config-out CONFIG [--jobs N]
 (CONFIG: the book's _config.yml in cache mode on CACHE_DIR, for ``jupyter-book build --config``).
 """
@@ -16,10 +21,12 @@ Usage: python scripts/execute_pages.py CACHE_DIR --config-out CONFIG [--jobs N]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -27,6 +34,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 900  # the per-cell limit of _config.yml's `execute.timeout`
+CELL_TIMES = ROOT / "_build" / ".build" / "cell_times.json"
 
 
 def toc_pages() -> list[Path]:
@@ -70,16 +78,31 @@ def read_page(path: Path) -> nbformat.NotebookNode | None:
     return read_myst_markdown_notebook(text, add_source_map=True, path=str(path))
 
 
-def execute(path: str) -> tuple[str, str | None, float, str | None]:
+def cell_seconds(nb: nbformat.NotebookNode) -> dict[int, float]:
+    """Each executed code cell's run time, by its index in ``nb.cells`` (myst-nb's
+    ``cell_index``), and the timing metadata removed: the cache hashes cell metadata."""
+    times = {}
+    for i, cell in enumerate(nb.cells):
+        stamps = cell.get("metadata", {}).pop("execution", None)
+        if cell.cell_type == "code" and stamps and "shell.execute_reply" in stamps:
+            start = datetime.fromisoformat(stamps["iopub.execute_input"])
+            times[i] = (datetime.fromisoformat(stamps["shell.execute_reply"]) - start).total_seconds()
+    return times
+
+
+def execute(path: str) -> tuple[str, str | None, float, str | None, dict[int, float]]:
     """Execute one page in a fresh kernel, in the page's folder (as myst-nb does):
-    (path, executed notebook as JSON or None, seconds, traceback or None)."""
+    (path, executed notebook as JSON or None, seconds, traceback or None, cell seconds)."""
     from jupyter_cache.executors.utils import single_nb_execution
 
     nb = read_page(Path(path))
-    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=TIMEOUT_S, allow_errors=False)
+    result = single_nb_execution(
+        nb, cwd=str(Path(path).parent), timeout=TIMEOUT_S, allow_errors=False, record_timing=True
+    )
+    times = cell_seconds(nb)
     if result.err is not None:
-        return path, None, result.time, result.exc_string
-    return path, nbformat.writes(nb), result.time, None
+        return path, None, result.time, result.exc_string, times
+    return path, nbformat.writes(nb), result.time, None, times
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.cache.exists():
         parser.error(f"{args.cache} exists: the cache must start empty")
+    CELL_TIMES.unlink(missing_ok=True)
     pages = [p for p in toc_pages() if read_page(p) is not None]
     # Longest first (by the length of their code), so no long page starts last.
     pages.sort(key=lambda p: -sum(len(c.source) for c in read_page(p).cells if c.cell_type == "code"))
@@ -100,12 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     args.config_out.parent.mkdir(parents=True, exist_ok=True)
     args.config_out.write_text(yaml.safe_dump(cache_config(args.cache), sort_keys=False))
     t0 = time.perf_counter()
-    failed = []
+    failed, cell_times = [], {}
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = [pool.submit(execute, str(p)) for p in pages]
         for future in as_completed(futures):
-            path, nb_json, seconds, tb = future.result()
+            path, nb_json, seconds, tb, times = future.result()
             name = Path(path).relative_to(ROOT)
+            cell_times[name.with_suffix("").as_posix()] = times
             if tb is not None:
                 failed.append(name)
                 print(f"{name}: execution FAILED after {seconds:.1f} s\n{tb}", file=sys.stderr, flush=True)
@@ -116,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                 overwrite=True,
             )
             print(f"{name}: executed in {seconds:.1f} s", flush=True)
+    CELL_TIMES.parent.mkdir(parents=True, exist_ok=True)
+    CELL_TIMES.write_text(json.dumps(cell_times, indent=1, sort_keys=True))
     print(f"executed {len(pages) - len(failed)} of {len(pages)} pages in {time.perf_counter() - t0:.0f} s "
           f"({args.jobs} at a time)")
     return 1 if failed else 0

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from execute_pages import cache_config
+from execute_pages import CELL_TIMES, cache_config
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / "_build" / ".rebuild"
@@ -54,6 +54,7 @@ def main(argv: list[str]) -> int:
         if old != cache:
             shutil.rmtree(old)
 
+    CELL_TIMES.unlink(missing_ok=True)  # the notes on slow cells come from full builds only
     cfg = STATE / "_config.yml"
     cfg.write_text(yaml.safe_dump(cache_config(cache), sort_keys=False))
 

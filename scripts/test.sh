@@ -4,18 +4,25 @@
 # where no Chromium is installed), every page's code pasted into a fresh interpreter,
 # and every internal link and anchor. Arguments go to the unit-test pytest run.
 source "$(dirname "$0")/env.sh"
+start=$SECONDS
+lap=$SECONDS
+took() { echo "time: $1 took $((SECONDS - lap)) s"; lap=$SECONDS; }
 
 echo "== unit tests"
 # One worker per core (pytest-xdist); JAX's compilation cache is shared between them.
 python -m pytest tests -n auto --ignore=tests/browser --ignore=tests/test_copy_paste.py "$@"
+took "unit tests"
 
 echo "== book build"
-start=$SECONDS
 bash "$ROOT/scripts/build_book.sh"
-echo "book build: clean, every cell executed, in $((SECONDS - start)) s"
+took "book build (clean, every cell executed)"
 
 echo "== the built book: browser test, copy-paste test"
 GMM_BOOK_TESTS=1 python -m pytest tests/browser tests/test_copy_paste.py -rs
+took "built-book tests"
 
 echo "== internal links"
 python "$ROOT/scripts/check_links.py" "$ROOT/_build/html"
+took "link check"
+lap=$start
+took "the test command"

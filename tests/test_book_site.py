@@ -1,4 +1,6 @@
-"""_ext/book_site.py: the downloadable notebook shows each output once."""
+"""_ext/book_site.py and scripts/execute_pages.py: the downloadable notebook shows each
+output once; slow cells get a note with their build time, and recording it does not
+change the jupyter-cache hash that the build's cache mode matches pages by."""
 
 import sys
 from pathlib import Path
@@ -27,3 +29,62 @@ def test_merged_streams_are_not_shown_twice():
 def test_distinct_chunks_are_kept():
     outputs = [_stream("a\n"), _stream("b\n")]
     assert len(book_site.drop_merged_streams(outputs)) == 2
+
+
+# --- notes under slow cells ---------------------------------------------------------
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import execute_pages  # noqa: E402
+
+
+def _executed_notebook():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Title"),
+        nbformat.v4.new_code_cell("slow()", metadata={"tags": ["x"]}),
+        nbformat.v4.new_code_cell("fast()"),
+    ]
+    unexecuted = nbformat.reads(nbformat.writes(nb), 4)
+    nb.cells[1].metadata["execution"] = {
+        "iopub.execute_input": "2026-11-25T10:00:00.000000Z",
+        "shell.execute_reply": "2026-11-25T10:00:12.500000Z",
+    }
+    nb.cells[2].metadata["execution"] = {
+        "iopub.execute_input": "2026-11-25T10:00:12.600000Z",
+        "shell.execute_reply": "2026-11-25T10:00:12.850000Z",
+    }
+    return nb, unexecuted
+
+
+def test_cell_seconds_reads_nbclient_timing_and_leaves_the_cache_hash_unchanged(tmp_path):
+    from jupyter_cache import get_cache
+
+    nb, unexecuted = _executed_notebook()
+    times = execute_pages.cell_seconds(nb)
+    assert times == {1: 12.5, 2: 0.25}  # by index in nb.cells; the markdown cell has none
+    assert all("execution" not in c.metadata for c in nb.cells)
+    assert nb.cells[1].metadata == {"tags": ["x"]}
+    cache = get_cache(str(tmp_path / "cache"))
+    assert cache.create_hashed_notebook(nb)[1] == cache.create_hashed_notebook(unexecuted)[1]
+
+
+def test_only_cells_slower_than_the_threshold_get_a_note():
+    from types import SimpleNamespace
+
+    from docutils import nodes
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+    from docutils.utils import new_document
+
+    doc = new_document("page", get_default_settings(Parser))
+    for index in (1, 2, 4):
+        doc += nodes.container(nb_element="cell_code", cell_index=index)
+        doc += nodes.paragraph(text=f"prose after cell {index}")
+    times = {"1": book_site.SLOW_CELL_S + 7.4, "2": book_site.SLOW_CELL_S - 0.1}
+    app = SimpleNamespace(env=SimpleNamespace(docname="book/page", gmm_cell_times={"book/page": times}))
+    book_site.note_slow_cells(app, doc)
+    notes = [n for n in doc.findall(nodes.paragraph) if "cell-time" in n["classes"]]
+    assert [n.astext() for n in notes] == [f"This cell took {times['1']:.0f} s when the book was built."]
+    assert doc.index(notes[0]) == 1  # right after its cell, before the prose that follows
