@@ -241,21 +241,28 @@ def bench_overhead(cases, repeats: int = 3) -> list[str]:
     return rows
 
 
-def bench_book() -> list[str]:
+def bench_book(log: Path | None = None) -> list[str]:
     """Wall time of the README's test command, ``bash scripts/test.sh``, and of each of its
     parts (unit tests, clean book build with every cell executed, built-book tests, links),
-    as the script itself reports them ("time: PART took S s")."""
+    as the script itself reports them ("time: PART took S s"): from a run started here, or
+    read from the saved output ``log`` of a run (such as CI's)."""
     import subprocess
 
     root = Path(__file__).resolve().parents[1]
-    rows = ["| part of `bash scripts/test.sh` | wall time (s) |", "|---|---|"]
-    out = subprocess.run(["bash", "scripts/test.sh"], cwd=root, check=True, capture_output=True, text=True,
-                         stdin=subprocess.DEVNULL).stdout
+    if log is None:
+        out = subprocess.run(["bash", "scripts/test.sh"], cwd=root, check=True, capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL).stdout
+        source = "run by this benchmark"
+    else:
+        out, source = log.read_text(errors="replace"), f"read from the output of a run, {log.name}"
+    rows = [f"`bash scripts/test.sh`, {source}:", "", "| part | wall time (s) |", "|---|---|"]
     for line in out.splitlines():
         if line.startswith("time: ") and " took " in line:
             part, seconds = line.removeprefix("time: ").rsplit(" took ", 1)
             rows.append(f"| {part} | {seconds.removesuffix(' s')} |")
             print(rows[-1], flush=True)
+    if len(rows) == 4:
+        raise SystemExit(f"no 'time: ... took ... s' lines in the output of scripts/test.sh ({source})")
     return rows
 
 
@@ -315,6 +322,8 @@ def header() -> list[str]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--book", action="store_true", help="also time the README test command (unit tests, clean book build, built-book tests)")
+    parser.add_argument("--book-log", type=Path, help="with --book: tabulate the part times from this saved "
+                        "output of scripts/test.sh instead of running it")
     parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
     parser.add_argument("--evidence", action="store_true", help="only the evidence section (not written)")
     args = parser.parse_args(argv)
@@ -347,7 +356,7 @@ def main(argv=None) -> int:
     lines += evidence + bench_evidence()
     if args.book:
         lines += ["", "### The book", ""]
-        lines += bench_book()
+        lines += bench_book(args.book_log)
     lines += ["", f"Peak resident memory of the benchmark process: "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB.", ""]
     text = "\n".join(lines) + "\n"
