@@ -42,6 +42,12 @@ def galaxies() -> np.ndarray:
     Escobar and West (1995), Richardson and Green (1997) and many mixture papers since. Copied
     from R's ``MASS::galaxies`` (km/s, divided here by 1000), with the typo that MASS documents
     corrected: its 78th value 26690 is 26960 in the survey.
+
+    Example:
+        >>> import gmm
+        >>> x = gmm.datasets.galaxies()
+        >>> x.shape, float(x.min()), float(x.max())
+        ((82,), 9.172, 34.279)
     """
     return _csv("galaxies.csv") / 1000.0
 

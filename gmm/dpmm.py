@@ -431,6 +431,13 @@ def dp_gibbs(
 
     Raises:
         ValueError: naming the bad argument.
+
+    Example:
+        >>> import jax, gmm
+        >>> post = gmm.dp_gibbs(jax.random.key(0), gmm.datasets.bento(), n_samples=500, n_warmup=200)
+        >>> probs = post.n_clusters_probs()
+        >>> max(probs, key=probs.get)  # the most probable number of occupied clusters
+        2
     """
     key = check_key(key)
     data = as_data(x)

@@ -427,6 +427,14 @@ def log_marginal_likelihood(
 
     Raises:
         ValueError: on bad data, K, prior, method or counts.
+
+    Example:
+        >>> import jax, gmm
+        >>> x = gmm.datasets.bento()[:8]  # few enough points to sum over every labelling
+        >>> est = gmm.log_marginal_likelihood(jax.random.key(0), x, 2)
+        >>> exact = gmm.exact_log_marginal_likelihood(x, 2)
+        >>> bool(abs(est.log_evidence - exact) < 4 * est.stderr)
+        True
     """
     key = check_key(key)
     data = as_data(x)
@@ -581,6 +589,12 @@ def posterior_over_k(
 
     Raises:
         ValueError: on bad inputs, or with ``"exact"`` when some K^N is too large.
+
+    Example:
+        >>> import jax, gmm
+        >>> post = gmm.posterior_over_k(jax.random.key(0), gmm.datasets.bento(), range(1, 4))
+        >>> post.best_k, bool(post.probabilities[1] < 1e-6)
+        (2, True)
     """
     key = check_key(key)
     data = as_data(x)

@@ -71,6 +71,13 @@ class Mixture:
     Raises:
         ValueError: if the shapes disagree, a weight is negative, the weights do
             not sum to 1, or a standard deviation is not positive.
+
+    Example:
+        >>> import numpy as np, gmm
+        >>> shop = gmm.Mixture([0.5, 0.5], [350.0, 500.0], [10.0, 10.0])
+        >>> shop.responsibilities(np.array([420.0, 430.0])).round(3)  # P(kind | weight)
+        array([[0.999, 0.001],
+               [0.001, 0.999]])
     """
 
     def __init__(self, weights: Any, means: Any, stds: Any):

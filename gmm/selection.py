@@ -468,6 +468,11 @@ def select_k(
 
     Raises:
         ValueError: on bad data, ks, key, criterion, resolution or counts.
+
+    Example:
+        >>> import jax, gmm
+        >>> gmm.select_k(jax.random.key(0), gmm.datasets.galaxies(), range(1, 8)).best_k
+        3
     """
     data, ks, key, criterion, n_init, max_iter, tol = _common_checks(key, x, ks, criterion, n_init, max_iter, tol)
     if isinstance(resolution, str):
