@@ -22,10 +22,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import tensorflow_probability.substrates.jax.bijectors as tfb
 import tensorflow_probability.substrates.jax.distributions as tfd
-from genjax import Const, const, dirichlet, gen, seed, tfp_distribution
+from tensorflow_probability.substrates.jax import tf2jax
+from genjax import Const, const, gen, seed, tfp_distribution
 from jax.scipy.special import logsumexp
+from scipy.special import digamma, polygamma
 
 from gmm import _modes
 from gmm._scoring import PARAMS, quiet_tfp, sort_by_mean, standardise
@@ -39,11 +40,23 @@ from gmm._validation import (
 )
 from gmm.em import EMResult, _fit_em, numpy_rng
 from gmm.mixture import Mixture
-from gmm.models import Prior, bayesian_gmm, bayesian_gmm_marginal, draw_parameters, observations, resolve_prior
+from gmm.models import (
+    Prior,
+    bayesian_gmm,
+    bayesian_gmm_marginal,
+    draw_parameters,
+    observations,
+    resolve_prior,
+    std_conditional_mode,
+)
 
-_MAX_MODES = 16  # pieces of the "em" proposal (padded to this many: one compiled program)
+_MAX_MODES = 16  # distinct modes the "em" proposal is built around
+_MAX_PIECES = 32  # its pieces (padded to this many: one compiled program)
 _N_STARTS = 64
-_PILOT = 8192  # particles of the pilot run that refits the "em" proposal (fixed: one compiled program)
+_PILOT = 8192  # particles of each pilot run that refits the "em" proposal (fixed: one compiled program)
+_PILOT_ROUNDS = 2
+_SWAP = 3.0  # neighbouring means this many standard errors apart get a swapped piece too
+_EQUAL = 0.25  # part of the pieces' probabilities shared equally (the rest by their estimated mass)
 
 
 @dataclass(frozen=True)
@@ -151,31 +164,46 @@ def _is_prior(key: jax.Array, x: jax.Array, prior: Prior, k: int, n_particles: i
     return (log_w, w, m, s), _weight_summary(log_w)
 
 
-# The "em" proposal: independent heavy-tailed pieces around the EM fit.
-_student_t_vec = tfp_distribution(
-    lambda df, loc, scale: tfd.Independent(tfd.StudentT(df, loc, scale), reinterpreted_batch_ndims=1),
-    name="student_t_vec",
-)
-_log_student_t_vec = tfp_distribution(
-    lambda df, loc, scale: tfd.Independent(
-        tfd.TransformedDistribution(tfd.StudentT(df, loc, scale), tfb.Exp()), reinterpreted_batch_ndims=1
+# The "em" proposal: full-covariance Student-t pieces in coordinates of the means-sorted region.
+
+
+def _sorted_coordinates(weights: jax.Array, means: jax.Array, stds: jax.Array) -> jax.Array:
+    """z = (log(pi_k / pi_K) for k < K, mu_k, log sigma_k), shape (3K - 1,): unconstrained
+    coordinates of (pi, mu, sigma). A zero weight gives -inf entries."""
+    log_w = jnp.log(weights)
+    return jnp.concatenate([log_w[:-1] - log_w[-1], means, jnp.log(stds)])
+
+
+def _from_sorted_coordinates(z: jax.Array) -> tuple[tuple[jax.Array, jax.Array, jax.Array], jax.Array]:
+    """((pi, mu, sigma), log |d theta / d z|) for z of ``_sorted_coordinates``, K = (len(z) + 1) / 3.
+
+    pi = softmax(r, 0) and sigma = exp(log sigma); the Jacobian's log determinant is
+    sum_k log pi_k + sum_k log sigma_k (the density of pi is on its first K - 1 coordinates,
+    as the Dirichlet's)."""
+    k = (z.shape[-1] + 1) // 3
+    log_pi = jax.nn.log_softmax(jnp.concatenate([z[: k - 1], jnp.zeros(1, z.dtype)]))
+    log_s = z[2 * k - 1 :]
+    return (jnp.exp(log_pi), z[k - 1 : 2 * k - 1], jnp.exp(log_s)), jnp.sum(log_pi) + jnp.sum(log_s)
+
+
+_multivariate_t = tfp_distribution(
+    lambda df, loc, scale_tril: tfd.MultivariateStudentTLinearOperator(
+        df, loc, tf2jax.linalg.LinearOperatorLowerTriangular(scale_tril)
     ),
-    name="log_student_t_vec",
+    name="multivariate_student_t",
 )
 
 
 @gen
-def em_proposal(concentration, mean_loc, mean_scale, log_std_loc, log_std_scale, df):
-    """One piece of the "em" proposal for (pi, mu, sigma), around one posterior mode in the
-    means-sorted labelling (same addresses as the model).
+def em_proposal(df, loc, scale_tril):
+    """One piece of the "em" proposal, around one posterior mode in the means-sorted labelling.
 
-    pi ~ Dirichlet(concentration); mu_k ~ StudentT(df, mean_loc_k, mean_scale_k);
-    log sigma_k ~ StudentT(df, log_std_loc_k, log_std_scale_k) (density on sigma includes 1/sigma).
+    ``"z"`` ~ multivariate Student-t(df, loc, scale_tril scale_tril^T), shape (3K - 1,), the
+    coordinates of ``_sorted_coordinates``; returns ((pi, mu, sigma), log |d theta / d z|)
+    (``_from_sorted_coordinates``), so the density of theta is that of z minus the log Jacobian.
     """
-    weights = dirichlet(concentration) @ "weights"
-    means = _student_t_vec(df, mean_loc, mean_scale) @ "means"
-    stds = _log_student_t_vec(df, log_std_loc, log_std_scale) @ "stds"
-    return weights, means, stds
+    z = _multivariate_t(df, loc, scale_tril) @ "z"
+    return _from_sorted_coordinates(z)
 
 
 @gen
@@ -184,107 +212,125 @@ def parameter_prior(k: Const[int], prior: Prior):
     return draw_parameters(k, prior)
 
 
-def _log_q_mix(theta: tuple, params: tuple, log_c: jax.Array) -> jax.Array:
-    """log sum_j c_j q_j(theta), q_j = ``em_proposal`` with the j-th row of every parameter."""
-
-    def one(*p):
-        return em_proposal.assess(dict(zip(PARAMS, theta)), *p)[0]
-
-    return logsumexp(log_c + jax.vmap(one)(*params))
-
-
-@partial(jax.jit, static_argnames=("k", "n_particles"))
+@partial(jax.jit, static_argnames=("k", "n_particles", "adapt"))
 def _is_em(
     key: jax.Array,
     x: jax.Array,
     prior: Prior,
-    params: tuple,
-    log_c: jax.Array,
+    pieces: tuple[jax.Array, jax.Array, jax.Array],
+    df: jax.Array,
     defensive: jax.Array,
     k: int,
     n_particles: int,
+    adapt: bool = False,
 ):
     """Importance sampling on the means-sorted region with a defensive mixture proposal.
 
     The target is exchangeable in the components, so p(x) = K! * integral over
     {mu_1 < ... < mu_K} of p(x, theta) dtheta. The proposal is
-    q = (1 - eps) sum_j c_j q_j + eps K! p(theta) 1[sorted] (the second piece: a prior draw
-    sorted by mean, whose density on the sorted region is K! p(theta)); draws that are not
-    sorted get weight 0, the others log w = log K! + log p(theta) + log p(x | theta) - log q.
-    p(theta) p(x | theta), with the assignments summed out, is ``bayesian_gmm_marginal.assess``
-    with every address constrained; p(theta) is ``parameter_prior.assess``.
+    q = (1 - eps) sum_j c_j q_j + eps K! p(theta) 1[sorted], pieces = (loc (J, D), scale_tril
+    (J, D, D), log c (J,)): q_j the density of theta under ``em_proposal`` (always sorted), the
+    last piece a prior draw sorted by mean, whose density on the sorted region is K! p(theta).
+    log w = log K! + log p(theta) + log p(x | theta) - log q; p(theta) p(x | theta), with the
+    assignments summed out, is ``bayesian_gmm_marginal.assess`` with every address
+    constrained; p(theta) is ``parameter_prior.assess``. With ``adapt`` it also returns each
+    particle's z and its responsibilities (1 - eps) c_j q_j / q, shape (S, J), for the refit.
     """
     n = x.shape[0]
     log_kfact = math.lgamma(k + 1)
+    loc, tril, log_c = pieces
     simulate = seed(em_proposal.simulate)
     simulate_prior = seed(parameter_prior.simulate)
+    log_keep, log_eps = jnp.log1p(-defensive), jnp.log(defensive)
 
     def one(key_s):
         k_piece, k_q, k_prior, k_pick = jax.random.split(key_s, 4)
         j = jax.random.categorical(k_piece, log_c)
-        ch = simulate(k_q, *(p[j] for p in params)).get_choices()
+        tr = simulate(k_q, df, loc[j], tril[j])
         ch_prior = simulate_prior(k_prior, const(k), prior).get_choices()
         prior_sorted = sort_by_mean(*(ch_prior[name] for name in PARAMS))
         from_prior = jax.random.uniform(k_pick) < defensive
-        theta = tuple(jnp.where(from_prior, a, ch[name]) for name, a in zip(PARAMS, prior_sorted))
+        theta = tuple(jnp.where(from_prior, a, b) for a, b in zip(prior_sorted, tr.get_retval()[0]))
+        z = jnp.where(from_prior, _sorted_coordinates(*prior_sorted), tr.get_choices()["z"])
+        finite = jnp.all(jnp.isfinite(z))
+        z_safe = jnp.where(finite, z, 0.0)  # a prior draw with a zero weight or a tie: no piece's
+        log_jac = _from_sorted_coordinates(z_safe)[1]
+        log_qj = jax.vmap(lambda m, t: em_proposal.assess({"z": z_safe}, df, m, t)[0])(loc, tril)
+        log_qj = jnp.where(finite, log_c + log_qj - log_jac, -jnp.inf)  # c_j q_j(theta), (J,)
         log_prior, _ = parameter_prior.assess(dict(zip(PARAMS, theta)), const(k), prior)
-        log_q = jnp.logaddexp(
-            jnp.log1p(-defensive) + _log_q_mix(theta, params, log_c), jnp.log(defensive) + log_kfact + log_prior
-        )
-        choices = dict(zip(PARAMS, theta), x=x)
-        log_p, _ = bayesian_gmm_marginal.assess(choices, const(n), const(k), prior)
+        log_q = jnp.logaddexp(log_keep + logsumexp(log_qj), log_eps + log_kfact + log_prior)
+        log_p, _ = bayesian_gmm_marginal.assess(dict(zip(PARAMS, theta), x=x), const(n), const(k), prior)
         in_region = jnp.all(jnp.diff(theta[1]) > 0)
-        return (jnp.where(in_region, log_kfact + log_p - log_q, -jnp.inf), *theta, jnp.where(from_prior, -1, j))
+        log_w = jnp.where(in_region, log_kfact + log_p - log_q, -jnp.inf)
+        extra = (z_safe, log_keep + log_qj - log_q) if adapt else ()
+        return (log_w, *theta, *extra)
 
-    log_w, w, m, s, piece = _map_particles(one, key, n_particles)
+    log_w, *rest = _map_particles(one, key, n_particles)
     log_w = _clean_log_weights(log_w)
-    return (log_w, w, m, s, piece), _weight_summary(log_w)
+    return (log_w, *rest), _weight_summary(log_w)
 
 
-def _refit_pieces(pieces, log_w, w, m, s, piece, inflation, df):
-    """Pieces refitted to a pilot run: each piece's centre and scales become the weighted mean and
-    sd (times ``inflation`` / sqrt(df / (df - 2)) for df > 2) of the particles it drew, in the
-    proposal's coordinates (mu, log sigma; the Dirichlet moment-matched, its precision divided by
-    ``inflation``^2); a piece with fewer than 20 effective particles keeps its old values. Returns
-    the pieces and each one's share of the pilot's total weight."""
-    conc, m_loc, m_scale, ls_loc, ls_scale, dfs = (np.array(a, np.float64) for a in pieces)
+def _scale_tril(cov: np.ndarray, df: float, inflation: float) -> np.ndarray:
+    """Cholesky factor of the Student-t scale matrix whose covariance is inflation^2 cov
+    (the scale is cov (df - 2) / df for df > 2; for df <= 2, where the covariance is infinite, cov)."""
+    factor = inflation**2 * ((df - 2.0) / df if df > 2 else 1.0)
+    d = cov.shape[-1]
+    cov = 0.5 * (cov + np.swapaxes(cov, -1, -2)) + 1e-9 * np.eye(d)
+    return np.linalg.cholesky(factor * cov)
+
+
+def _refit_pieces(loc, tril, log_w, z, log_resp, df, inflation):
+    """Mixture population Monte Carlo: each piece's centre and covariance become the weighted
+    mean and covariance of the pilot particles in z, each particle counted with its importance
+    weight times the piece's responsibility for it (the covariance inflated, see
+    :func:`_scale_tril`); a piece with fewer than max(30, 3D) effective particles keeps its old
+    values. Returns the pieces and each one's share of the pilot's total weight."""
+    loc, tril = np.array(loc, np.float64), np.array(tril, np.float64)
     lw = np.where(np.isfinite(log_w), log_w, -np.inf)
-    wt = np.exp(lw - np.max(lw))
-    share = np.zeros(conc.shape[0])
-    t_sd = math.sqrt(df / (df - 2.0)) if df > 2 else 1.0
-    for j in range(conc.shape[0]):
-        sel = piece == j
-        v = wt[sel]
-        share[j] = v.sum()
-        if v.sum() <= 0 or v.sum() ** 2 / (v**2).sum() < 20:
+    v = np.exp(lw - np.max(lw))[:, None] * np.exp(np.where(np.isfinite(log_resp), log_resp, -np.inf))
+    share = v.sum(axis=0)
+    d = loc.shape[1]
+    for j in range(loc.shape[0]):
+        vj = v[:, j]
+        if vj.sum() <= 0 or vj.sum() ** 2 / (vj**2).sum() < max(30, 3 * d):
             continue
-        v = v / v.sum()
-
-        def moments(a):
-            mean = v @ a
-            return mean, np.sqrt(np.maximum(v @ (a - mean) ** 2, 1e-12))
-
-        (m_loc[j], sd_m), (ls_loc[j], sd_ls) = moments(m[sel]), moments(np.log(s[sel]))
-        m_scale[j], ls_scale[j] = inflation * sd_m / t_sd, inflation * sd_ls / t_sd
-        mean_w, sd_w = moments(w[sel])
-        c0 = np.mean(mean_w * (1 - mean_w) / np.maximum(sd_w**2, 1e-12)) - 1.0
-        conc[j] = np.maximum(mean_w * max(c0, 1.0) / inflation**2, 0.5)
+        vj = vj / vj.sum()
+        mean = vj @ z
+        dev = z - mean
+        loc[j], tril[j] = mean, _scale_tril((vj[:, None] * dev).T @ dev, df, inflation)
     total = share.sum()
-    return (conc, m_loc, m_scale, ls_loc, ls_scale, dfs), share / total if total > 0 else share
+    return loc, tril, share / total if total > 0 else share
 
 
-def _proposal_pieces(y, modes, prior64, df, inflation, family="gamma_std"):
-    """Parameters of one ``em_proposal`` piece per mode (rows), in the standardised units y.
+def _piece(conc, m, m_se, ls, ls_se):
+    """(centre, covariance) in z of independent approximations in one labelling: pi ~
+    Dirichlet(conc), whose log ratios log(pi_k / pi_K) have mean digamma(c_k) - digamma(c_K) and
+    covariance diag(trigamma(c_k)) + trigamma(c_K) (exactly); mu_k ~ N(m_k, m_se_k^2); log sigma_k
+    ~ N(ls_k, ls_se_k^2)."""
+    k = conc.size
+    cov = np.zeros((3 * k - 1, 3 * k - 1))
+    cov[: k - 1, : k - 1] = np.diag(polygamma(1, conc[:-1])) + polygamma(1, conc[-1])
+    cov[k - 1 :, k - 1 :] = np.diag(np.r_[m_se, ls_se] ** 2)
+    return np.r_[digamma(conc[:-1]) - digamma(conc[-1]), m, ls], cov
 
-    For a mode (w, mu, sd) with soft counts n_k, weighted means xbar_k and scatter SS_k from its
-    responsibilities: log sigma_k is centred at the mode of its conditional (Gamma prior, mean
-    profiled out: b s^3 + (n_k - 1 - a) s^2 - SS_k = 0) with scale 1 / sqrt(b s + 2 SS_k / s^2);
-    mu_k at the conjugate Normal mean with scale 1 / sqrt(1/s0^2 + n_k / s^2);
-    pi ~ Dirichlet(alpha + n_k / inflation^2). For large n_k these are the mode and its
-    asymptotic standard errors (sigma/sqrt(n_k), 1/sqrt(2 n_k)); both scales are multiplied
-    by ``inflation``.
+
+def _initial_pieces(y, modes, prior64: Prior, df, inflation):
+    """Centres and Cholesky factors of the first ``em_proposal`` pieces, in the standardised
+    units y, from Gaussian approximations around each mode (w, mu, sd), shapes (J, K).
+
+    With soft counts n_k, weighted means xbar_k and scatter SS_k from the mode's
+    responsibilities: log sigma_k at the mode of its conditional, mean profiled out, and the
+    spread there (:func:`gmm.models.std_conditional_mode`); mu_k at its conjugate Normal mean
+    with sd 1 / sqrt(1/s0^2 + n_k / sigma_k^2); pi ~ Dirichlet(alpha + n_k) (``_piece``). One
+    piece per mode in the means-sorted labelling, and one for every pair of neighbouring
+    components whose means lie within ``_SWAP`` standard errors of each other, with the two
+    swapped: the sorted region cuts a mode where two means cross (a broad component whose
+    mean may fall on either side of a narrow one), and the swapped piece's draws that land
+    on the far side of the cut, the only ones that count, seed the refit of that part.
+
+    Returns (centres (P, 3K - 1), Cholesky factors (P, 3K - 1, 3K - 1), the mode of each piece (P,)).
     """
-    alpha, m0, s0, a, b = prior64
+    alpha, m0, s0 = (float(v) for v in (prior64.alpha, prior64.mean_loc, prior64.mean_scale))
     w, mu, sd = modes
     lp = np.log(np.maximum(w, 1e-300))[:, None, :] - 0.5 * ((y[None, :, None] - mu[:, None, :]) / sd[:, None, :]) ** 2
     lp -= np.log(sd)[:, None, :]
@@ -294,40 +340,40 @@ def _proposal_pieces(y, modes, prior64, df, inflation, family="gamma_std"):
     xbar = np.where(nk > 1e-12, (resp * y[None, :, None]).sum(axis=1) / np.maximum(nk, 1e-12), mu)
     ss = (resp * (y[None, :, None] - xbar[:, None, :]) ** 2).sum(axis=1)
     floor = 1e-6 * (float(np.std(y)) or 1.0)
-    # The mode of sigma with the mean profiled out (n_k - 1 points' worth) and its spread in log sigma.
-    if family == "inverse_gamma_var":
-        sigma_c = np.maximum(np.sqrt((2.0 * b + ss) / np.maximum(2.0 * a + nk, 1e-12)), floor)
-        log_std_se = 1.0 / np.sqrt(2.0 * (2.0 * b + ss) / sigma_c**2)
-    else:
-        sigma_c = _modes._sigma_mode(np.maximum(nk - 2.0, -1.0), ss, a, b, floor)  # n_k - 1 - a = (n_k - 2) + 1 - a
-        log_std_se = 1.0 / np.sqrt(b * sigma_c + 2.0 * ss / sigma_c**2)
+    sigma_c, log_std_se = std_conditional_mode(nk, ss, prior64, floor)
     prec = 1.0 / s0**2 + nk / sigma_c**2
     mean_c = (m0 / s0**2 + nk * xbar / sigma_c**2) / prec
-    order = np.argsort(mean_c, axis=1)  # pieces live in the sorted labelling
-    take = lambda v: np.take_along_axis(v, order, axis=1)  # noqa: E731
-    return (
-        take(alpha + nk / inflation**2),
-        take(mean_c),
-        take(inflation / np.sqrt(prec)),
-        take(np.log(sigma_c)),
-        take(inflation * log_std_se),
-        np.full(nk.shape[0], df),
-    )
+    locs, covs, owner = [], [], []
+    swaps = []
+    for j in range(nk.shape[0]):
+        order = np.argsort(mean_c[j])  # the main piece lives in the sorted labelling
+        blocks = [v[j][order] for v in (alpha + nk, mean_c, 1 / np.sqrt(prec), np.log(sigma_c), log_std_se)]
+        loc, cov = _piece(*blocks)
+        locs.append(loc), covs.append(cov), owner.append(j)
+        m, m_se = blocks[1], blocks[2]
+        for i in np.flatnonzero(np.diff(m) < _SWAP * np.hypot(m_se[:-1], m_se[1:])):
+            perm = np.arange(m.size)
+            perm[[i, i + 1]] = perm[[i + 1, i]]
+            swaps.append((j, _piece(*(v[perm] for v in blocks))))
+    for j, (loc, cov) in swaps[: max(_MAX_PIECES - len(locs), 0)]:  # modes come best first
+        locs.append(loc), covs.append(cov), owner.append(j)
+    trils = np.stack([_scale_tril(c, df, inflation) for c in covs])
+    return np.stack(locs), trils, np.asarray(owner)
 
 
 @partial(jax.jit, static_argnames=("k",))
-def _centre_log_ratios(y, prior, params, k: int):
+def _centre_log_ratios(y, prior, loc, tril, df, k: int):
     """log p(theta_j, y) - log q_j(theta_j) at each piece's centre theta_j, shape (J,): a
     Laplace-style estimate of the posterior mass around mode j (up to a constant shared by all)."""
     n = y.shape[0]
 
-    def one(conc, m_loc, m_scale, ls_loc, ls_scale, df):
-        theta = dict(weights=conc / conc.sum(), means=m_loc, stds=jnp.exp(ls_loc))
-        log_p, _ = bayesian_gmm_marginal.assess(dict(theta, x=y), const(n), const(k), prior)
-        log_q, _ = em_proposal.assess(theta, conc, m_loc, m_scale, ls_loc, ls_scale, df)
-        return log_p - log_q
+    def one(m, t):
+        theta, log_jac = _from_sorted_coordinates(m)
+        log_p, _ = bayesian_gmm_marginal.assess(dict(zip(PARAMS, theta), x=y), const(n), const(k), prior)
+        log_q, _ = em_proposal.assess({"z": m}, df, m, t)
+        return log_p + log_jac - log_q
 
-    return jax.vmap(one)(*params)
+    return jax.vmap(one)(loc, tril)
 
 
 def importance_sampling(
@@ -421,36 +467,44 @@ def _importance_sampling(
         mix = fit.mixture
         first = (mix.weights, (mix.means - loc) / scale, mix.stds / scale)
         found = _modes.distinct_modes(numpy_rng(k_em), y64, k, prior64, n_starts, first, _MAX_MODES, pj.family)
-        pieces = _proposal_pieces(y64, found[:3], prior64, df, inflation, pj.family)
+        locs, trils, owner = _initial_pieces(y64, found[:3], Prior.tree_unflatten(pj.family, prior64), df, inflation)
+        df32 = jnp.asarray(df, jnp.float32)
         with quiet_tfp():
-            log_mass = np.asarray(_centre_log_ratios(y, pj, tuple(jnp.asarray(a, jnp.float32) for a in pieces), k))
+            log_mass = _centre_log_ratios(y, pj, jnp.asarray(locs, jnp.float32), jnp.asarray(trils, jnp.float32), df32, k)
+        log_mass = np.asarray(log_mass, np.float64)
         log_mass = np.where(np.isfinite(log_mass), log_mass, -np.inf)
         keep = log_mass >= np.max(log_mass) - 20.0  # pieces e^-20 below the best carry nothing
-        pieces, log_mass = tuple(a[keep] for a in pieces), log_mass[keep]
-        n_modes = int(keep.sum())
-        mode_weights = 0.5 / n_modes + 0.5 * np.exp(log_mass - logsumexp(log_mass))
-        modes = tuple(
-            Mixture(found[0][j], loc + scale * found[1][j], scale * found[2][j]) for j in np.flatnonzero(keep)
-        )
-        pad = _MAX_MODES - n_modes  # one compiled program whatever the number of modes
 
-        def run(key_run, pieces, weights, size):
-            params = tuple(jnp.asarray(np.concatenate([a, np.repeat(a[:1], pad, axis=0)]), jnp.float32) for a in pieces)
+        def run(key_run, locs, trils, weights, size, adapt):
+            pad = _MAX_PIECES - locs.shape[0]  # one compiled program whatever the number of pieces
+            padded = (jnp.asarray(np.concatenate([a, np.repeat(a[:1], pad, axis=0)]), jnp.float32) for a in (locs, trils))
             log_c = jnp.asarray(np.r_[np.log(weights), np.full(pad, -np.inf)], jnp.float32)
             with quiet_tfp():
-                return _is_em(key_run, y, pj, params, log_c, jnp.asarray(defensive, jnp.float32), k, size)
+                return _is_em(key_run, y, pj, (*padded, log_c), df32, jnp.asarray(defensive, jnp.float32), k, size, adapt)
 
-        # A pilot run, discarded, refits every piece to the particles it drew (adaptive
-        # importance sampling): modes far from Gaussian (a broad component soaking up a tail)
-        # get pieces as wide as their mass, not as their curvature at the mode.
-        k_pilot, k_is = jax.random.split(k_is)
-        (p_log_w, *p_theta, piece), _ = run(k_pilot, pieces, mode_weights, _PILOT)
-        pieces, share = _refit_pieces(
-            pieces, np.asarray(p_log_w, np.float64), *(np.asarray(a, np.float64) for a in p_theta),
-            np.asarray(piece), inflation, df,
-        )
-        mode_weights = 0.5 / n_modes + 0.5 * share
-        (log_w, w, m, s, _), summary = run(k_is, pieces, mode_weights, n_particles)
+        # Pilot runs, discarded, refit every piece to the weighted particles it is responsible
+        # for (mixture population Monte Carlo): the pieces take the posterior's own covariance
+        # around each mode (correlations, a broad component soaking up a tail, the part of a
+        # mode beyond the sorted region's edge) rather than the curvature at the mode; pieces
+        # that end up with under 0.1% of the weight are dropped.
+        for _ in range(_PILOT_ROUNDS):
+            locs, trils, owner, log_mass = locs[keep], trils[keep], owner[keep], log_mass[keep]
+            n_pieces = locs.shape[0]
+            piece_weights = _EQUAL / n_pieces + (1.0 - _EQUAL) * np.exp(log_mass - logsumexp(log_mass))
+            k_pilot, k_is = jax.random.split(k_is)
+            (p_log_w, *_, p_z, p_resp), _ = run(k_pilot, locs, trils, piece_weights, _PILOT, True)
+            locs, trils, share = _refit_pieces(
+                locs, trils, np.asarray(p_log_w, np.float64), np.asarray(p_z, np.float64),
+                np.asarray(p_resp, np.float64)[:, :n_pieces], df, inflation,
+            )
+            keep = share >= 1e-3 if share.sum() > 0 else np.ones(n_pieces, bool)
+            log_mass = np.log(np.maximum(share, 1e-300))
+        locs, trils, owner, log_mass = locs[keep], trils[keep], owner[keep], log_mass[keep]
+        piece_weights = _EQUAL / locs.shape[0] + (1.0 - _EQUAL) * np.exp(log_mass - logsumexp(log_mass))
+        (log_w, w, m, s), summary = run(k_is, locs, trils, piece_weights, n_particles, False)
+        used = np.unique(owner)
+        modes = tuple(Mixture(found[0][j], loc + scale * found[1][j], scale * found[2][j]) for j in used)
+        mode_weights = np.array([piece_weights[owner == j].sum() for j in used])
     ess, log_ev, stderr = (float(v) for v in summary)
     return ImportanceResult(
         log_weights=np.asarray(log_w, np.float64) - jacobian,
