@@ -22,10 +22,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import tensorflow_probability.substrates.jax.distributions as tfd
-from tensorflow_probability.substrates.jax import tf2jax
-from genjax import Const, const, gen, seed, tfp_distribution
-from jax.scipy.special import logsumexp
+from genjax import Const, const, gen, seed
+from genjax.core import distribution
+from genjax.pjax import wrap_logpdf, wrap_sampler
+from jax.scipy.linalg import solve_triangular
+from jax.scipy.special import gammaln, logsumexp
 from scipy.special import digamma, polygamma
 
 from gmm import _modes
@@ -45,6 +46,7 @@ from gmm.models import (
     bayesian_gmm,
     bayesian_gmm_marginal,
     draw_parameters,
+    draw_stds_numpy,
     observations,
     resolve_prior,
     std_conditional_mode,
@@ -186,11 +188,25 @@ def _from_sorted_coordinates(z: jax.Array) -> tuple[tuple[jax.Array, jax.Array, 
     return (jnp.exp(log_pi), z[k - 1 : 2 * k - 1], jnp.exp(log_s)), jnp.sum(log_pi) + jnp.sum(log_s)
 
 
-_multivariate_t = tfp_distribution(
-    lambda df, loc, scale_tril: tfd.MultivariateStudentTLinearOperator(
-        df, loc, tf2jax.linalg.LinearOperatorLowerTriangular(scale_tril)
-    ),
-    name="multivariate_student_t",
+def _mvt_logpdf(z, df, loc, scale_tril):
+    """log density of the multivariate Student-t(df, loc, scale_tril scale_tril^T) at z, shape (D,)."""
+    d = z.shape[-1]
+    u = solve_triangular(scale_tril, z - loc, lower=True)
+    half = 0.5 * (df + d)
+    log_det = jnp.sum(jnp.log(jnp.diagonal(scale_tril)))
+    return gammaln(half) - gammaln(0.5 * df) - 0.5 * d * jnp.log(df * jnp.pi) - log_det - half * jnp.log1p(u @ u / df)
+
+
+def _mvt_sample(key, df, loc, scale_tril, sample_shape=()):
+    """loc + scale_tril e / sqrt(g / df), e ~ N(0, I), g ~ chi^2(df): a multivariate Student-t draw."""
+    k_normal, k_chi2 = jax.random.split(key)
+    e = jax.random.normal(k_normal, tuple(sample_shape) + loc.shape[-1:], loc.dtype)
+    g = jax.random.gamma(k_chi2, 0.5 * df, tuple(sample_shape), loc.dtype) / (0.5 * df)
+    return loc + (e @ scale_tril.T) / jnp.sqrt(g)[..., None]
+
+
+_multivariate_t = distribution(
+    wrap_sampler(_mvt_sample, name="multivariate_student_t"), wrap_logpdf(_mvt_logpdf), name="multivariate_student_t"
 )
 
 
@@ -212,48 +228,46 @@ def parameter_prior(k: Const[int], prior: Prior):
     return draw_parameters(k, prior)
 
 
-@partial(jax.jit, static_argnames=("k", "n_particles", "adapt"))
+_EM_BATCH = 4096  # particles per call of the jitted "em" scorer: its one compiled size
+
+
+@partial(jax.jit, static_argnames=("k",))
 def _is_em(
-    key: jax.Array,
     x: jax.Array,
     prior: Prior,
     pieces: tuple[jax.Array, jax.Array, jax.Array],
     df: jax.Array,
     defensive: jax.Array,
+    draws: tuple[jax.Array, jax.Array, jax.Array, jax.Array, jax.Array],
     k: int,
-    n_particles: int,
-    adapt: bool = False,
 ):
-    """Importance sampling on the means-sorted region with a defensive mixture proposal.
+    """Log weights of ``_EM_BATCH`` draws of importance sampling on the means-sorted region
+    with a defensive mixture proposal.
 
     The target is exchangeable in the components, so p(x) = K! * integral over
     {mu_1 < ... < mu_K} of p(x, theta) dtheta. The proposal is
     q = (1 - eps) sum_j c_j q_j + eps K! p(theta) 1[sorted], pieces = (loc (J, D), scale_tril
-    (J, D, D), log c (J,)): q_j the density of theta under ``em_proposal`` (always sorted), the
-    last piece a prior draw sorted by mean, whose density on the sorted region is K! p(theta).
-    log w = log K! + log p(theta) + log p(x | theta) - log q; p(theta) p(x | theta), with the
-    assignments summed out, is ``bayesian_gmm_marginal.assess`` with every address
-    constrained; p(theta) is ``parameter_prior.assess``. With ``adapt`` it also returns each
-    particle's z and its responsibilities (1 - eps) c_j q_j / q, shape (S, J), for the refit.
+    (J, D, D), log c (J,)): q_j the density of theta under ``em_proposal`` (z mapped to theta;
+    draws outside the sorted region get weight 0), the last piece a prior draw sorted by mean,
+    whose density on the sorted region is K! p(theta). log w = log K! + log p(theta) +
+    log p(x | theta) - log q; p(theta) p(x | theta), with the assignments summed out, is
+    ``bayesian_gmm_marginal.assess`` with every address constrained; p(theta) is
+    ``parameter_prior.assess``; q_j is ``em_proposal.assess``.
+
+    draws = (from_prior (S,) bool, z of the pieces' draws (S, D), the sorted prior draws
+    pi, mu, sigma (S, K) each). Returns (log w, pi, mu, sigma, z, responsibilities
+    (1 - eps) c_j q_j / q of shape (S, J), for the pilots' refit).
     """
     n = x.shape[0]
     log_kfact = math.lgamma(k + 1)
     loc, tril, log_c = pieces
-    simulate = seed(em_proposal.simulate)
-    simulate_prior = seed(parameter_prior.simulate)
     log_keep, log_eps = jnp.log1p(-defensive), jnp.log(defensive)
 
-    def one(key_s):
-        k_piece, k_q, k_prior, k_pick = jax.random.split(key_s, 4)
-        j = jax.random.categorical(k_piece, log_c)
-        tr = simulate(k_q, df, loc[j], tril[j])
-        ch_prior = simulate_prior(k_prior, const(k), prior).get_choices()
-        prior_sorted = sort_by_mean(*(ch_prior[name] for name in PARAMS))
-        from_prior = jax.random.uniform(k_pick) < defensive
-        theta = tuple(jnp.where(from_prior, a, b) for a, b in zip(prior_sorted, tr.get_retval()[0]))
-        z = jnp.where(from_prior, _sorted_coordinates(*prior_sorted), tr.get_choices()["z"])
+    def one(from_prior, z_q, *prior_sorted):
+        theta = tuple(jnp.where(from_prior, a, b) for a, b in zip(prior_sorted, _from_sorted_coordinates(z_q)[0]))
+        z = jnp.where(from_prior, _sorted_coordinates(*prior_sorted), z_q)
         finite = jnp.all(jnp.isfinite(z))
-        z_safe = jnp.where(finite, z, 0.0)  # a prior draw with a zero weight or a tie: no piece's
+        z_safe = jnp.where(finite, z, 0.0)  # a prior draw with a zero weight: no piece reaches it
         log_jac = _from_sorted_coordinates(z_safe)[1]
         log_qj = jax.vmap(lambda m, t: em_proposal.assess({"z": z_safe}, df, m, t)[0])(loc, tril)
         log_qj = jnp.where(finite, log_c + log_qj - log_jac, -jnp.inf)  # c_j q_j(theta), (J,)
@@ -262,12 +276,41 @@ def _is_em(
         log_p, _ = bayesian_gmm_marginal.assess(dict(zip(PARAMS, theta), x=x), const(n), const(k), prior)
         in_region = jnp.all(jnp.diff(theta[1]) > 0)
         log_w = jnp.where(in_region, log_kfact + log_p - log_q, -jnp.inf)
-        extra = (z_safe, log_keep + log_qj - log_q) if adapt else ()
-        return (log_w, *theta, *extra)
+        return log_w, *theta, z_safe, log_keep + log_qj - log_q
 
-    log_w, *rest = _map_particles(one, key, n_particles)
-    log_w = _clean_log_weights(log_w)
-    return (log_w, *rest), _weight_summary(log_w)
+    log_w, *rest = jax.vmap(one)(*draws)
+    return _clean_log_weights(log_w), *rest
+
+
+def _draw_em(rng: np.random.Generator, pieces, df: float, defensive: float, prior: Prior, size: int):
+    """``size`` draws of the "em" proposal in NumPy (float64), as ``_is_em``'s ``draws``: a
+    piece j ~ c, z ~ Student-t(df, loc_j, L_j L_j^T) (:func:`_mvt_sample`'s law), and with
+    probability ``defensive`` a prior draw sorted by mean instead. Drawing here keeps the
+    jitted scorer free of samplers (their rejection loops dominate its compile time)."""
+    loc, tril, c = (np.asarray(a, np.float64) for a in pieces)
+    k = (loc.shape[1] + 1) // 3
+    j = rng.choice(c.size, size=size, p=c / c.sum())
+    e = rng.standard_normal((size, loc.shape[1]))
+    z = loc[j] + np.einsum("sij,sj->si", tril[j], e) / np.sqrt(rng.chisquare(df, size) / df)[:, None]
+    w = rng.dirichlet(np.full(k, float(prior.alpha)), size)
+    m = rng.normal(float(prior.mean_loc), float(prior.mean_scale), (size, k))
+    s = draw_stds_numpy(rng, (size, k), prior)
+    order = np.argsort(m, axis=1)
+    prior_sorted = (np.take_along_axis(a, order, axis=1) for a in (w, m, s))
+    return (rng.random(size) < defensive, z, *prior_sorted)
+
+
+def _run_em(key, y, prior, pieces, df, defensive, k, n_particles):
+    """``_is_em`` on ``_draw_em``'s draws, in batches until ``n_particles`` (the last batch's
+    surplus dropped): float64 NumPy arrays (log w, pi, mu, sigma, z, responsibilities)."""
+    rng = numpy_rng(key)
+    args = tuple(jnp.asarray(a, jnp.float32) for a in pieces[:2]) + (jnp.log(jnp.asarray(pieces[2], jnp.float32)),)
+    out = []
+    for _ in range(-(-n_particles // _EM_BATCH)):
+        draws = _draw_em(rng, pieces, df, defensive, prior, _EM_BATCH)
+        draws = (jnp.asarray(draws[0]),) + tuple(jnp.asarray(a, jnp.float32) for a in draws[1:])
+        out.append(_is_em(y, prior, args, jnp.asarray(df, jnp.float32), jnp.asarray(defensive, jnp.float32), draws, k))
+    return [np.concatenate([np.asarray(o[i], np.float64) for o in out])[:n_particles] for i in range(len(out[0]))]
 
 
 def _scale_tril(cov: np.ndarray, df: float, inflation: float) -> np.ndarray:
@@ -467,7 +510,8 @@ def _importance_sampling(
         mix = fit.mixture
         first = (mix.weights, (mix.means - loc) / scale, mix.stds / scale)
         found = _modes.distinct_modes(numpy_rng(k_em), y64, k, prior64, n_starts, first, _MAX_MODES, pj.family)
-        locs, trils, owner = _initial_pieces(y64, found[:3], Prior.tree_unflatten(pj.family, prior64), df, inflation)
+        prior_y64 = Prior.tree_unflatten(pj.family, prior64)
+        locs, trils, owner = _initial_pieces(y64, found[:3], prior_y64, df, inflation)
         df32 = jnp.asarray(df, jnp.float32)
         with quiet_tfp():
             log_mass = _centre_log_ratios(y, pj, jnp.asarray(locs, jnp.float32), jnp.asarray(trils, jnp.float32), df32, k)
@@ -475,12 +519,10 @@ def _importance_sampling(
         log_mass = np.where(np.isfinite(log_mass), log_mass, -np.inf)
         keep = log_mass >= np.max(log_mass) - 20.0  # pieces e^-20 below the best carry nothing
 
-        def run(key_run, locs, trils, weights, size, adapt):
+        def run(key_run, locs, trils, weights, size):
             pad = _MAX_PIECES - locs.shape[0]  # one compiled program whatever the number of pieces
-            padded = (jnp.asarray(np.concatenate([a, np.repeat(a[:1], pad, axis=0)]), jnp.float32) for a in (locs, trils))
-            log_c = jnp.asarray(np.r_[np.log(weights), np.full(pad, -np.inf)], jnp.float32)
-            with quiet_tfp():
-                return _is_em(key_run, y, pj, (*padded, log_c), df32, jnp.asarray(defensive, jnp.float32), k, size, adapt)
+            padded = (np.concatenate([a, np.repeat(a[:1], pad, axis=0)]) for a in (locs, trils))
+            return _run_em(key_run, y, prior_y64, (*padded, np.r_[weights, np.zeros(pad)]), df, defensive, k, size)
 
         # Pilot runs, discarded, refit every piece to the weighted particles it is responsible
         # for (mixture population Monte Carlo): the pieces take the posterior's own covariance
@@ -492,16 +534,14 @@ def _importance_sampling(
             n_pieces = locs.shape[0]
             piece_weights = _EQUAL / n_pieces + (1.0 - _EQUAL) * np.exp(log_mass - logsumexp(log_mass))
             k_pilot, k_is = jax.random.split(k_is)
-            (p_log_w, *_, p_z, p_resp), _ = run(k_pilot, locs, trils, piece_weights, _PILOT, True)
-            locs, trils, share = _refit_pieces(
-                locs, trils, np.asarray(p_log_w, np.float64), np.asarray(p_z, np.float64),
-                np.asarray(p_resp, np.float64)[:, :n_pieces], df, inflation,
-            )
+            p_log_w, *_, p_z, p_resp = run(k_pilot, locs, trils, piece_weights, _PILOT)
+            locs, trils, share = _refit_pieces(locs, trils, p_log_w, p_z, p_resp[:, :n_pieces], df, inflation)
             keep = share >= 1e-3 if share.sum() > 0 else np.ones(n_pieces, bool)
             log_mass = np.log(np.maximum(share, 1e-300))
         locs, trils, owner, log_mass = locs[keep], trils[keep], owner[keep], log_mass[keep]
         piece_weights = _EQUAL / locs.shape[0] + (1.0 - _EQUAL) * np.exp(log_mass - logsumexp(log_mass))
-        (log_w, w, m, s), summary = run(k_is, locs, trils, piece_weights, n_particles, False)
+        log_w, w, m, s, _, _ = run(k_is, locs, trils, piece_weights, n_particles)
+        summary = _weight_summary(jnp.asarray(log_w))
         used = np.unique(owner)
         modes = tuple(Mixture(found[0][j], loc + scale * found[1][j], scale * found[2][j]) for j in used)
         mode_weights = np.array([piece_weights[owner == j].sum() for j in used])
