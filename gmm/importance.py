@@ -27,7 +27,6 @@ from genjax.core import distribution
 from genjax.pjax import wrap_logpdf, wrap_sampler
 from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import gammaln, logsumexp
-from scipy.special import digamma, polygamma
 
 from gmm import _modes
 from gmm._scoring import PARAMS, quiet_tfp, sort_by_mean, standardise
@@ -53,10 +52,10 @@ from gmm.models import (
 )
 
 _MAX_MODES = 16  # distinct modes the "em" proposal is built around
-_MAX_PIECES = 32  # its pieces (padded to this many: one compiled program)
+_MAX_PIECES = 2 * _MAX_MODES  # its pieces (padded to this many: one compiled program)
 _N_STARTS = 64
-_PILOT = 8192  # particles of each pilot run that refits the "em" proposal (fixed: one compiled program)
-_PILOT_ROUNDS = 2
+_PILOT = 4096  # particles of each pilot run that refits the "em" proposal (fixed: one compiled program)
+_PILOT_ROUNDS = 4
 _SWAP = 3.0  # neighbouring means this many standard errors apart get a swapped piece too
 _EQUAL = 0.25  # part of the pieces' probabilities shared equally (the rest by their estimated mass)
 
@@ -345,35 +344,52 @@ def _refit_pieces(loc, tril, log_w, z, log_resp, df, inflation):
     return loc, tril, share / total if total > 0 else share
 
 
-def _piece(conc, m, m_se, ls, ls_se):
-    """(centre, covariance) in z of independent approximations in one labelling: pi ~
-    Dirichlet(conc), whose log ratios log(pi_k / pi_K) have mean digamma(c_k) - digamma(c_K) and
-    covariance diag(trigamma(c_k)) + trigamma(c_K) (exactly); mu_k ~ N(m_k, m_se_k^2); log sigma_k
-    ~ N(ls_k, ls_se_k^2)."""
-    k = conc.size
-    cov = np.zeros((3 * k - 1, 3 * k - 1))
-    cov[: k - 1, : k - 1] = np.diag(polygamma(1, conc[:-1])) + polygamma(1, conc[-1])
-    cov[k - 1 :, k - 1 :] = np.diag(np.r_[m_se, ls_se] ** 2)
-    return np.r_[digamma(conc[:-1]) - digamma(conc[-1]), m, ls], cov
+def _relabel(perm: np.ndarray) -> np.ndarray:
+    """The linear map A with z(theta relabelled by perm) = A z(theta), shape (D, D): the means
+    and log sds are permuted, the log ratios log(pi_k / pi_K) become
+    log(pi_perm(k) / pi_perm(K)) = C P [r; 0] with C = [I, -1]."""
+    k = perm.size
+    a = np.zeros((3 * k - 1, 3 * k - 1))
+    c = np.hstack([np.eye(k - 1), -np.ones((k - 1, 1))])
+    a[: k - 1, : k - 1] = (c @ np.eye(k)[perm])[:, : k - 1]
+    a[k - 1 : 2 * k - 1, k - 1 : 2 * k - 1] = np.eye(k)[perm]
+    a[2 * k - 1 :, 2 * k - 1 :] = np.eye(k)[perm]
+    return a
 
 
-def _initial_pieces(y, modes, prior64: Prior, df, inflation):
+@partial(jax.jit, static_argnames=("k",))
+def _log_target_hessian(y, prior, z, k: int):
+    """Hessian of log p(theta(z), y) + log |d theta / d z| (the posterior density of z, up to a
+    constant) at each row of z, shape (P, D, D)."""
+    n = y.shape[0]
+
+    def log_target(zz):
+        theta, log_jac = _from_sorted_coordinates(zz)
+        log_p, _ = bayesian_gmm_marginal.assess(dict(zip(PARAMS, theta), x=y), const(n), const(k), prior)
+        return log_p + log_jac
+
+    return jax.vmap(jax.hessian(log_target))(z)
+
+
+def _initial_pieces(y, modes, prior_y: Prior, df, inflation):
     """Centres and Cholesky factors of the first ``em_proposal`` pieces, in the standardised
-    units y, from Gaussian approximations around each mode (w, mu, sd), shapes (J, K).
+    units y, from Laplace approximations around each mode (w, mu, sd), shapes (J, K).
 
-    With soft counts n_k, weighted means xbar_k and scatter SS_k from the mode's
-    responsibilities: log sigma_k at the mode of its conditional, mean profiled out, and the
-    spread there (:func:`gmm.models.std_conditional_mode`); mu_k at its conjugate Normal mean
-    with sd 1 / sqrt(1/s0^2 + n_k / sigma_k^2); pi ~ Dirichlet(alpha + n_k) (``_piece``). One
-    piece per mode in the means-sorted labelling, and one for every pair of neighbouring
-    components whose means lie within ``_SWAP`` standard errors of each other, with the two
-    swapped: the sorted region cuts a mode where two means cross (a broad component whose
-    mean may fall on either side of a narrow one), and the swapped piece's draws that land
-    on the far side of the cut, the only ones that count, seed the refit of that part.
+    The centre is the mode with mu_k and sigma_k replaced by the modes of their conditionals
+    given the mode's soft counts n_k, weighted means xbar_k and scatter SS_k (the conjugate
+    Normal mean; :func:`gmm.models.std_conditional_mode` with the mean profiled out), so an
+    almost empty component sits where its prior puts it; the covariance is the inverse of
+    minus the Hessian of the log posterior density of z there (eigenvalues' magnitudes floored
+    at 0.01: a flat or saddle direction gets a wide spread, never a negative one). One piece per
+    mode in the means-sorted labelling, and one for every pair of neighbouring components whose
+    means lie within ``_SWAP`` standard errors of each other, with the two swapped: the sorted
+    region cuts a mode where two means cross (a broad component whose mean may fall on either
+    side of a narrow one), and the swapped piece's draws that land on the far side of the cut,
+    the only ones that count, seed the refit of that part.
 
     Returns (centres (P, 3K - 1), Cholesky factors (P, 3K - 1, 3K - 1), the mode of each piece (P,)).
     """
-    alpha, m0, s0 = (float(v) for v in (prior64.alpha, prior64.mean_loc, prior64.mean_scale))
+    m0, s0 = float(prior_y.mean_loc), float(prior_y.mean_scale)
     w, mu, sd = modes
     lp = np.log(np.maximum(w, 1e-300))[:, None, :] - 0.5 * ((y[None, :, None] - mu[:, None, :]) / sd[:, None, :]) ** 2
     lp -= np.log(sd)[:, None, :]
@@ -383,22 +399,31 @@ def _initial_pieces(y, modes, prior64: Prior, df, inflation):
     xbar = np.where(nk > 1e-12, (resp * y[None, :, None]).sum(axis=1) / np.maximum(nk, 1e-12), mu)
     ss = (resp * (y[None, :, None] - xbar[:, None, :]) ** 2).sum(axis=1)
     floor = 1e-6 * (float(np.std(y)) or 1.0)
-    sigma_c, log_std_se = std_conditional_mode(nk, ss, prior64, floor)
+    sigma_c, _ = std_conditional_mode(nk, ss, prior_y, floor)
     prec = 1.0 / s0**2 + nk / sigma_c**2
     mean_c = (m0 / s0**2 + nk * xbar / sigma_c**2) / prec
-    locs, covs, owner = [], [], []
-    swaps = []
-    for j in range(nk.shape[0]):
-        order = np.argsort(mean_c[j])  # the main piece lives in the sorted labelling
-        blocks = [v[j][order] for v in (alpha + nk, mean_c, 1 / np.sqrt(prec), np.log(sigma_c), log_std_se)]
-        loc, cov = _piece(*blocks)
-        locs.append(loc), covs.append(cov), owner.append(j)
-        m, m_se = blocks[1], blocks[2]
-        for i in np.flatnonzero(np.diff(m) < _SWAP * np.hypot(m_se[:-1], m_se[1:])):
-            perm = np.arange(m.size)
+    order = np.argsort(mean_c, axis=1)  # the main pieces live in the sorted labelling
+    centre = tuple(np.take_along_axis(v, order, axis=1) for v in (w, mean_c, sigma_c))
+    n_modes, k = nk.shape
+    z0 = np.concatenate([np.log(centre[0][:, :-1] / centre[0][:, -1:]), centre[1], np.log(centre[2])], axis=1)
+    pad = _MAX_MODES - n_modes  # one compiled program whatever the number of modes
+    hess = _log_target_hessian(
+        jnp.asarray(y, jnp.float32), prior_y, jnp.asarray(np.concatenate([z0, np.repeat(z0[:1], pad, axis=0)]), jnp.float32), k
+    )
+    hess = np.asarray(hess, np.float64)[:n_modes]
+    locs, covs, owner, swaps = [], [], [], []
+    for j in range(n_modes):
+        h = -0.5 * (hess[j] + hess[j].T)
+        lam, vec = np.linalg.eigh(np.where(np.isfinite(h), h, 0.0))
+        cov = (vec / np.maximum(np.abs(lam), 1e-2)) @ vec.T
+        locs.append(z0[j]), covs.append(cov), owner.append(j)
+        m, m_sd = centre[1][j], np.sqrt(np.diag(cov)[k - 1 : 2 * k - 1])
+        for i in np.flatnonzero(np.diff(m) < _SWAP * np.hypot(m_sd[:-1], m_sd[1:])):
+            perm = np.arange(k)
             perm[[i, i + 1]] = perm[[i + 1, i]]
-            swaps.append((j, _piece(*(v[perm] for v in blocks))))
-    for j, (loc, cov) in swaps[: max(_MAX_PIECES - len(locs), 0)]:  # modes come best first
+            a = _relabel(perm)
+            swaps.append((j, a @ z0[j], a @ cov @ a.T))
+    for j, loc, cov in swaps[: max(_MAX_PIECES - len(locs), 0)]:  # modes come best first
         locs.append(loc), covs.append(cov), owner.append(j)
     trils = np.stack([_scale_tril(c, df, inflation) for c in covs])
     return np.stack(locs), trils, np.asarray(owner)
@@ -536,7 +561,9 @@ def _importance_sampling(
             k_pilot, k_is = jax.random.split(k_is)
             p_log_w, *_, p_z, p_resp = run(k_pilot, locs, trils, piece_weights, _PILOT)
             locs, trils, share = _refit_pieces(locs, trils, p_log_w, p_z, p_resp[:, :n_pieces], df, inflation)
-            keep = share >= 1e-3 if share.sum() > 0 else np.ones(n_pieces, bool)
+            lw = p_log_w - np.max(p_log_w)
+            pilot_ess = np.exp(2 * logsumexp(lw) - logsumexp(2 * lw)) if np.isfinite(lw).any() else 0.0
+            keep = share >= 1e-3 if pilot_ess >= 100 else np.ones(n_pieces, bool)
             log_mass = np.log(np.maximum(share, 1e-300))
         locs, trils, owner, log_mass = locs[keep], trils[keep], owner[keep], log_mass[keep]
         piece_weights = _EQUAL / locs.shape[0] + (1.0 - _EQUAL) * np.exp(log_mass - logsumexp(log_mass))
