@@ -13,27 +13,9 @@ import numpy as np
 from scipy.special import logsumexp
 
 from gmm.em import kmeans_pp_centres, quantile_sketch
+from gmm.models import Prior, std_conditional_mode
 
 _SKETCH = 1000  # distinct values the starts run on (a quantile sketch beyond that)
-
-
-def _sigma_mode(nk: np.ndarray, ss: np.ndarray, a: float, b: float, floor: float,
-                family: str = "gamma_std") -> np.ndarray:
-    """The mode of sigma_k given the soft counts and scatter, density in sigma.
-
-    Gamma(a, b) prior on sigma: the positive root of b s^3 + (n_k + 1 - a) s^2 - SS_k = 0, by
-    Newton's method from an upper bound, where the cubic is convex, so it decreases
-    monotonically onto the root. InverseGamma(a, b) prior on sigma^2 (density in sigma
-    proportional to sigma^(-2a-1) e^(-b / sigma^2)): s^2 = (2b + SS_k) / (2a + 1 + n_k)."""
-    if family == "inverse_gamma_var":
-        return np.maximum(np.sqrt((2.0 * b + np.maximum(ss, 0.0)) / np.maximum(2.0 * a + 1.0 + nk, 1e-12)), floor)
-    c = nk + 1.0 - a
-    s = np.abs(c) / b + np.cbrt(np.maximum(ss, 0.0) / b) + floor
-    for _ in range(60):
-        f = b * s**3 + c * s**2 - ss
-        df = 3 * b * s**2 + 2 * c * s
-        s = np.maximum(s - f / np.where(df > 0, df, 1.0), floor)
-    return s
 
 
 def penalised_em(y, c, w, mu, sd, prior: tuple[float, ...], n_iter: int = 300, family: str = "gamma_std"):
@@ -44,7 +26,8 @@ def penalised_em(y, c, w, mu, sd, prior: tuple[float, ...], n_iter: int = 300, f
     the soft counts (Normal prior on mu, Gamma prior on sigma), so no component can collapse
     onto one point. Returns (w, mu, sd) of shape (S, K).
     """
-    alpha, m0, s0, a, b = prior
+    alpha, m0, s0, _, _ = prior
+    prior_obj = Prior.tree_unflatten(family, prior)
     n = c.sum()
     floor = 1e-6 * (float(np.std(y)) or 1.0)
     for it in range(n_iter):
@@ -55,7 +38,7 @@ def penalised_em(y, c, w, mu, sd, prior: tuple[float, ...], n_iter: int = 300, f
         w = (nk + alpha) / (n + w.shape[1] * alpha)
         mu = (m0 / s0**2 + (r * y[None, :, None]).sum(axis=1) / sd**2) / (1.0 / s0**2 + nk / sd**2)
         ss = (r * (y[None, :, None] - mu[:, None, :]) ** 2).sum(axis=1)
-        sd = _sigma_mode(nk, ss, a, b, floor, family)
+        sd, _ = std_conditional_mode(nk + 2.0, ss, prior_obj, floor)  # mean known, density in sigma: n + 2
         if np.max(np.abs(mu - prev)) < 1e-9 * (1.0 + np.max(np.abs(mu))):
             break
     return w, mu, sd

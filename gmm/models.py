@@ -255,23 +255,27 @@ def std_conditional_mode(n: np.ndarray, ss: np.ndarray, prior: Prior, floor: flo
 
     The density of u = log sigma given n points (mean profiled out) is
     p(sigma) sigma^(1 - max(n - 1, 0)) exp(-SS / (2 sigma^2)). Its mode solves
-    b s^3 + (n - 1 - a) s^2 - SS = 0 (Gamma(a, b) on sigma; largest real root) or is
+    b s^3 + (n - 1 - a) s^2 - SS = 0 (Gamma(a, b) on sigma; the one positive root) or is
     s^2 = (2b + SS) / (2a + n - 1) (InverseGamma(a, b) on sigma^2), floored at ``floor``;
     the spread is 1 / sqrt(curvature) there: 1 / sqrt(b s + 2 SS / s^2), resp.
-    1 / sqrt(2 (2b + SS) / s^2). Arrays of shape (K,).
+    1 / sqrt(2 (2b + SS) / s^2). (The mode of sigma itself, density in sigma with the mean
+    known, is this with n + 2 points.) Arrays of any one shape; the cubic is solved by
+    Newton's method from an upper bound, where it is convex, so the iterates decrease
+    monotonically onto the root.
     """
     a, b = (float(v) for v in prior.std_params)
     m = np.maximum(np.asarray(n, np.float64) - 1.0, 0.0)
-    ss = np.asarray(ss, np.float64)
+    ss = np.maximum(np.asarray(ss, np.float64), 0.0)
     if prior.family == "inverse_gamma_var":
-        sigma = np.maximum(np.sqrt((2.0 * b + ss) / (2.0 * a + m)), floor)
+        sigma = np.maximum(np.sqrt((2.0 * b + ss) / np.maximum(2.0 * a + m, 1e-12)), floor)
         return sigma, 1.0 / np.sqrt(2.0 * (2.0 * b + ss) / sigma**2)
-    sigma = np.empty_like(m)
-    for j in range(m.size):
-        roots = np.roots([b, m[j] - a, 0.0, -ss[j]])
-        real = roots[np.abs(roots.imag) <= 1e-9 * np.maximum(1.0, np.abs(roots))].real
-        sigma[j] = max(real.max(initial=0.0), floor)
-    return sigma, 1.0 / np.sqrt(b * sigma + 2.0 * ss / sigma**2)
+    c = m - a
+    s = np.abs(c) / b + np.cbrt(ss / b) + floor  # f(s) >= 0 here: above the root
+    for _ in range(60):
+        f = b * s**3 + c * s**2 - ss
+        slope = 3.0 * b * s**2 + 2.0 * c * s
+        s = np.maximum(s - f / np.where(slope > 0, slope, 1.0), floor)
+    return s, 1.0 / np.sqrt(b * s + 2.0 * ss / s**2)
 
 
 def _std_distribution(family: str):
