@@ -9,8 +9,10 @@ lap=$SECONDS
 took() { echo "time: $1 took $((SECONDS - lap)) s"; lap=$SECONDS; }
 
 echo "== unit tests"
-# One worker per core (pytest-xdist); JAX's compilation cache is shared between them.
-python -m pytest tests -n auto --ignore=tests/browser --ignore=tests/test_copy_paste.py "$@"
+# One worker per core (pytest-xdist); JAX's compilation cache is shared between them. Each
+# test file runs on one worker (loadscope), so a module's expensive fixtures (reference
+# posteriors) are computed once, not once per worker.
+python -m pytest tests -n auto --dist loadscope --ignore=tests/browser --ignore=tests/test_copy_paste.py "$@"
 took "unit tests"
 
 echo "== book build"
