@@ -28,20 +28,23 @@ from gmm._scoring import assignments_from, component_log_probs, normalised_colum
 from gmm.models import Prior, log_std_prior
 
 MAX_CHUNK = 1 << 15  # points x chains per chunk: a pass's temporaries are a few chunk x K x chains floats
+WHOLE = 1 << 17  # points x chains up to which the data are one chunk: no loop, whose ops run slower
 _MIN_CHUNK = 1 << 10  # below this, the loop over chunks costs more than their temporaries save
 TARGET_ACCEPT = 0.44  # optimal acceptance rate of a 1-D random-walk Metropolis step
 _ALIGN = 128  # chunk lengths are rounded up to a multiple of this (vector-friendly), when chunked
 
 
 def chunk_plan(n: int, n_chains: int = 1, max_chunk: int | None = None) -> tuple[int, int]:
-    """(n_chunks, chunk): the fewest chunks of at most ``max_chunk`` points that cover n points;
-    by default max_chunk = max(``MAX_CHUNK`` / n_chains, 1024), so a pass's temporaries are bounded.
+    """(n_chunks, chunk): the fewest chunks of at most ``max_chunk`` points that cover n points.
 
+    By default one chunk while n x n_chains <= ``WHOLE`` (small data: fastest), else
+    max_chunk = max(``MAX_CHUNK`` / n_chains, 1024), so a pass's temporaries stay bounded.
     One chunk of exactly n points when n <= max_chunk; otherwise equal chunks, rounded up to a
     multiple of 128 when max_chunk allows, so the padding is under n_chunks x 128 points.
     """
     if max_chunk is None:
-        max_chunk = max(MAX_CHUNK // n_chains, min(MAX_CHUNK, _MIN_CHUNK))
+        whole = n * n_chains <= WHOLE
+        max_chunk = n if whole else max(MAX_CHUNK // n_chains, min(MAX_CHUNK, _MIN_CHUNK))
     if n <= max_chunk:
         return 1, n
     n_chunks = -(-n // max_chunk)
@@ -114,7 +117,7 @@ def data_pass(key, xs, n_valid, params, resp_sum, weight, relabel, draw: bool = 
         stats, resp_sum = carry
         valid = i * b + jnp.arange(b) < n_valid
         st, resp = _chunk_terms(jax.random.fold_in(key, i), xs[i], valid, params, params[1], draw)
-        add = jnp.einsum("cjl,clb->jb", perm, resp)
+        add = jnp.sum(perm[:, :, :, None] * resp[:, None], axis=(0, 2))
         resp_sum = jax.lax.dynamic_update_index_in_dim(resp_sum, resp_sum[i] + add, i, 0)
         return jax.tree_util.tree_map(jnp.add, stats, st), resp_sum
 
