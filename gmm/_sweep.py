@@ -61,9 +61,13 @@ def to_chunks(y: jax.Array, n_chunks: int, chunk: int) -> jax.Array:
 
 
 def from_chunks(resp_sum: jax.Array, n: int) -> np.ndarray:
-    """The running sum (n_chunks, K, chunk) as float64 NumPy of shape (N, K), padding dropped."""
-    r = np.asarray(resp_sum, np.float64)
-    return r.transpose(0, 2, 1).reshape(-1, r.shape[1])[:n]
+    """The running sum (n_chunks, K, chunk) as float64 NumPy of shape (N, K), padding dropped and
+    every row divided by its sum (so the rows are probabilities). One float32 and one float64
+    copy of the (N, K) values on the host, no more."""
+    r = np.asarray(resp_sum)
+    r = r.transpose(0, 2, 1).reshape(-1, r.shape[1])[:n].astype(np.float64)
+    r /= r.sum(axis=1, keepdims=True)
+    return r
 
 
 def _chunk_terms(key, x, valid, params, shift, draw: bool):

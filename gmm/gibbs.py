@@ -3,9 +3,12 @@
 :func:`gibbs` runs several chains over (z, pi, mu, sigma), relabels every draw by
 increasing mean, and reports ArviZ's R-hat and ESS (:mod:`gmm.diagnostics`),
 Rao-Blackwellised assignment probabilities, and a ``RuntimeWarning`` when the chains
-disagree. All chains and sweeps are one jitted function (``vmap`` over chains,
-``lax.scan`` over sweeps) on standardised float32 data; sizes are static and the jitted
-function is cached, so repeated calls with the same shapes do not recompile.
+disagree. All chains and sweeps are one jitted function (``lax.scan`` over sweeps) on
+standardised float32 data; sizes are static and the jitted function is cached, so repeated
+calls with the same shapes do not recompile. Without tempering a sweep is one pass over the
+data, in chunks on large data (:mod:`gmm._sweep`), so memory is the data, the (N, K)
+assignment probabilities and a bounded working set; parallel tempering is in
+:mod:`gmm._tempering`.
 """
 
 from __future__ import annotations
@@ -212,11 +215,14 @@ def gibbs(
     """Metropolis-within-Gibbs posterior sampling for the Bayesian GMM, several chains.
 
     Each sweep: (a) every z_i from P(z_i = k | theta, x_i) ∝ exp of
-    ``assigned_point.assess({"z": k, "x": x_i}, pi, mu, sigma)`` (all i, k at once);
+    ``assigned_point.assess({"z": k, "x": x_i}, pi, mu, sigma)`` (all i, k at once), adding up
+    each component's n_k, sum and sum of squares of x_i in the same pass;
     (b) pi ~ Dirichlet(alpha + n_k); (c) mu_k ~ Normal(m_k, 1/sqrt(1/s0^2 + n_k/sigma_k^2)) with
     m_k = (m0/s0^2 + sum_{z_i=k} x_i / sigma_k^2) / (1/s0^2 + n_k/sigma_k^2); (d) ``n_mh_steps``
-    random-walk Metropolis steps on every log sigma_k (Gamma prior and point densities from
-    GenJAX, Jacobian included, accepted per component). The step size is adapted towards
+    random-walk Metropolis steps on every log sigma_k (the prior's density, the points' normal
+    densities through those sums, Jacobian included, accepted per component). Large data are
+    processed in chunks of the points within each sweep (``gmm._sweep``), so beyond the data
+    and ``assignment_probs`` the memory used does not grow with N. The step size is adapted towards
     acceptance 0.44 during warmup only. Each chain starts from K data points picked with
     k-means++ (D^2) weighting (``gmm.em.kmeans_pp_centres``). Draws are relabelled by increasing
     mean unless ``relabel=False``. The sampler runs on
@@ -302,7 +308,7 @@ def gibbs(
                 k_run, xs, n, pj, init_step, jnp.asarray(centres[:, 0], jnp.float32), n_samples, n_warmup,
                 n_mh_steps, jnp.asarray(relabel),
             )
-            resp = _sweep.from_chunks(resp_sum, n)  # (N, K), sums over chains and draws
+            resp = _sweep.from_chunks(resp_sum, n)  # (N, K), rows normalised
             swap, fix = np.zeros((n_chains, 0)), np.ones((n_chains, 1, 2))
         else:
             w, m, s, acc, step, resp, swap, fix = tempering.run(
@@ -310,6 +316,7 @@ def gibbs(
                 n_samples, n_warmup, n_mh_steps, jnp.asarray(relabel),
             )
             resp = np.asarray(resp, np.float64).T  # (K, N) -> (N, K)
+            resp /= resp.sum(axis=1, keepdims=True)
     draws = {
         "weights": np.asarray(w, np.float64),
         "means": loc + scale * np.asarray(m, np.float64),
@@ -324,7 +331,7 @@ def gibbs(
     )
     return GibbsPosterior(
         **draws,
-        assignment_probs=resp / resp.sum(axis=1, keepdims=True),
+        assignment_probs=resp,
         rhat=rhat,
         ess=ess,
         ess_tail=ess_tail,

@@ -60,7 +60,9 @@ def test_chunked_pass_matches_numpy(n):
             assert int(counts[c, k]) == d.size
             np.testing.assert_allclose(float(s1[c, k]), d.sum(), atol=1e-4)
             np.testing.assert_allclose(float(s2[c, k]), (d**2).sum(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(_sweep.from_chunks(resp, n), 0.5 * _sorted_resp(x, w, m, s), atol=1e-5)
+    summed = np.asarray(resp).transpose(0, 2, 1).reshape(-1, 3)  # weight 0.5 x (sum over the chains)
+    np.testing.assert_allclose(summed[:n], 0.5 * _sorted_resp(x, w, m, s), atol=1e-5)
+    np.testing.assert_allclose(_sweep.from_chunks(resp, n), _sorted_resp(x, w, m, s) / 2, atol=1e-5)
     # Overlapping components: responsibilities strictly between 0 and 1, in each chain's own
     # labels when relabel is off.
     s_wide = jnp.full((2, 3), 4.0, jnp.float32)
@@ -68,7 +70,7 @@ def test_chunked_pass_matches_numpy(n):
                                jnp.asarray(False), draw=False)
     raw = sum(wc * norm.pdf(x[:, None], mc, 4.0) / (wc * norm.pdf(x[:, None], mc, 4.0)).sum(1, keepdims=True)
               for wc, mc in zip(w, m))
-    np.testing.assert_allclose(_sweep.from_chunks(resp, n), raw, atol=1e-5)
+    np.testing.assert_allclose(_sweep.from_chunks(resp, n), raw / 2, atol=1e-5)  # rows normalised
 
 
 def test_std_target_matches_genjax_scores():
