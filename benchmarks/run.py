@@ -163,7 +163,7 @@ def bench_gibbs(n_samples: int, n_warmup: int, n_chains: int, repeats: int = 3) 
 
 
 _RSS_SCRIPT = """
-import resource, sys, warnings
+import os, sys, threading, time, warnings
 import jax, numpy as np, gmm
 n = int(sys.argv[1])
 rng = np.random.default_rng(0)
@@ -171,23 +171,43 @@ z = rng.choice(3, n, p=[0.3, 0.5, 0.2])
 x = np.array([0.0, 5.0, 12.0])[z] + np.array([1.0, 1.5, 2.0])[z] * rng.standard_normal(n)
 del z
 warnings.simplefilter("ignore", RuntimeWarning)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-gmm.gibbs(jax.random.key(0), x, 3, n_samples=200, n_warmup=50, n_chains=1)
-print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+page = os.sysconf("SC_PAGE_SIZE")
+def rss():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * page
+peak, done = [0], threading.Event()
+def watch():
+    while not done.is_set():
+        peak[0] = max(peak[0], rss())
+        time.sleep(0.001)
+gmm.gibbs(jax.random.key(0), x[:1000], 3, n_samples=200, n_warmup=50, n_chains=1)  # imports, JAX set-up
+out = []
+for seed in (0, 1):  # a cold call (compilation included), then a warm one
+    before = rss()
+    peak[0] = before
+    done.clear()
+    thread = threading.Thread(target=watch)
+    thread.start()
+    gmm.gibbs(jax.random.key(seed), x, 3, n_samples=200, n_warmup=50, n_chains=1)
+    done.set()
+    thread.join()
+    out += [before, max(peak[0], rss())]
+print(*out)
 """
 
 
-def peak_rss(n: int) -> tuple[float, float]:
-    """Peak resident memory (MiB) of a fresh process before and after one ``gmm.gibbs`` call on
-    n points (K = 3, one chain, 250 sweeps); the data are made before the first reading."""
+def peak_rss(n: int) -> tuple[float, float, float, float]:
+    """Resident memory (MiB) of a fresh process just before a ``gmm.gibbs`` call on n points
+    (K = 3, one chain, 250 sweeps; the data made, a small call already run) and its peak during the
+    call (sampled every millisecond from /proc/self/statm: Linux only), for a first (cold) call and
+    a second (warm) one."""
     import subprocess
 
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=str(root))
     out = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(n)], cwd=root, env=env, check=True,
                          capture_output=True, text=True).stdout
-    before, after = (int(v) / 1024 for v in out.split())
-    return before, after
+    return tuple(int(v) / 2**20 for v in out.split())
 
 
 def bench_scaling(sizes, n_samples: int, n_warmup: int, rss_sizes=()) -> list[str]:
@@ -233,12 +253,14 @@ def bench_scaling(sizes, n_samples: int, n_warmup: int, rss_sizes=()) -> list[st
              "the draws. More than 2^17 points (times chains) are processed in chunks of at most 2^15 points "
              "(divided by the chains), so the temporaries are bounded by the chunk, not by N."]
     for n in rss_sizes:
-        before, after = peak_rss(n)
-        rows += ["", f"Peak resident memory of a fresh process, N = {n:.0e}: {before:.0f} MiB with the data made "
-                 f"(Python, JAX, gmm, x as float64), {after:.0f} MiB after `gmm.gibbs` (K = 3, one chain): "
-                 f"{after - before:.0f} MiB more, {(after - before) * 2**20 / (4 * n):.1f}x the float32 data "
-                 f"(compilation, the float64 copies of x made on entry, and the float64 (N, K) "
-                 f"`assignment_probs` returned included)."]
+        b_cold, p_cold, b_warm, p_warm = peak_rss(n)
+        data = 4 * n / 2**20
+        rows += ["", f"Resident memory of a fresh process at N = {n:.0e} (K = 3, one chain; Python, JAX and gmm "
+                 f"loaded, x made as float64): a first `gmm.gibbs` call (compilation included) rises from "
+                 f"{b_cold:.0f} to a peak of {p_cold:.0f} MiB ({(p_cold - b_cold) / data:.1f}x the float32 "
+                 f"data), a second call from {b_warm:.0f} to {p_warm:.0f} MiB "
+                 f"({(p_warm - b_warm) / data:.1f}x; the float64 copies of x made on entry and the float64 "
+                 f"(N, K) `assignment_probs` returned included)."]
         print(rows[-1], flush=True)
     return rows
 
