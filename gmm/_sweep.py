@@ -122,7 +122,10 @@ def data_pass(key, xs, n_valid, params, resp_sum, weight, relabel, draw: bool = 
         valid = i * b + jnp.arange(b) < n_valid
         st, resp = _chunk_terms(jax.random.fold_in(key, i), xs[i], valid, params, params[1], draw)
         add = jnp.sum(perm[:, :, :, None] * resp[:, None], axis=(0, 2))
-        resp_sum = jax.lax.dynamic_update_index_in_dim(resp_sum, resp_sum[i] + add, i, 0)
+        if n_chunks == 1:  # an elementwise update, which XLA does in place
+            resp_sum = resp_sum + add[None]
+        else:
+            resp_sum = jax.lax.dynamic_update_index_in_dim(resp_sum, resp_sum[i] + add, i, 0)
         return jax.tree_util.tree_map(jnp.add, stats, st), resp_sum
 
     zero = jnp.zeros_like(params[0])
