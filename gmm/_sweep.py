@@ -113,8 +113,8 @@ def data_pass(key, xs, n_valid, params, resp_sum, weight, relabel, draw: bool = 
     n_chunks, b = xs.shape
     k = params[0].shape[1]
     order = jnp.where(relabel, jnp.argsort(params[1], axis=1), jnp.arange(k))
-    # perm[c, j, l] = weight if chain c's sorted component j is its component l: one small dot
-    # sorts the K rows of every chain and sums the chains.
+    # perm[c, j, l] = weight if chain c's sorted component j is its component l: a product summed
+    # over (c, l) sorts the K rows of every chain and adds up the chains, elementwise per point.
     perm = weight * (order[:, :, None] == jnp.arange(k)).astype(xs.dtype)
 
     def body(i, carry):
