@@ -68,7 +68,12 @@ def responsibilities(x: jax.Array, weights: jax.Array, means: jax.Array, stds: j
 
 def sample_assignments(key: jax.Array, cols: list[jax.Array]) -> jax.Array:
     """z_i ~ Categorical(softmax_k cols[k][i]) for every i, by inverse CDF: one uniform per point."""
-    ps, total = normalised_columns(cols)
+    return assignments_from(key, *normalised_columns(cols))
+
+
+def assignments_from(key: jax.Array, ps: list[jax.Array], total: jax.Array) -> jax.Array:
+    """z_i ~ Categorical(ps[k][i] / total[i]) for every i (the output of :func:`normalised_columns`),
+    by inverse CDF: one uniform per point, int32 of total's shape."""
     u = jax.random.uniform(key, total.shape, total.dtype) * total
     z = jnp.zeros(total.shape, jnp.int32)
     cum = jnp.zeros_like(total)

@@ -24,12 +24,13 @@ density is a GenJAX ``assigned_point.assess`` column (:func:`gmm._scoring.compon
 
 from __future__ import annotations
 
-from functools import reduce
+from functools import partial, reduce
 
 import jax
 import jax.numpy as jnp
 
-from gmm._scoring import component_log_probs, sample_assignments
+from gmm._scoring import component_log_probs, responsibilities, sample_assignments, sort_by_mean
+from gmm._sweep import TARGET_ACCEPT
 from gmm.models import Prior, log_std_prior
 
 
@@ -62,7 +63,7 @@ def _cols(x, weights, means, stds) -> jax.Array:
     return jnp.stack(component_log_probs(x, weights, means, stds))
 
 
-def init_rung(z, weights, means, stds, log_step, x):
+def init_rung_state(z, weights, means, stds, log_step, x):
     """A rung's state: (z, pi, mu, sigma, log MH step, columns (K, N), log p(x | theta))."""
     cols = _cols(x, weights, means, stds)
     return (z, weights, means, stds, log_step, cols, marginal_terms(cols, 1.0)[0])
@@ -135,3 +136,83 @@ def swap(key, configs, lpx, betas, parity):
     src = jnp.arange(betas.shape[0]) + up.astype(jnp.int32) - down.astype(jnp.int32)
     configs = jax.tree_util.tree_map(lambda a: a[src], configs)
     return configs, jnp.minimum(1.0, jnp.exp(log_ratio)), proposed
+
+
+def _init_chain(centres, x, init_step):
+    """Start from given means (sorted), equal weights, every sd the data's sd / K; z is
+    drawn in the first sweep."""
+    k = centres.shape[0]
+    sd = jnp.std(x)
+    sd = jnp.where(sd > 0, sd / k, 1.0)
+    return (
+        jnp.zeros(x.shape[0], jnp.int32),
+        jnp.full(k, 1.0 / k, x.dtype),
+        jnp.sort(centres),
+        jnp.full(k, sd, x.dtype),
+        jnp.full(k, jnp.log(init_step), x.dtype),
+    )
+
+
+@partial(jax.jit, static_argnames=("n_samples", "n_warmup", "n_mh"))
+def run(key, x, prior, init_step, centres, betas, n_samples: int, n_warmup: int, n_mh: int,
+        relabel: jax.Array | bool = True):
+    """All chains, all sweeps of parallel tempering: vmap over chains of one ``lax.scan`` over
+    warmup + kept sweeps.
+
+    ``x`` (N,); ``centres`` (n_chains, R, K), R >= 2 rungs; ``betas`` (R,), betas[0] = 1.
+    Every sweep updates all rungs (vmap, :func:`tempered_sweep`) and then proposes swaps between
+    adjacent rungs, even pairs on even sweeps and odd pairs on odd ones. Only rung 0 (beta = 1)
+    is recorded. Returns the kept draws (weights, means, stds), each (n_chains, n_samples, K),
+    the MH acceptance (n_chains, K), the adapted step (n_chains, K), the mean over chains and
+    kept draws of the responsibilities (K, N), the swap acceptance rates (n_chains, R - 1) and
+    the g-correction acceptance rates (n_chains, R, 2).
+    """
+    n_total = n_warmup + n_samples
+    n_rungs, k = centres.shape[1], centres.shape[2]
+
+    def init_rung(c):
+        return init_rung_state(*_init_chain(c, x, init_step), x)
+
+    def chain(key_c, centres_c):
+        state = jax.vmap(init_rung)(centres_c)
+
+        def step(carry, inp):
+            state, resp_sum, swap_sum, swap_n, fix_sum = carry
+            t, key_t = inp
+            warm = t < n_warmup
+            rate = jnp.where(warm, 1.0 / (t + 1.0) ** 0.6, 0.0)
+            keep = jnp.where(warm, 0.0, 1.0)
+            k_sweep, k_swap = jax.random.split(key_t)
+            sweep = jax.vmap(tempered_sweep, in_axes=(0, 0, None, None, None, None, 0, None))
+            state, acc, fixed = sweep(
+                jax.random.split(k_sweep, n_rungs), state, x, prior, n_mh, rate, betas, TARGET_ACCEPT
+            )
+            parity = t.astype(jnp.int32) % 2
+            configs = state[:4] + state[5:]
+            configs, swap_p, proposed = swap(k_swap, configs, state[6], betas, parity)
+            state = (*configs[:4], state[4], *configs[4:])
+            swap_sum = swap_sum + keep * jnp.where(proposed, swap_p, 0.0)
+            swap_n = swap_n + keep * proposed
+            fix_sum = fix_sum + keep * fixed
+            cold = jax.tree_util.tree_map(lambda a: a[0], state)
+            # A traced switch, so sorted and raw runs share one compiled program.
+            w, m, s = jax.tree_util.tree_map(
+                lambda a, b: jnp.where(relabel, a, b), sort_by_mean(*cold[1:4]), tuple(cold[1:4])
+            )
+            # Components on the leading axis: each row is one fused pass over the data.
+            resp_sum = resp_sum + keep * jnp.stack(responsibilities(x, w, m, s))
+            return (state, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc[0])
+
+        resp0 = jnp.zeros((k, x.shape[0]), x.dtype)
+        swap0 = jnp.zeros(n_rungs - 1, x.dtype)
+        fix0 = jnp.zeros((n_rungs, 2), x.dtype)
+        (state, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc) = jax.lax.scan(
+            step, (state, resp0, swap0, swap0, fix0), (jnp.arange(n_total, dtype=x.dtype), jax.random.split(key_c, n_total))
+        )
+        kept = slice(n_warmup, None)
+        swap_rate = swap_sum / jnp.maximum(swap_n, 1.0)
+        return (w[kept], m[kept], s[kept], acc[kept].mean(axis=0), jnp.exp(state[4][0]), resp_sum / n_samples,
+                swap_rate, fix_sum / n_samples)
+
+    w, m, s, acc, step_size, resp, swap_rate, fix = jax.vmap(chain)(jax.random.split(key, centres.shape[0]), centres)
+    return w, m, s, acc, step_size, resp.mean(axis=0), swap_rate, fix

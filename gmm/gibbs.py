@@ -3,41 +3,33 @@
 :func:`gibbs` runs several chains over (z, pi, mu, sigma), relabels every draw by
 increasing mean, and reports ArviZ's R-hat and ESS (:mod:`gmm.diagnostics`),
 Rao-Blackwellised assignment probabilities, and a ``RuntimeWarning`` when the chains
-disagree. All chains and sweeps are one jitted function (``vmap`` over chains,
-``lax.scan`` over sweeps) on standardised float32 data; sizes are static and the jitted
-function is cached, so repeated calls with the same shapes do not recompile.
+disagree. All chains and sweeps are one jitted function (``lax.scan`` over sweeps) on
+standardised float32 data; sizes are static and the jitted function is cached, so repeated
+calls with the same shapes do not recompile. Without tempering a sweep is one pass over the
+data, in chunks on large data (:mod:`gmm._sweep`), so memory is the data, the (N, K)
+assignment probabilities and a bounded working set; parallel tempering is in
+:mod:`gmm._tempering`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gmm import _sweep, diagnostics
 from gmm import _tempering as tempering
-from gmm import diagnostics
-from gmm._scoring import (
-    PARAMS,
-    component_log_probs,
-    quiet_tfp,
-    responsibilities,
-    sample_assignments,
-    sort_by_mean,
-    standardise,
-)
+from gmm._scoring import PARAMS, quiet_tfp, responsibilities, standardise
 from gmm._validation import as_data, check_chain_sizes, check_key, check_n_components, check_positive, check_positive_int
 from gmm.em import kmeans_pp_centres, numpy_rng
-from gmm.models import Prior, log_std_prior, resolve_prior
+from gmm.models import Prior, resolve_prior
 
 MAX_STORED = 50_000_000  # most numbers kept in memory: n_chains x n_samples x 3K
 
-
-_TARGET_ACCEPT = 0.44  # optimal acceptance rate of a 1-D random-walk Metropolis step
 _MAX_TEMPERATURES = 64
 _ADVICE = (
     "Run longer chains (n_samples, n_warmup). If R-hat stays high however long the chains run, "
@@ -52,143 +44,6 @@ _ADVICE_TEMPERED = (
     "and look for swap_acceptance_rate near 0. Compare the chains (posterior.means[c]) before "
     "trusting any average over them."
 )
-
-
-def _log_std_target(x, z, weights, means, stds, prior):
-    """Per component k: log p(sigma_k) (the prior's family) + sum_{i: z_i = k} log N(x_i | mu_k, sigma_k) + log sigma_k.
-
-    The density of log sigma_k given everything else (up to a constant), shape (K,). The
-    point terms are ``assigned_point.assess`` scores; the log pi_k they carry is a constant
-    n_k log pi_k for every sigma, so it cancels in the MH ratio.
-    """
-    # Masked sums of each component's column: fused reductions, no (N,) temporaries.
-    cols = component_log_probs(x, weights, means, stds)
-    lik = jnp.stack([jnp.sum(jnp.where(z == j, c, 0.0)) for j, c in enumerate(cols)])
-    log_prior = log_std_prior(stds, prior)
-    return log_prior + lik + jnp.log(stds)
-
-
-def _sweep(key, state, x, prior, n_mh: int, adapt_rate):
-    """One Metropolis-within-Gibbs sweep: z | theta; pi | z; mu | z, sigma; sigma | z, mu (MH)."""
-    z, weights, means, stds, log_step = state
-    k = weights.shape[0]
-    k_z, k_w, k_m, k_s = jax.random.split(key, 4)
-    # (a) assignments, all points at once: P(z_i = k | theta, x_i) ∝ exp(assess score).
-    z = sample_assignments(k_z, component_log_probs(x, weights, means, stds))
-    counts = jax.ops.segment_sum(jnp.ones_like(x), z, num_segments=k)
-    sums = jax.ops.segment_sum(x, z, num_segments=k)
-    # (b) weights: Dirichlet(alpha + n_k).
-    weights = jax.random.dirichlet(k_w, prior.alpha + counts)
-    # (c) means: Normal with precision 1/s0^2 + n_k/sigma_k^2.
-    prec = 1.0 / prior.mean_scale**2 + counts / stds**2
-    loc = (prior.mean_loc / prior.mean_scale**2 + sums / stds**2) / prec
-    means = loc + jax.random.normal(k_m, (k,)) / jnp.sqrt(prec)
-
-    # (d) stds: random-walk MH on log sigma_k, accepted per component.
-    def mh(carry, key_t):
-        stds, cur = carry
-        k_prop, k_acc = jax.random.split(key_t)
-        prop = stds * jnp.exp(jnp.exp(log_step) * jax.random.normal(k_prop, (k,)))
-        new = _log_std_target(x, z, weights, means, prop, prior)
-        log_ratio = jnp.where(jnp.isnan(new), -jnp.inf, new - cur)
-        accept = jnp.log(jax.random.uniform(k_acc, (k,))) < log_ratio
-        return (jnp.where(accept, prop, stds), jnp.where(accept, new, cur)), jnp.minimum(1.0, jnp.exp(log_ratio))
-
-    cur = _log_std_target(x, z, weights, means, stds, prior)
-    (stds, _), acc_prob = jax.lax.scan(mh, (stds, cur), jax.random.split(k_s, n_mh))
-    acc = acc_prob.mean(axis=0)
-    log_step = log_step + adapt_rate * (acc - _TARGET_ACCEPT)
-    return (z, weights, means, stds, log_step), acc
-
-
-def _init_chain(centres, x, init_step):
-    """Start from given means (sorted), equal weights, every sd the data's sd / K; z is
-    drawn in the first sweep."""
-    k = centres.shape[0]
-    sd = jnp.std(x)
-    sd = jnp.where(sd > 0, sd / k, 1.0)
-    return (
-        jnp.zeros(x.shape[0], jnp.int32),
-        jnp.full(k, 1.0 / k, x.dtype),
-        jnp.sort(centres),
-        jnp.full(k, sd, x.dtype),
-        jnp.full(k, jnp.log(init_step), x.dtype),
-    )
-
-
-@partial(jax.jit, static_argnames=("n_samples", "n_warmup", "n_mh"))
-def _gibbs_run(key, x, prior, init_step, centres, betas, n_samples: int, n_warmup: int, n_mh: int,
-               relabel: jax.Array | bool = True):
-    """All chains, all sweeps: vmap over chains of one ``lax.scan`` over warmup + kept sweeps.
-
-    ``centres`` has shape (n_chains, R, K) and ``betas`` (R,), R the number of rungs of
-    the tempering ladder (betas[0] = 1). With R = 1 a chain is the plain sampler (no
-    tempering, no swaps: the same program as before tempering existed); with R > 1 every
-    sweep updates all rungs (vmap, :func:`gmm._tempering.tempered_sweep`) and then proposes
-    swaps between adjacent rungs, even pairs on even sweeps and odd pairs on odd ones. Only
-    rung 0 (beta = 1) is recorded.
-
-    One scan (not a warmup scan and a sampling scan) keeps the compiled program half the size;
-    warmup sweeps adapt the MH step and are dropped afterwards.
-    """
-    n_total = n_warmup + n_samples
-    n_rungs, k = centres.shape[1], centres.shape[2]
-
-    def init(c):
-        return _init_chain(c, x, init_step)
-
-    def init_rung(c):
-        return tempering.init_rung(*init(c), x)
-
-    def chain(key_c, centres_c):
-        state = init(centres_c[0]) if n_rungs == 1 else jax.vmap(init_rung)(centres_c)
-
-        def step(carry, inp):
-            state, resp_sum, swap_sum, swap_n, fix_sum = carry
-            t, key_t = inp
-            warm = t < n_warmup
-            rate = jnp.where(warm, 1.0 / (t + 1.0) ** 0.6, 0.0)
-            keep = jnp.where(warm, 0.0, 1.0)
-            if n_rungs == 1:
-                state, acc = _sweep(key_t, state, x, prior, n_mh, rate)
-                cold = state
-            else:
-                k_sweep, k_swap = jax.random.split(key_t)
-                sweep = jax.vmap(tempering.tempered_sweep, in_axes=(0, 0, None, None, None, None, 0, None))
-                state, acc, fixed = sweep(
-                    jax.random.split(k_sweep, n_rungs), state, x, prior, n_mh, rate, betas, _TARGET_ACCEPT
-                )
-                parity = t.astype(jnp.int32) % 2
-                configs = state[:4] + state[5:]
-                configs, swap_p, proposed = tempering.swap(k_swap, configs, state[6], betas, parity)
-                state = (*configs[:4], state[4], *configs[4:])
-                swap_sum = swap_sum + keep * jnp.where(proposed, swap_p, 0.0)
-                swap_n = swap_n + keep * proposed
-                fix_sum = fix_sum + keep * fixed
-                acc = acc[0]
-                cold = jax.tree_util.tree_map(lambda a: a[0], state)
-            # A traced switch, so sorted and raw runs share one compiled program.
-            w, m, s = jax.tree_util.tree_map(
-                lambda a, b: jnp.where(relabel, a, b), sort_by_mean(*cold[1:4]), tuple(cold[1:4])
-            )
-            # Components on the leading axis: each row is one fused pass over the data.
-            resp_sum = resp_sum + keep * jnp.stack(responsibilities(x, w, m, s))
-            return (state, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc)
-
-        resp0 = jnp.zeros((k, x.shape[0]), x.dtype)
-        swap0 = jnp.zeros(n_rungs - 1, x.dtype)
-        fix0 = jnp.zeros((n_rungs, 2), x.dtype)
-        (state, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc) = jax.lax.scan(
-            step, (state, resp0, swap0, swap0, fix0), (jnp.arange(n_total, dtype=x.dtype), jax.random.split(key_c, n_total))
-        )
-        kept = slice(n_warmup, None)
-        log_step = state[4] if n_rungs == 1 else state[4][0]
-        swap_rate = swap_sum / jnp.maximum(swap_n, 1.0)
-        return (w[kept], m[kept], s[kept], acc[kept].mean(axis=0), jnp.exp(log_step), resp_sum / n_samples,
-                swap_rate, fix_sum / n_samples)
-
-    w, m, s, acc, step_size, resp, swap, fix = jax.vmap(chain)(jax.random.split(key, centres.shape[0]), centres)
-    return w, m, s, acc, step_size, resp.mean(axis=0), swap, fix
 
 
 @jax.jit
@@ -360,11 +215,14 @@ def gibbs(
     """Metropolis-within-Gibbs posterior sampling for the Bayesian GMM, several chains.
 
     Each sweep: (a) every z_i from P(z_i = k | theta, x_i) ∝ exp of
-    ``assigned_point.assess({"z": k, "x": x_i}, pi, mu, sigma)`` (all i, k at once);
+    ``assigned_point.assess({"z": k, "x": x_i}, pi, mu, sigma)`` (all i, k at once), adding up
+    each component's n_k, sum and sum of squares of x_i in the same pass;
     (b) pi ~ Dirichlet(alpha + n_k); (c) mu_k ~ Normal(m_k, 1/sqrt(1/s0^2 + n_k/sigma_k^2)) with
     m_k = (m0/s0^2 + sum_{z_i=k} x_i / sigma_k^2) / (1/s0^2 + n_k/sigma_k^2); (d) ``n_mh_steps``
-    random-walk Metropolis steps on every log sigma_k (Gamma prior and point densities from
-    GenJAX, Jacobian included, accepted per component). The step size is adapted towards
+    random-walk Metropolis steps on every log sigma_k (the prior's density, the points' normal
+    densities through those sums, Jacobian included, accepted per component). Large data are
+    processed in chunks of the points within each sweep (``gmm._sweep``), so beyond the data
+    and ``assignment_probs`` the memory used does not grow with N. The step size is adapted towards
     acceptance 0.44 during warmup only. Each chain starts from K data points picked with
     k-means++ (D^2) weighting (``gmm.em.kmeans_pp_centres``). Draws are relabelled by increasing
     mean unless ``relabel=False``. The sampler runs on
@@ -441,11 +299,24 @@ def gibbs(
     centres = np.stack(
         [np.sort(kmeans_pp_centres(rng, values, counts.astype(np.float64), k)) for _ in range(n_chains * n_temps)]
     ).reshape(n_chains, n_temps, k)
+    n = data.size
+    init_step = jnp.asarray(init_step_size, jnp.float32)
     with quiet_tfp():
-        w, m, s, acc, step, resp, swap, fix = _gibbs_run(
-            k_run, y, pj, jnp.asarray(init_step_size, jnp.float32), jnp.asarray(centres, jnp.float32),
-            jnp.asarray(betas, jnp.float32), n_samples, n_warmup, n_mh_steps, jnp.asarray(relabel),
-        )
+        if n_temps == 1:
+            xs = _sweep.to_chunks(y, *_sweep.chunk_plan(n, n_chains))
+            w, m, s, acc, step, resp_sum = _sweep.run(
+                k_run, xs, n, pj, init_step, jnp.asarray(centres[:, 0], jnp.float32), n_samples, n_warmup,
+                n_mh_steps, jnp.asarray(relabel),
+            )
+            resp = _sweep.from_chunks(resp_sum, n)  # (N, K), rows normalised
+            swap, fix = np.zeros((n_chains, 0)), np.ones((n_chains, 1, 2))
+        else:
+            w, m, s, acc, step, resp, swap, fix = tempering.run(
+                k_run, y, pj, init_step, jnp.asarray(centres, jnp.float32), jnp.asarray(betas, jnp.float32),
+                n_samples, n_warmup, n_mh_steps, jnp.asarray(relabel),
+            )
+            resp = np.asarray(resp, np.float64).T  # (K, N) -> (N, K)
+            resp /= resp.sum(axis=1, keepdims=True)
     draws = {
         "weights": np.asarray(w, np.float64),
         "means": loc + scale * np.asarray(m, np.float64),
@@ -458,10 +329,9 @@ def gibbs(
         rhat, ess, sampler="gibbs",
         advice=_ADVICE if n_temps == 1 else _ADVICE_TEMPERED,
     )
-    resp = np.asarray(resp, np.float64).T  # (K, N) -> (N, K)
     return GibbsPosterior(
         **draws,
-        assignment_probs=resp / resp.sum(axis=1, keepdims=True),
+        assignment_probs=resp,
         rhat=rhat,
         ess=ess,
         ess_tail=ess_tail,
@@ -469,7 +339,7 @@ def gibbs(
         step_size=np.asarray(step, np.float64),
         inverse_temperatures=betas,
         swap_acceptance_rate=np.asarray(swap, np.float64),
-        correction_acceptance_rate=np.ones((n_chains, 1, 2)) if n_temps == 1 else np.asarray(fix, np.float64),
+        correction_acceptance_rate=np.asarray(fix, np.float64),
         x=data,
     )
 

@@ -20,7 +20,8 @@ from scipy.stats import norm
 
 import gmm
 from gmm import datasets
-from gmm.gibbs import GibbsPosterior, _gibbs_run, gibbs
+from gmm._sweep import run as _gibbs_run
+from gmm.gibbs import GibbsPosterior, gibbs
 from gmm.importance import ImportanceResult, _is_em, importance_sampling
 from gmm.models import Prior
 
@@ -494,7 +495,7 @@ def test_predictive_assignment_probs_average_the_draws(gibbs_bento, bento):
 
 
 def test_relabel_false_keeps_the_samplers_labels_and_shares_the_compiled_program():
-    from gmm.gibbs import _gibbs_run
+    from gmm._sweep import run as _gibbs_run
 
     x = gmm.datasets.galaxies()
     kw = dict(n_samples=50, n_warmup=20, n_chains=2)
