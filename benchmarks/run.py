@@ -384,7 +384,8 @@ def header() -> list[str]:
     return [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
         f"{os.cpu_count()} CPU cores, Python {platform.python_version()}, jax {jax.__version__} "
-        f"({jax.default_backend()}).",
+        f"({jax.default_backend()}), load average {os.getloadavg()[0]:.1f} at the start (other work on the "
+        "machine slows both sides of every comparison alike, but inflates absolute times).",
         "",
     ]
 
