@@ -63,6 +63,7 @@ from gmm.models import (
 _N_STARTS = 64
 _PILOT = 4096  # particles of each pilot run that refits the "em" proposal (fixed: one compiled program)
 _PILOT_ROUNDS = 4
+_DRAW_PIECES = 64  # most pieces of the "draws" proposal
 _EQUAL = 0.25  # part of the pieces' probabilities shared equally (the rest by their estimated mass)
 
 
@@ -416,11 +417,12 @@ def _importance_sampling(
             keep = log_mass >= np.max(log_mass) - 20.0  # pieces e^-20 below the best carry nothing
         else:
             draws_y = (draws[0], (draws[1] - loc) / scale, draws[2] / scale)
-            locs, trils, log_mass = _pieces_from_draws(numpy_rng(k_em), draws_y, df, inflation)
+            locs, trils, log_mass = _pieces_from_draws(numpy_rng(k_em), draws_y, df, inflation, _DRAW_PIECES)
             owner, keep = np.arange(locs.shape[0]), np.ones(locs.shape[0], bool)
 
         def run(key_run, locs, trils, weights, size):
-            pad = _MAX_PIECES - locs.shape[0]  # one compiled program whatever the number of pieces
+            # one compiled program whatever the number of pieces (two with "draws"' 64)
+            pad = -(-locs.shape[0] // _MAX_PIECES) * _MAX_PIECES - locs.shape[0]
             padded = (np.concatenate([a, np.repeat(a[:1], pad, axis=0)]) for a in (locs, trils))
             return _run_em(key_run, y, prior_y64, (*padded, np.r_[weights, np.zeros(pad)]), df, defensive, k, size)
 
