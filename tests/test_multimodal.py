@@ -73,7 +73,7 @@ def smc_and_draws_is(x, k, prior, key, n_smc_particles):
 
 @pytest.fixture(scope="module")
 def draws_k4(galaxies):
-    return smc_and_draws_is(galaxies, 4, PRIOR, 104, 250)
+    return smc_and_draws_is(galaxies, 4, PRIOR, 104, 1000)
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +128,16 @@ def test_draws_fitted_is_and_smc_agree_within_error_bars(request, k):
     assert r.ess > 500, r.ess
     err = np.hypot(r.log_evidence_stderr, est.stderr)
     assert abs(r.log_evidence - est.log_evidence) < 4 * err, (k, r.log_evidence, est.log_evidence, err)
+
+
+def test_draws_fitted_is_and_smc_agree_under_chibs_prior_at_k4(galaxies):
+    """Under Chib's (1995) inverse-gamma prior the EM-mode proposal misses about 0.3 nats of
+    the K = 4 posterior; pieces fitted to SMC's particles find it."""
+    chib = gmm.Prior.inverse_gamma_variance(1.0, 20.0, 10.0, 3.0, 20.0)
+    est, r = smc_and_draws_is(galaxies, 4, chib, 204, 1000)
+    assert r.ess > 500, r.ess
+    err = np.hypot(r.log_evidence_stderr, est.stderr)
+    assert abs(r.log_evidence - est.log_evidence) < 4 * err, (r.log_evidence, est.log_evidence, err)
 
 
 @pytest.mark.parametrize("key", [7, 8, 9])
