@@ -8,7 +8,9 @@ a mixture of multivariate Student-t pieces in unconstrained coordinates, one aro
 distinct posterior mode that penalised EM finds from many starts (and around its
 relabellings where two means may cross), with covariances from the log posterior's Hessian
 refitted by pilot runs, weighted on the means-sorted region (so no sum over the K!
-labellings is needed).
+labellings is needed); ``proposal="draws"`` fits the same kind of pieces to posterior draws
+that the caller supplies (SMC particles, Gibbs chains), which cover a broad posterior
+(K >= 4 on the galaxies) better than EM's modes do.
 
 The model's densities are GenJAX's (``bayesian_gmm_marginal.assess``,
 ``parameter_prior.assess``, ``em_proposal.assess``), vmapped in one jitted scorer per K;
@@ -88,9 +90,11 @@ class ImportanceResult:
         em: the maximum-likelihood EM fit, one of the starts of the ``"em"`` proposal's mode
             search (None for ``"prior"``).
         modes: the distinct posterior modes the ``"em"`` proposal's pieces are built around, as
-            mixtures sorted by mean (data units), best log posterior first (empty for ``"prior"``).
+            mixtures sorted by mean (data units), best log posterior first (empty for ``"prior"``
+            and ``"draws"``).
         mode_weights: the probability of the pieces around each mode within the non-defensive
-            part of the proposal, shape (len(modes),), summing to 1.
+            part of the proposal, shape (len(modes),), summing to 1 (empty for ``"prior"`` and
+            ``"draws"``).
     """
 
     log_weights: np.ndarray
