@@ -216,4 +216,53 @@ def _initial_pieces(y, modes, prior_y: Prior, df, inflation):
     return np.stack(locs), trils, np.asarray(owner)
 
 
+def _kmeans(rng: np.random.Generator, z: np.ndarray, n_clusters: int, n_iter: int = 50) -> np.ndarray:
+    """Lloyd's k-means from k-means++ seeds on the rows of z (S, D): the label of each row, (S,)."""
+    centres = [z[rng.integers(z.shape[0])]]
+    d2 = np.sum((z - centres[0]) ** 2, axis=1)
+    for _ in range(1, n_clusters):
+        centres.append(z[rng.choice(z.shape[0], p=d2 / d2.sum())] if d2.sum() > 0 else z[rng.integers(z.shape[0])])
+        d2 = np.minimum(d2, np.sum((z - centres[-1]) ** 2, axis=1))
+    c = np.stack(centres)
+    labels = np.zeros(z.shape[0], int)
+    for _ in range(n_iter):
+        new = np.argmin(np.sum(z**2, axis=1)[:, None] - 2 * z @ c.T + np.sum(c**2, axis=1)[None, :], axis=1)
+        if _ > 0 and np.array_equal(new, labels):
+            break
+        labels = new
+        for j in range(n_clusters):
+            if np.any(labels == j):
+                c[j] = z[labels == j].mean(axis=0)
+    return labels
+
+
+def _pieces_from_draws(rng: np.random.Generator, draws, df: float, inflation: float, max_pieces: int = _MAX_PIECES):
+    """Student-t pieces fitted to posterior draws (weights, means, stds), each (S, K), in the
+    standardised units y, rows sorted by mean.
+
+    The draws are mapped to z (``_sorted_coordinates``) and cut by k-means (on z scaled by
+    its sd per coordinate) into J = min(max_pieces, S / max(40, 4D)) clusters; a piece's
+    centre and covariance are its cluster's mean and covariance (plus 1% of the overall
+    variances, so a thin cluster still spreads), inflated (:func:`_scale_tril`), its mass the
+    cluster's share of the draws. Clusters with fewer than D + 1 draws are dropped.
+
+    Returns (centres (J, D), Cholesky factors (J, D, D), log masses (J,)).
+    """
+    w, m, s = (np.asarray(a, np.float64) for a in draws)
+    z = np.concatenate([np.log(np.maximum(w[:, :-1], 1e-300) / np.maximum(w[:, -1:], 1e-300)), m, np.log(s)], axis=1)
+    z = z[np.all(np.isfinite(z), axis=1)]
+    n, d = z.shape
+    var = np.var(z, axis=0) + 1e-12
+    n_clusters = int(np.clip(n // max(40, 4 * d), 1, max_pieces))
+    labels = _kmeans(rng, z / np.sqrt(var), n_clusters)
+    locs, trils, log_mass = [], [], []
+    for j in range(n_clusters):
+        zj = z[labels == j]
+        if zj.shape[0] < d + 1:
+            continue
+        cov = np.cov(zj, rowvar=False) + 0.01 * np.diag(var)
+        locs.append(zj.mean(axis=0)), trils.append(_scale_tril(cov, df, inflation)), log_mass.append(np.log(zj.shape[0] / n))
+    return np.stack(locs), np.stack(trils), np.asarray(log_mass)
+
+
 __all__ = ["em_proposal"]

@@ -118,7 +118,9 @@ def _smc(seeds, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, 
             standardised units of x (see _smc_launch).
 
     Returns:
-        log Z per run, tempering steps per run and mean acceptance per run, each (R,).
+        log Z per run, tempering steps per run and mean acceptance per run, each (R,), and
+        the final particles (R, M, 3, K_max): equally weighted draws from the posterior
+        (resampled, then moved at beta = 1), in the coordinates of theta0.
     """
     n_particles, k_max = theta0.shape[1], theta0.shape[3]
     active = jnp.arange(k_max) < k
@@ -219,8 +221,8 @@ def _smc(seeds, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, 
 
         zero = jnp.zeros((), ll.dtype)
         state = (jnp.zeros((), jnp.int32), zero, theta, ll, zero, zero + 1.0, zero)
-        step, _, _, _, log_z, _, acc_sum = jax.lax.while_loop(cond, body, state)
-        return log_z, step, acc_sum / jnp.maximum(step, 1)
+        step, _, theta, _, log_z, _, acc_sum = jax.lax.while_loop(cond, body, state)
+        return log_z, step, acc_sum / jnp.maximum(step, 1), theta
 
     return jax.vmap(one_run)(seeds, theta0)
 

@@ -310,9 +310,12 @@ class EvidenceEstimate:
 
 def _smc_launch(
     key: jax.Array, data: np.ndarray, k: int, prior: Prior, n_particles: int, n_runs: int,
-    n_moves: int, ess_target: float, max_steps: int, k_max: int | None = None,
-) -> Callable[[], EvidenceEstimate]:
+    n_moves: int, ess_target: float, max_steps: int, k_max: int | None = None, particles: bool = False,
+) -> Callable[[], Any]:
     """Dispatch the SMC estimate of log p(x | K) and return the function that collects it.
+
+    With ``particles`` the collector returns (EvidenceEstimate, (weights, means, stds)), the
+    final particles of every run, each (R M, K), sorted by mean, data units.
 
     JAX dispatches asynchronously, so several K launched before any is collected can run
     side by side on idle cores. ``k_max`` (>= K, default the next power of two >= 4) is the
@@ -338,12 +341,27 @@ def _smc_launch(
     stds = draw_stds_numpy(rng, shape, prior_y)
     theta0 = np.stack([v, rng.normal(m0, s0, shape), np.log(stds)], axis=2)
     run_seeds = rng.integers(0, 2**32, size=n_runs, dtype=np.uint64).astype(np.uint32)
-    log_z, steps, acc = _smc(
+    log_z, steps, acc, theta = _smc(
         jnp.asarray(run_seeds), jnp.asarray(theta0, jnp.float32), jnp.asarray(x, jnp.float32), jnp.asarray(mask), jnp.asarray(k),
         tuple(jnp.asarray(getattr(prior_y, f), jnp.float32) for f in prior_y.fields),
         jnp.asarray(ess_target, jnp.float32), n_moves=n_moves, max_steps=max_steps, family=prior.family,
     )
-    return partial(_smc_result, k, n_runs, data.size * math.log(scale), log_z, steps, acc)
+    collect = partial(_smc_result, k, n_runs, data.size * math.log(scale), log_z, steps, acc)
+    if not particles:
+        return collect
+    return lambda: (collect(), _smc_particles(theta, k, loc, scale))
+
+
+def _smc_particles(theta, k, loc, scale):
+    """(weights, means, stds) of SMC's final particles (R, M, 3, K_max) in y's units: each
+    (R M, K), sorted by mean, data units, float64 (pi = g / sum g, mu = loc + scale mu_y,
+    sigma = scale exp(log sigma_y))."""
+    th = np.asarray(theta, np.float64)[..., :k].reshape(-1, 3, k)
+    w = np.exp(th[:, 0] - th[:, 0].max(axis=1, keepdims=True))
+    w /= w.sum(axis=1, keepdims=True)
+    m, s = loc + scale * th[:, 1], scale * np.exp(th[:, 2])
+    order = np.argsort(m, axis=1)
+    return tuple(np.take_along_axis(a, order, axis=1) for a in (w, m, s))
 
 
 def _smc_result(k, n_runs, log_scale, log_z, steps, acc) -> EvidenceEstimate:

@@ -8,7 +8,9 @@ a mixture of multivariate Student-t pieces in unconstrained coordinates, one aro
 distinct posterior mode that penalised EM finds from many starts (and around its
 relabellings where two means may cross), with covariances from the log posterior's Hessian
 refitted by pilot runs, weighted on the means-sorted region (so no sum over the K!
-labellings is needed).
+labellings is needed); ``proposal="draws"`` fits the same kind of pieces to posterior draws
+that the caller supplies (SMC particles, Gibbs chains), which cover a broad posterior
+(K >= 4 on the galaxies) better than EM's modes do.
 
 The model's densities are GenJAX's (``bayesian_gmm_marginal.assess``,
 ``parameter_prior.assess``, ``em_proposal.assess``), vmapped in one jitted scorer per K;
@@ -35,6 +37,7 @@ from gmm._em_proposal import (
     _draw_em,
     _from_sorted_coordinates,
     _initial_pieces,
+    _pieces_from_draws,
     _refit_pieces,
     _sorted_coordinates,
     em_proposal,
@@ -62,6 +65,7 @@ from gmm.models import (
 _N_STARTS = 64
 _PILOT = 4096  # particles of each pilot run that refits the "em" proposal (fixed: one compiled program)
 _PILOT_ROUNDS = 4
+_DRAW_PIECES = 64  # most pieces of the "draws" proposal
 _EQUAL = 0.25  # part of the pieces' probabilities shared equally (the rest by their estimated mass)
 
 
@@ -82,13 +86,15 @@ class ImportanceResult:
             spread of the weights that were drawn: when ``ess`` is tiny the estimate is
             biased low and this error bar is itself unreliable (it cannot see the mass
             the proposal missed).
-        proposal: ``"prior"`` or ``"em"``.
+        proposal: ``"prior"``, ``"em"`` or ``"draws"``.
         em: the maximum-likelihood EM fit, one of the starts of the ``"em"`` proposal's mode
             search (None for ``"prior"``).
         modes: the distinct posterior modes the ``"em"`` proposal's pieces are built around, as
-            mixtures sorted by mean (data units), best log posterior first (empty for ``"prior"``).
+            mixtures sorted by mean (data units), best log posterior first (empty for ``"prior"``
+            and ``"draws"``).
         mode_weights: the probability of the pieces around each mode within the non-defensive
-            part of the proposal, shape (len(modes),), summing to 1.
+            part of the proposal, shape (len(modes),), summing to 1 (empty for ``"prior"`` and
+            ``"draws"``).
     """
 
     log_weights: np.ndarray
@@ -274,6 +280,7 @@ def importance_sampling(
     inflation: float = 1.5,
     defensive: float = 0.1,
     n_starts: int = _N_STARTS,
+    draws: tuple[Any, Any, Any] | None = None,
 ) -> ImportanceResult:
     """Importance sampling for the Bayesian GMM: marginal likelihood and weighted particles.
 
@@ -305,6 +312,15 @@ def importance_sampling(
     percent at K = 4, and it collapses from K = 5 on (a posterior spread over many shallow
     modes): check ``ess`` before trusting the estimate.
 
+    ``proposal="draws"``: the same machinery (Student-t pieces in z, pilot refits, the
+    defensive prior part, the sorted region), with the pieces fitted to posterior ``draws``
+    instead of to EM modes: the draws, sorted by mean and mapped to z, are cut by k-means
+    into up to 32 clusters, each piece taking its cluster's mean and covariance (times
+    ``inflation``^2) and its share of the draws. Draws from any sampler (SMC particles,
+    the chains of :func:`gmm.gibbs`, tempered or not) cover the modes it found; the weights
+    stay exact whatever the draws, so the estimate does not depend on that sampler's
+    mixing, only its variance does.
+
     Args:
         key: ``jax.random`` key.
         x: observations, shape (N,), finite numbers.
@@ -312,12 +328,15 @@ def importance_sampling(
         prior: the model's :class:`~gmm.models.Prior`; None derives one from the data
             (:meth:`~gmm.Prior.from_data`).
         n_particles: number of particles S >= 1.
-        proposal: ``"prior"`` or ``"em"``.
+        proposal: ``"prior"``, ``"em"`` or ``"draws"``.
         df: degrees of freedom (> 0) of the ``"em"`` proposal's multivariate Student-t pieces.
         inflation: factor (> 0) on the standard deviations of the ``"em"`` proposal's pieces
             (their covariances are inflation^2 times the fitted ones).
         defensive: fraction in [0, 1) of ``"em"`` particles drawn from the prior.
         n_starts: penalised-EM starts of the ``"em"`` proposal's mode search (>= 1).
+        draws: for ``proposal="draws"`` (and only then), posterior draws (weights, means,
+            stds), each of shape (S, K), data units, in any labelling (sorted here); S >= 4(3K - 1)
+            finite rows with positive weights and stds.
 
     Returns:
         An :class:`ImportanceResult`; particles are relabelled by increasing mean (the
@@ -332,19 +351,48 @@ def importance_sampling(
     k = check_n_components(n_components, data.size, minimum=2)
     n_particles = check_positive_int(n_particles, "n_particles", maximum=10_000_000)
     prior = resolve_prior(prior, data)
-    if proposal not in ("prior", "em"):
-        raise ValueError(f"proposal must be 'prior' or 'em', got {proposal!r}.")
+    if proposal not in ("prior", "em", "draws"):
+        raise ValueError(f"proposal must be 'prior', 'em' or 'draws', got {proposal!r}.")
+    draws = _check_draws(draws, k, proposal)
     n_starts = check_positive_int(n_starts, "n_starts", maximum=10_000)
     df = check_positive(df, "df")
     inflation = check_positive(inflation, "inflation")
     defensive = check_finite(defensive, "defensive")
     if not 0.0 <= defensive < 1.0:
         raise ValueError(f"defensive must be in [0, 1), got {defensive!r}.")
-    return _importance_sampling(key, data, k, prior, n_particles, proposal, defensive, df, inflation, n_starts)
+    return _importance_sampling(key, data, k, prior, n_particles, proposal, defensive, df, inflation, n_starts, draws)
+
+
+def _check_draws(draws: Any, k: int, proposal: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``draws`` checked for ``proposal``: None unless "draws"; then three finite float64
+    arrays (S, K) with positive weights and stds, S >= 4 (3K - 1), rows sorted by mean."""
+    if proposal != "draws":
+        if draws is not None:
+            raise ValueError(f"draws is only used with proposal='draws', got proposal={proposal!r}.")
+        return None
+    if not isinstance(draws, (tuple, list)) or len(draws) != 3:
+        raise ValueError(f"draws must be a tuple (weights, means, stds) of arrays (S, {k}), got {type(draws).__name__}.")
+    arrays = []
+    for name, a in zip(("weights", "means", "stds"), draws):
+        try:
+            a = np.asarray(a, np.float64)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"draws' {name} must be numbers, got {a!r}.") from err
+        if a.ndim != 2 or a.shape[1] != k:
+            raise ValueError(f"draws' {name} must have shape (S, {k}), got {a.shape}.")
+        if not np.all(np.isfinite(a)) or (name != "means" and not np.all(a > 0)):
+            raise ValueError(f"draws' {name} must be finite{'' if name == 'means' else ' and positive'}.")
+        arrays.append(a)
+    if len({a.shape[0] for a in arrays}) != 1 or arrays[0].shape[0] < 4 * (3 * k - 1):
+        raise ValueError(
+            f"draws must hold the same number S >= {4 * (3 * k - 1)} of rows, got {[a.shape[0] for a in arrays]}."
+        )
+    order = np.argsort(arrays[1], axis=1)
+    return tuple(np.take_along_axis(a, order, axis=1) for a in arrays)
 
 
 def _importance_sampling(
-    key, data, k, prior, n_particles, proposal, defensive, df, inflation, n_starts=_N_STARTS
+    key, data, k, prior, n_particles, proposal, defensive, df, inflation, n_starts=_N_STARTS, draws=None
 ) -> ImportanceResult:
     """importance_sampling on checked arguments; runs on standardised data (float32) and
     reports weights and parameters in data units (float64)."""
@@ -356,23 +404,29 @@ def _importance_sampling(
             (log_w, w, m, s), summary = _is_prior(key, y, pj, k, n_particles)
     else:
         k_em, k_is = jax.random.split(key)
-        fit = _fit_em(k_em, data, k, 1000, 1e-7, 4, None, None, "kmeans")
         y64 = (data - loc) / scale
         prior64 = tuple(float(v) for v in pj.tree_flatten()[0])
-        mix = fit.mixture
-        first = (mix.weights, (mix.means - loc) / scale, mix.stds / scale)
-        found = _modes.distinct_modes(numpy_rng(k_em), y64, k, prior64, n_starts, first, _MAX_MODES, pj.family)
         prior_y64 = Prior.tree_unflatten(pj.family, prior64)
-        locs, trils, owner = _initial_pieces(y64, found[:3], prior_y64, df, inflation)
-        df32 = jnp.asarray(df, jnp.float32)
-        with quiet_tfp():
-            log_mass = _centre_log_ratios(y, pj, jnp.asarray(locs, jnp.float32), jnp.asarray(trils, jnp.float32), df32, k)
-        log_mass = np.asarray(log_mass, np.float64)
-        log_mass = np.where(np.isfinite(log_mass), log_mass, -np.inf)
-        keep = log_mass >= np.max(log_mass) - 20.0  # pieces e^-20 below the best carry nothing
+        if proposal == "em":
+            fit = _fit_em(k_em, data, k, 1000, 1e-7, 4, None, None, "kmeans")
+            mix = fit.mixture
+            first = (mix.weights, (mix.means - loc) / scale, mix.stds / scale)
+            found = _modes.distinct_modes(numpy_rng(k_em), y64, k, prior64, n_starts, first, _MAX_MODES, pj.family)
+            locs, trils, owner = _initial_pieces(y64, found[:3], prior_y64, df, inflation)
+            df32 = jnp.asarray(df, jnp.float32)
+            with quiet_tfp():
+                log_mass = _centre_log_ratios(y, pj, jnp.asarray(locs, jnp.float32), jnp.asarray(trils, jnp.float32), df32, k)
+            log_mass = np.asarray(log_mass, np.float64)
+            log_mass = np.where(np.isfinite(log_mass), log_mass, -np.inf)
+            keep = log_mass >= np.max(log_mass) - 20.0  # pieces e^-20 below the best carry nothing
+        else:
+            draws_y = (draws[0], (draws[1] - loc) / scale, draws[2] / scale)
+            locs, trils, log_mass = _pieces_from_draws(numpy_rng(k_em), draws_y, df, inflation, _DRAW_PIECES)
+            owner, keep = np.arange(locs.shape[0]), np.ones(locs.shape[0], bool)
 
         def run(key_run, locs, trils, weights, size):
-            pad = _MAX_PIECES - locs.shape[0]  # one compiled program whatever the number of pieces
+            # one compiled program whatever the number of pieces (two with "draws"' 64)
+            pad = -(-locs.shape[0] // _MAX_PIECES) * _MAX_PIECES - locs.shape[0]
             padded = (np.concatenate([a, np.repeat(a[:1], pad, axis=0)]) for a in (locs, trils))
             return _run_em(key_run, y, prior_y64, (*padded, np.r_[weights, np.zeros(pad)]), df, defensive, k, size)
 
@@ -396,9 +450,10 @@ def _importance_sampling(
         piece_weights = _EQUAL / locs.shape[0] + (1.0 - _EQUAL) * np.exp(log_mass - logsumexp(log_mass))
         log_w, w, m, s, _, _ = run(k_is, locs, trils, piece_weights, n_particles)
         summary = _weight_summary(jnp.asarray(log_w))
-        used = np.unique(owner)
-        modes = tuple(Mixture(found[0][j], loc + scale * found[1][j], scale * found[2][j]) for j in used)
-        mode_weights = np.array([piece_weights[owner == j].sum() for j in used])
+        if proposal == "em":
+            used = np.unique(owner)
+            modes = tuple(Mixture(found[0][j], loc + scale * found[1][j], scale * found[2][j]) for j in used)
+            mode_weights = np.array([piece_weights[owner == j].sum() for j in used])
     ess, log_ev, stderr = (float(v) for v in summary)
     return ImportanceResult(
         log_weights=np.asarray(log_w, np.float64) - jacobian,

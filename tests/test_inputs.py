@@ -251,3 +251,33 @@ def test_vague_priors_are_refused_not_answered_wrongly():
     for s in (1e10, 1e15, 1e20):
         value = gmm.exact_log_marginal_likelihood(SMALL, 2, prior=gmm.Prior(mean_loc=6.0, mean_scale=s))
         assert np.isfinite(value)
+
+
+def _draws(s=40, k=2):
+    rng = np.random.default_rng(0)
+    return (rng.dirichlet(np.ones(k), s), rng.normal(size=(s, k)), np.exp(rng.normal(size=(s, k))))
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(proposal="draws"), "draws must be a tuple"),
+        (dict(proposal="em", draws=_draws()), "draws is only used with proposal='draws'"),
+        (dict(proposal="draws", draws=_draws()[:2]), "draws must be a tuple"),
+        (dict(proposal="draws", draws=_draws(k=3)), "means' must have shape|weights must have shape|shape \\(S, 2\\)"),
+        (dict(proposal="draws", draws=_draws(s=10)), "S >= 20"),
+        (dict(proposal="draws", draws=(_draws()[0], _draws()[1], -_draws()[2])), "stds must be finite and positive"),
+        (dict(proposal="draws", draws=(_draws()[0], np.full((40, 2), np.nan), _draws()[2])), "means must be finite"),
+        (dict(proposal="mcmc"), "proposal must be 'prior', 'em' or 'draws'"),
+    ],
+)
+def test_importance_sampling_checks_its_draws(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        gmm.importance_sampling(KEY, X, 2, prior=PRIOR, n_particles=64, **kwargs)
+
+
+def test_importance_sampling_from_draws_runs_and_sorts():
+    r = gmm.importance_sampling(KEY, X, 2, prior=PRIOR, n_particles=256, proposal="draws", draws=_draws(s=200))
+    assert r.proposal == "draws" and r.means.shape == (256, 2) and np.isfinite(r.log_evidence)
+    inside = r.log_weights > -np.inf  # draws outside the means-sorted region get weight 0
+    assert inside.any() and np.all(np.diff(r.means[inside], axis=1) > 0) and r.modes == ()
