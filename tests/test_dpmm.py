@@ -21,7 +21,7 @@ from scipy.special import gammaln
 import gmm
 from gmm.crp import crp_expected_clusters, crp_n_clusters_pmf, crp_sample, stick_weights
 from gmm.dpmm import dp_gibbs
-from gmm.evidence import _log_sigma_grid, _subset_log_evidence
+from gmm._exact import _log_sigma_grid, _subset_log_evidence
 
 
 def set_partitions(n: int) -> np.ndarray:
