@@ -300,7 +300,7 @@ def importance_sampling(
     of 4096 draws, discarded, refit each piece's centre and covariance to the weighted draws
     it is responsible for (mixture population Monte Carlo) and its probability to its share
     of the weight (a quarter of the probability is shared equally); the covariance is
-    multiplied by ``inflation``^2. A fraction ``defensive`` of the particles are prior draws
+    multiplied by ``inflation`` squared. A fraction ``defensive`` of the particles are prior draws
     sorted by mean instead (defensive importance sampling: no weight exceeds
     p(x | theta) / eps even where no mode was found). Because the posterior is exchangeable
     in the components, p(x) = K! * integral over {mu_1 < ... < mu_K} of p(x, theta): draws
@@ -316,7 +316,7 @@ def importance_sampling(
     defensive prior part, the sorted region), with the pieces fitted to posterior ``draws``
     instead of to EM modes: the draws, sorted by mean and mapped to z, are cut by k-means
     into up to 32 clusters, each piece taking its cluster's mean and covariance (times
-    ``inflation``^2) and its share of the draws. Draws from any sampler (SMC particles,
+    ``inflation`` squared) and its share of the draws. Draws from any sampler (SMC particles,
     the chains of :func:`gmm.gibbs`, tempered or not) cover the modes it found; the weights
     stay exact whatever the draws, so the estimate does not depend on that sampler's
     mixing, only its variance does.
