@@ -33,25 +33,16 @@ import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+import book_pages  # noqa: E402  (the table of contents, read as the tests read it)
+
 TIMEOUT_S = 900  # the per-cell limit of _config.yml's `execute.timeout`
 CELL_TIMES = ROOT / "_build" / ".build" / "cell_times.json"
 
 
 def toc_pages() -> list[Path]:
     """Every page of _toc.yml, root first, as paths to its .md source."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    names = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                names.append(entry["file"])
-            walk(entry.get("sections"))
-
-    walk(toc.get("chapters"))
-    for part in toc.get("parts", []) or []:
-        walk(part.get("chapters"))
-    return [ROOT / f"{name.removesuffix('.md')}.md" for name in names]
+    return [book_pages.source_path(d) for d in book_pages.toc_docnames()]
 
 
 def cache_config(cache: Path) -> dict:
@@ -117,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.cache.exists():
         parser.error(f"{args.cache} exists: the cache must start empty")
     CELL_TIMES.unlink(missing_ok=True)
-    pages = [p for p in toc_pages() if read_page(p) is not None]
+    notebooks = {p: nb for p in toc_pages() if (nb := read_page(p)) is not None}
     # Longest first (by the length of their code), so no long page starts last.
-    pages.sort(key=lambda p: -sum(len(c.source) for c in read_page(p).cells if c.cell_type == "code"))
+    pages = sorted(notebooks, key=lambda p: -sum(len(c.source) for c in notebooks[p].cells if c.cell_type == "code"))
     cache = get_cache(str(args.cache))
     args.config_out.parent.mkdir(parents=True, exist_ok=True)
     args.config_out.write_text(yaml.safe_dump(cache_config(args.cache), sort_keys=False))
