@@ -46,13 +46,11 @@ from gmm.models import (
     bento_mixture,
     observations,
 )
+from gmm.binned import binned_log_likelihood, binned_log_prob, data_resolution
 from gmm.selection import (
     SelectionResult,
     aic,
     bic,
-    binned_log_likelihood,
-    binned_log_prob,
-    data_resolution,
     n_parameters,
     naive_select_k,
     select_k,
