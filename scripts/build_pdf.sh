@@ -23,11 +23,8 @@ if ! tex_ready; then
 fi
 
 source "$ROOT/scripts/env.sh"
-cache=_build/.jupyter_cache
-rm -rf "$cache" _build/latex
-# Every cell executed from scratch, the pages side by side (as in build_book.sh).
-python scripts/execute_pages.py "$cache" --config-out _build/.build/_config.yml ${GMM_BOOK_JOBS:+--jobs "$GMM_BOOK_JOBS"}
-jupyter-book build . --config _build/.build/_config.yml --builder pdflatex --all -W -n --keep-going "$@"
+rm -rf _build/latex
+execute_and_build --builder pdflatex "$@"
 
 pdf="_build/latex/gmm-book.pdf"
 log="_build/latex/gmm-book.log"

@@ -46,3 +46,14 @@ export PYTHONHASHSEED=0
 export JAX_COMPILATION_CACHE_DIR="${JAX_COMPILATION_CACHE_DIR:-$ROOT/.cache/jax}"
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="${JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS:-0.2}"
 cd "$ROOT"
+
+# Execute every cell of every page from scratch (a new, empty jupyter-cache; the pages side
+# by side, one per core: scripts/execute_pages.py), then render from those outputs with
+# Sphinx, failing on any warning. Arguments go to jupyter-book (e.g. --builder pdflatex).
+execute_and_build() {
+    local cache=_build/.jupyter_cache
+    rm -rf "$cache"
+    python scripts/execute_pages.py "$cache" --config-out _build/.build/_config.yml \
+        ${GMM_BOOK_JOBS:+--jobs "$GMM_BOOK_JOBS"}
+    jupyter-book build . --config _build/.build/_config.yml --all -W -n --keep-going "$@"
+}
