@@ -13,6 +13,7 @@ assignment probabilities and a bounded working set; parallel tempering is in
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -88,7 +89,6 @@ class GibbsPosterior:
             ``{"weights": (K,), "means": (K,), "stds": (K,)}``; NaN with one chain.
         ess: bulk effective sample size of every scalar parameter (ArviZ), same layout;
             quote it for Monte Carlo standard errors, sd / sqrt(ess).
-        ess_tail: tail (5% and 95% quantile) ESS, same layout.
         acceptance_rate: mean acceptance probability of the log-sigma MH steps after
             warmup, shape (n_chains, K).
         step_size: the adapted random-walk step on log sigma, shape (n_chains, K), in
@@ -110,13 +110,18 @@ class GibbsPosterior:
     assignment_probs: np.ndarray
     rhat: dict[str, np.ndarray]
     ess: dict[str, np.ndarray]
-    ess_tail: dict[str, np.ndarray]
     acceptance_rate: np.ndarray
     step_size: np.ndarray
     inverse_temperatures: np.ndarray
     swap_acceptance_rate: np.ndarray
     correction_acceptance_rate: np.ndarray
     x: np.ndarray
+
+    @functools.cached_property
+    def ess_tail(self) -> dict[str, np.ndarray]:
+        """Tail (5% and 95% quantile) ESS of every scalar parameter (ArviZ), same layout as
+        ``ess``; computed on first use, since the sampler's own checks need only the bulk ESS."""
+        return {name: diagnostics.ess(getattr(self, name), "tail") for name in PARAMS}
 
     @property
     def n_chains(self) -> int:
@@ -324,7 +329,6 @@ def gibbs(
     }
     rhat = {name: diagnostics.rhat(d) for name, d in draws.items()}
     ess = {name: diagnostics.ess(d) for name, d in draws.items()}
-    ess_tail = {name: diagnostics.ess(d, "tail") for name, d in draws.items()}
     diagnostics.warn_if_unconverged(
         rhat, ess, sampler="gibbs",
         advice=_ADVICE if n_temps == 1 else _ADVICE_TEMPERED,
@@ -334,7 +338,6 @@ def gibbs(
         assignment_probs=resp,
         rhat=rhat,
         ess=ess,
-        ess_tail=ess_tail,
         acceptance_rate=np.asarray(acc, np.float64),
         step_size=np.asarray(step, np.float64),
         inverse_temperatures=betas,
