@@ -27,7 +27,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from genjax import Const, const, gen, seed
+from genjax import const, seed
 from jax.scipy.special import logsumexp
 
 from gmm import _modes
@@ -42,7 +42,7 @@ from gmm._em_proposal import (
     _sorted_coordinates,
     em_proposal,
 )
-from gmm._scoring import PARAMS, quiet_tfp, sort_by_mean, standardise
+from gmm._scoring import PARAMS, parameter_prior, quiet_tfp, sort_by_mean, standardise
 from gmm._validation import (
     as_data,
     check_finite,
@@ -57,7 +57,6 @@ from gmm.models import (
     Prior,
     bayesian_gmm,
     bayesian_gmm_marginal,
-    draw_parameters,
     observations,
     resolve_prior,
 )
@@ -178,12 +177,6 @@ def _is_prior(key: jax.Array, x: jax.Array, prior: Prior, k: int, n_particles: i
 
 
 # The "em" proposal: full-covariance Student-t pieces in coordinates of the means-sorted region.
-
-
-@gen
-def parameter_prior(k: Const[int], prior: Prior):
-    """The model's prior p(pi, mu, sigma) alone (the same code and addresses as :func:`bayesian_gmm`)."""
-    return draw_parameters(k, prior)
 
 
 _EM_BATCH = 4096  # particles per call of the jitted "em" scorer: its one compiled size
