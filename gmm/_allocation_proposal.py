@@ -97,7 +97,7 @@ def piece_parameters(
     n, xbar, ss = (np.asarray(a, np.float64) for a in stats)
     floor = 1e-3 * float(prior.mean_scale)
     mode, sd = std_conditional_mode(n, ss, prior, floor)
-    c = 1.0 / spread**2
+    c = 1.0 / np.square(spread)
     return Pieces(
         concentration=float(prior.alpha) + c * n,
         log_sd_loc=np.log(mode),
