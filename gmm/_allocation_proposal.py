@@ -29,7 +29,7 @@ from jax.scipy.special import gammaln, logsumexp
 from gmm._scoring import PARAMS, parameter_prior
 from gmm.models import Prior, bayesian_gmm_marginal, draw_stds_numpy, std_conditional_mode
 
-_MAX_PIECES = 256  # allocations the proposal mixes (more cost, per particle, for a smoother mixture)
+_MAX_PIECES = 2048  # allocations the proposal mixes (cost per particle grows with it; ESS too, up to K = 7)
 _CHUNK = 16  # particles per step of the symmetrised density: (chunk, S) arrays stay in cache
 _BATCH = 4096  # particles per call of the jitted scorer (its one compiled size)
 
