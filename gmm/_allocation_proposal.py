@@ -30,7 +30,7 @@ from gmm._scoring import PARAMS, parameter_prior
 from gmm.models import Prior, bayesian_gmm_marginal, draw_stds_numpy, std_conditional_mode
 
 _MAX_PIECES = 2048  # allocations the proposal mixes (cost per particle grows with it; ESS too, up to K = 7)
-_CHUNK = 16  # particles per step of the symmetrised density: (chunk, S) arrays stay in cache
+_CHUNK = 64  # particles per step of the symmetrised density: bounds its (chunk, S) temporaries
 _BATCH = 4096  # particles per call of the jitted scorer (its one compiled size)
 
 
