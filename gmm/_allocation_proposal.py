@@ -32,6 +32,7 @@ from gmm.models import Prior, bayesian_gmm_marginal, draw_stds_numpy, std_condit
 _MAX_PIECES = 2048  # allocations the proposal mixes (cost per particle grows with it; ESS too, up to K = 7)
 _CHUNK = 64  # particles per step of the symmetrised density: bounds its (chunk, S) temporaries
 _BATCH = 4096  # particles per call of the jitted scorer (its one compiled size)
+_TABLE = 1 << 22  # entries of the (draws, N, K) tables of allocation_stats per block
 
 
 class Pieces(NamedTuple):
@@ -69,18 +70,21 @@ def allocation_stats(
     w, m, s = (np.asarray(a, np.float64) for a in draws)
     rows = np.unique(np.concatenate([w, m, s], axis=1), axis=0, return_index=True)[1]
     pick = rng.choice(rows, size=min(n_pieces, rows.size), replace=False)
-    w, m, s = w[pick], m[pick], s[pick]
-    logit = np.log(np.maximum(w, 1e-300))[:, None, :] - np.log(s)[:, None, :]
-    logit = logit - 0.5 * ((y[None, :, None] - m[:, None, :]) / s[:, None, :]) ** 2
-    p = np.exp(logit - logit.max(axis=2, keepdims=True))
-    cum = np.cumsum(p, axis=2)
-    u = rng.random(cum.shape[:2])[..., None] * cum[..., -1:]
-    z = np.minimum((cum <= u).sum(axis=2), w.shape[1] - 1)  # (S, N)
-    one_hot = z[..., None] == np.arange(w.shape[1])  # (S, N, K)
-    n = one_hot.sum(axis=1).astype(np.float64)
-    xbar = np.where(n > 0, (one_hot * y[None, :, None]).sum(axis=1) / np.maximum(n, 1.0), 0.0)
-    ss = (one_hot * (y[None, :, None] - xbar[:, None, :]) ** 2).sum(axis=1)
-    return n, xbar, ss
+    k = w.shape[1]
+    step = max(1, _TABLE // (y.size * k))  # draws per block: (block, N, K) tables of bounded size
+    stats = []
+    for i in range(0, pick.size, step):
+        j = pick[i : i + step]
+        logit = np.log(np.maximum(w[j], 1e-300))[:, None, :] - np.log(s[j])[:, None, :]
+        logit = logit - 0.5 * ((y[None, :, None] - m[j][:, None, :]) / s[j][:, None, :]) ** 2
+        cum = np.cumsum(np.exp(logit - logit.max(axis=2, keepdims=True)), axis=2)
+        u = rng.random(cum.shape[:2])[..., None] * cum[..., -1:]
+        z = np.minimum((cum <= u).sum(axis=2), k - 1)  # (block, N)
+        one_hot = z[..., None] == np.arange(k)  # (block, N, K)
+        n = one_hot.sum(axis=1).astype(np.float64)
+        xbar = np.where(n > 0, (one_hot * y[None, :, None]).sum(axis=1) / np.maximum(n, 1.0), 0.0)
+        stats.append((n, xbar, (one_hot * (y[None, :, None] - xbar[:, None, :]) ** 2).sum(axis=1)))
+    return tuple(np.concatenate([b[i] for b in stats]) for i in range(3))
 
 
 def piece_parameters(
@@ -242,9 +246,10 @@ def _score(y: jax.Array, prior: Prior, pieces: Pieces, df: jax.Array, defensive:
     (B, K) each, B a multiple of ``_CHUNK``; q = (1 - eps) q_sym + eps p(theta).
 
     p(y, theta) with the assignments summed out is ``bayesian_gmm_marginal.assess`` with every
-    address constrained, p(theta) ``parameter_prior.assess``; q_sym
-    (:func:`log_symmetrised_density`) runs on chunks of ``_CHUNK`` particles, which bounds its
-    (chunk, S) temporaries."""
+    address constrained, p(theta) ``parameter_prior.assess``, q_sym
+    :func:`log_symmetrised_density`; all on chunks of ``_CHUNK`` particles, which bounds the
+    (chunk, S) and (chunk, N) temporaries. A NaN weight (a weight that underflowed to 0 in
+    float32) counts as 0."""
     n = y.shape[0]
 
     def model(w, m, s):
@@ -253,19 +258,19 @@ def _score(y: jax.Array, prior: Prior, pieces: Pieces, df: jax.Array, defensive:
         log_prior, _ = parameter_prior.assess(choices, const(k), prior)
         return log_p, log_prior
 
-    log_p, log_prior = jax.vmap(model)(*theta)
-    chunks = tuple(a.reshape((-1, _CHUNK) + a.shape[1:]) for a in theta)
-    log_sym = jax.lax.map(lambda c: log_symmetrised_density(pieces, df, *c, prior), chunks).reshape(-1)
-    log_q = jnp.logaddexp(jnp.log1p(-defensive) + log_sym, jnp.log(defensive) + log_prior)
-    log_w = log_p - log_q
+    def chunk(c):
+        log_p, log_prior = jax.vmap(model)(*c)
+        log_sym = log_symmetrised_density(pieces, df, *c, prior)
+        return log_p - jnp.logaddexp(jnp.log1p(-defensive) + log_sym, jnp.log(defensive) + log_prior)
+
+    log_w = jax.lax.map(chunk, tuple(a.reshape((-1, _CHUNK) + a.shape[1:]) for a in theta)).reshape(-1)
     return jnp.where(jnp.isnan(log_w), -jnp.inf, log_w)
 
 
 def run_allocations(
     rng: np.random.Generator,
-    y: jax.Array,
+    y: np.ndarray,
     prior: Prior,
-    prior64: Prior,
     draws: tuple[np.ndarray, np.ndarray, np.ndarray],
     df: float,
     defensive: float,
@@ -273,23 +278,25 @@ def run_allocations(
     n_particles: int,
     n_pieces: int = _MAX_PIECES,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Importance sampling with the allocation proposal: (log w (S,), pi, mu, sigma (S, K)),
-    float64, in y's units, unsorted.
+    """Importance sampling with the allocation proposal: (log w (P,), pi, mu, sigma (P, K)) for
+    P = ``n_particles``, float64, in y's units, unsorted.
 
-    y: standardised data (float32); ``prior`` its float32 prior, ``prior64`` the same in float64;
-    draws: posterior draws (weights, means, stds) in y's units. The pieces are built once
-    (:func:`allocation_stats`, :func:`piece_parameters`); the particles are drawn in NumPy
-    (:func:`draw_pieces`) and scored in batches of ``_BATCH``.
+    y: standardised data, float64 (N,); ``prior`` in y's units (float32 leaves, as
+    :func:`gmm._scoring.standardised_prior` makes it); draws: posterior draws (weights, means,
+    stds), each (R, K), in y's units. The S = min(``n_pieces``, distinct draws) pieces are
+    built once (:func:`allocation_stats`, :func:`piece_parameters` with ``spread``); the
+    particles are drawn in NumPy (:func:`draw_pieces`) and scored in float32 in batches of
+    ``_BATCH`` (the last batch's surplus dropped).
     """
-    y64 = np.asarray(y, np.float64)
-    pieces = piece_parameters(allocation_stats(rng, y64, draws, n_pieces), prior64, spread)
+    prior64 = Prior.tree_unflatten(prior.family, [float(v) for v in prior.tree_flatten()[0]])
+    pieces = piece_parameters(allocation_stats(rng, y, draws, n_pieces), prior64, spread)
     pieces32 = Pieces(*(jnp.asarray(a, jnp.float32) for a in pieces))
     k = pieces.concentration.shape[1]
+    y32, df32, eps32 = (jnp.asarray(v, jnp.float32) for v in (y, df, defensive))
     out = []
     for _ in range(-(-n_particles // _BATCH)):
-        theta = draw_pieces(rng, pieces, df, defensive, prior64, _BATCH)
-        theta32 = tuple(jnp.asarray(a, jnp.float32) for a in theta)
-        log_w = _score(y, prior, pieces32, jnp.asarray(df, jnp.float32), jnp.asarray(defensive, jnp.float32), theta32, k)
+        theta32 = tuple(jnp.asarray(a, jnp.float32) for a in draw_pieces(rng, pieces, df, defensive, prior64, _BATCH))
+        log_w = _score(y32, prior, pieces32, df32, eps32, theta32, k)
         out.append((np.asarray(log_w, np.float64),) + tuple(np.asarray(a, np.float64) for a in theta32))
     return tuple(np.concatenate([o[i] for o in out])[:n_particles] for i in range(4))
 
