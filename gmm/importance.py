@@ -422,7 +422,8 @@ def _importance_sampling(
             (log_w, w, m, s), summary = _is_prior(key, y, pj, k, n_particles)
     elif proposal == "allocations":
         draws_y = (draws[0], (draws[1] - loc) / scale, draws[2] / scale)
-        log_w, *theta = run_allocations(numpy_rng(key), (data - loc) / scale, pj, draws_y, df, defensive, inflation, n_particles)
+        y64 = (data - loc) / scale
+        log_w, *theta = run_allocations(numpy_rng(key), y64, pj, draws_y, df, defensive, inflation, n_particles)
         order = np.argsort(theta[1], axis=1)  # the weights are symmetric: report the sorted labelling
         w, m, s = (np.take_along_axis(a, order, axis=1) for a in theta)
         summary = _weight_summary(jnp.asarray(log_w))

@@ -115,7 +115,8 @@ def test_allocation_statistics_are_those_of_the_drawn_allocation():
     """With well-separated components every allocation is certain, so the counts, means and
     scatters are those of the two groups (in the draws' labelling)."""
     y = np.r_[-5.1, -5.0, -4.8, 5.0, 5.3]
-    draws = (np.tile([0.5, 0.5], (30, 1)), np.tile([-5.0, 5.0], (30, 1)), np.tile([0.3, 0.3], (30, 1)) + 1e-3 * np.arange(30)[:, None])
+    stds = np.tile([0.3, 0.3], (30, 1)) + 1e-3 * np.arange(30)[:, None]  # 30 distinct draws
+    draws = (np.tile([0.5, 0.5], (30, 1)), np.tile([-5.0, 5.0], (30, 1)), stds)
     n, xbar, ss = allocation_stats(np.random.default_rng(0), y, draws, 8)
     assert n.shape == (8, 2)
     np.testing.assert_array_equal(n, np.tile([3.0, 2.0], (8, 1)))
@@ -151,6 +152,6 @@ def test_evidence_matches_exact_enumeration(k, prior):
         jax.random.key(10 + k), TINY, k, prior=prior, n_particles=8192, proposal="allocations", draws=draws
     )
     assert r.ess > 2000, r.ess
-    assert abs(r.log_evidence - exact) < 4 * r.log_evidence_stderr + 0.01, (r.log_evidence, r.log_evidence_stderr, exact)
+    assert abs(r.log_evidence - exact) < 4 * r.log_evidence_stderr + 0.01, (r.log_evidence, r.ess, exact)
     assert r.proposal == "allocations" and r.weights.shape == (8192, k)
     assert np.all(np.diff(r.means, axis=1) >= 0) and np.allclose(r.weights.sum(axis=1), 1.0, atol=1e-5)
