@@ -276,11 +276,13 @@ def _draws(s=40, k=2):
         (dict(proposal="allocations", draws=(-_draws()[0], _draws()[1], _draws()[2])), "weights must be finite and positive"),
         (dict(proposal="allocations", draws=_draws(), inflation=0.0), "inflation"),
         (dict(proposal="allocations", draws=_draws(), defensive=1.0), "defensive"),
+        (dict(proposal="allocations", n_components=11, draws=_draws(s=200, k=11)), "up to 10, got 11"),
     ],
 )
 def test_importance_sampling_checks_its_draws(kwargs, name):
     with pytest.raises(ValueError, match=name):
-        gmm.importance_sampling(KEY, X, 2, prior=PRIOR, n_particles=64, **kwargs)
+        gmm.importance_sampling(KEY, X, kwargs.get("n_components", 2), prior=PRIOR, n_particles=64,
+                                **{name: v for name, v in kwargs.items() if name != "n_components"})
 
 
 def test_importance_sampling_from_draws_runs_and_sorts():
