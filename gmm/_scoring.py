@@ -1,5 +1,6 @@
-"""GenJAX scores shared by the samplers: per-component columns of ``assigned_point.assess``,
-responsibilities, assignment draws, and the standardisation of data and prior.
+"""GenJAX scores shared by the samplers: the prior alone (:func:`parameter_prior`),
+per-component columns of ``assigned_point.assess``, responsibilities, assignment draws,
+and the standardisation of data and prior.
 
 The samplers run in float32 on standardised data y = (x - loc) / scale (loc and scale
 robust, computed in float64), with the prior mapped to the same units, so offsets such as
@@ -15,11 +16,18 @@ from functools import partial, reduce
 import jax
 import jax.numpy as jnp
 import numpy as np
+from genjax import Const, gen
 
 from gmm.em import robust_scale
-from gmm.models import Prior, assigned_point
+from gmm.models import Prior, assigned_point, draw_parameters
 
 PARAMS = ("weights", "means", "stds")
+
+
+@gen
+def parameter_prior(k: Const[int], prior: Prior):
+    """The model's prior p(pi, mu, sigma) alone (the same code and addresses as :func:`gmm.models.bayesian_gmm`)."""
+    return draw_parameters(k, prior)
 
 
 @contextlib.contextmanager
