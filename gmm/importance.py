@@ -8,12 +8,11 @@ a mixture of multivariate Student-t pieces in unconstrained coordinates, one aro
 distinct posterior mode that penalised EM finds from many starts (and around its
 relabellings where two means may cross), with covariances from the log posterior's Hessian
 refitted by pilot runs, weighted on the means-sorted region (so no sum over the K!
-labellings is needed); ``proposal="draws"`` fits the same kind of pieces to posterior draws
-that the caller supplies (SMC particles, Gibbs chains), which cover a broad posterior
-(K >= 4 on the galaxies) better than EM's modes do; ``proposal="allocations"`` mixes
-approximate conditionals p(theta | z, x) over allocations z drawn given such draws,
-symmetrised over the K! labellings with permanents (``gmm/_allocation_proposal.py``), which
-holds up at K = 6 and 7 on the galaxies where the other pieces' weights degenerate.
+labellings is needed); ``proposal="allocations"`` mixes approximate conditionals
+p(theta | z, x) over allocations z drawn given posterior draws that the caller supplies (SMC
+particles, Gibbs chains), symmetrised over the K! labellings with permanents
+(``gmm/_allocation_proposal.py``), which covers a broad posterior (K >= 4 on the galaxies,
+up to K = 7) where EM's modes miss part of it.
 
 The model's densities are GenJAX's (``bayesian_gmm_marginal.assess``,
 ``parameter_prior.assess``, ``em_proposal.assess``), vmapped in one jitted scorer per K;
@@ -41,7 +40,6 @@ from gmm._em_proposal import (
     _draw_em,
     _from_sorted_coordinates,
     _initial_pieces,
-    _pieces_from_draws,
     _refit_pieces,
     _sorted_coordinates,
     em_proposal,
@@ -68,9 +66,8 @@ from gmm.models import (
 _N_STARTS = 64
 _PILOT = 4096  # particles of each pilot run that refits the "em" proposal (fixed: one compiled program)
 _PILOT_ROUNDS = 4
-_DRAW_PIECES = 64  # most pieces of the "draws" proposal
 _EQUAL = 0.25  # part of the pieces' probabilities shared equally (the rest by their estimated mass)
-_PROPOSALS = ("prior", "em", "draws", "allocations")
+_PROPOSALS = ("prior", "em", "allocations")
 _ALLOCATION_SPREAD = 1.2  # default inflation of the "allocations" pieces (ESS-best on the galaxies, K = 6, 7)
 _MAX_ALLOCATION_K = 10  # the unrolled permanent's compile time grows about 3.5-fold per component (36 s at K = 10)
 
@@ -92,9 +89,9 @@ class ImportanceResult:
             spread of the weights that were drawn: when ``ess`` is tiny the estimate is
             biased low and this error bar is itself unreliable (it cannot see the mass
             the proposal missed).
-        proposal: ``"prior"``, ``"em"``, ``"draws"`` or ``"allocations"``.
+        proposal: ``"prior"``, ``"em"`` or ``"allocations"``.
         em: the maximum-likelihood EM fit, one of the starts of the ``"em"`` proposal's mode
-            search (None for ``"prior"``).
+            search (None for the other proposals).
         modes: the distinct posterior modes the ``"em"`` proposal's pieces are built around, as
             mixtures sorted by mean (data units), best log posterior first (empty for the other
             proposals).
@@ -312,17 +309,11 @@ def importance_sampling(
     percent at K = 4, and it collapses from K = 5 on (a posterior spread over many shallow
     modes): check ``ess`` before trusting the estimate.
 
-    ``proposal="draws"``: the same machinery (Student-t pieces in z, pilot refits, the
-    defensive prior part, the sorted region), with the pieces fitted to posterior ``draws``
-    instead of to EM modes: the draws, sorted by mean and mapped to z, are cut by k-means
-    into up to 32 clusters, each piece taking its cluster's mean and covariance (times
-    ``inflation`` squared) and its share of the draws. Draws from any sampler (SMC particles,
-    the chains of :func:`gmm.gibbs`, tempered or not) cover the modes it found; the weights
-    stay exact whatever the draws, so the estimate does not depend on that sampler's
-    mixing, only its variance does.
-
     ``proposal="allocations"``: the classic importance function for mixtures (Fruehwirth-Schnatter
-    2004; Lee, Marin, Mengersen and Robert 2009), built from the same ``draws``. For up to 2048
+    2004; Lee, Marin, Mengersen and Robert 2009), built from posterior ``draws`` of any sampler
+    (SMC particles, the chains of :func:`gmm.gibbs`, tempered or not); the weights stay exact
+    whatever the draws, so the estimate does not depend on that sampler's mixing, only its
+    variance does. For up to 2048
     distinct draws theta^s, an allocation z^s ~ p(z | theta^s, x) (one Gibbs step) gives the
     counts n_k, means and scatters of a piece q_s: pi ~ Dirichlet(alpha + c n),
     log sigma_k ~ Student-t(``df``) around the mode of its conditional given the allocated
@@ -344,15 +335,14 @@ def importance_sampling(
         prior: the model's :class:`~gmm.models.Prior`; None derives one from the data
             (:meth:`~gmm.Prior.from_data`).
         n_particles: number of particles S >= 1.
-        proposal: ``"prior"``, ``"em"``, ``"draws"`` or ``"allocations"``.
-        df: degrees of freedom (> 0) of the proposal pieces' Student-t laws (of z for ``"em"``
-            and ``"draws"``, of log sigma for ``"allocations"``).
-        inflation: factor (> 0) on the spread of the pieces (``"em"``, ``"draws"``: their
-            covariances are inflation^2 times the fitted ones; ``"allocations"``: see above);
+        proposal: ``"prior"``, ``"em"`` or ``"allocations"``.
+        df: degrees of freedom (> 0) of the proposal pieces' Student-t laws (of z for ``"em"``,
+            of log sigma for ``"allocations"``).
+        inflation: factor (> 0) on the spread of the pieces (``"em"``: their covariances are inflation^2 times the fitted ones; ``"allocations"``: see above);
             None: 1.5, or 1.2 for ``"allocations"``.
         defensive: fraction in [0, 1) of particles drawn from the prior (all but ``"prior"``).
         n_starts: penalised-EM starts of the ``"em"`` proposal's mode search (>= 1).
-        draws: for ``proposal="draws"`` or ``"allocations"`` (and only then), posterior draws
+        draws: for ``proposal="allocations"`` (and only then), posterior draws
             (weights, means, stds), each of shape (S, K), data units, in any labelling (sorted
             here); S >= 4(3K - 1) finite rows with positive weights and stds.
 
@@ -370,7 +360,7 @@ def importance_sampling(
     n_particles = check_positive_int(n_particles, "n_particles", maximum=10_000_000)
     prior = resolve_prior(prior, data)
     if proposal not in _PROPOSALS:
-        raise ValueError(f"proposal must be 'prior', 'em', 'draws' or 'allocations', got {proposal!r}.")
+        raise ValueError(f"proposal must be 'prior', 'em' or 'allocations', got {proposal!r}.")
     if proposal == "allocations" and k > _MAX_ALLOCATION_K:
         raise ValueError(
             f"proposal='allocations' allows n_components up to {_MAX_ALLOCATION_K}, got {k}: its permanents "
@@ -389,12 +379,12 @@ def importance_sampling(
 
 
 def _check_draws(draws: Any, k: int, proposal: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """``draws`` checked for ``proposal``: None unless "draws" or "allocations"; then three
+    """``draws`` checked for ``proposal``: None unless "allocations"; then three
     finite float64 arrays (S, K) with positive weights and stds, S >= 4 (3K - 1), rows sorted
     by mean."""
-    if proposal not in ("draws", "allocations"):
+    if proposal != "allocations":
         if draws is not None:
-            raise ValueError(f"draws is only used with proposal='draws' or 'allocations', got proposal={proposal!r}.")
+            raise ValueError(f"draws is only used with proposal='allocations', got proposal={proposal!r}.")
         return None
     if not isinstance(draws, (tuple, list)) or len(draws) != 3:
         raise ValueError(f"draws must be a tuple (weights, means, stds) of arrays (S, {k}), got {type(draws).__name__}.")
@@ -440,25 +430,20 @@ def _importance_sampling(
         y64 = (data - loc) / scale
         prior64 = tuple(float(v) for v in pj.tree_flatten()[0])
         prior_y64 = Prior.tree_unflatten(pj.family, prior64)
-        if proposal == "em":
-            fit = _fit_em(k_em, data, k, 1000, 1e-7, 4, None, None, "kmeans")
-            mix = fit.mixture
-            first = (mix.weights, (mix.means - loc) / scale, mix.stds / scale)
-            found = _modes.distinct_modes(numpy_rng(k_em), y64, k, prior64, n_starts, first, _MAX_MODES, pj.family)
-            locs, trils, owner = _initial_pieces(y64, found[:3], prior_y64, df, inflation)
-            df32 = jnp.asarray(df, jnp.float32)
-            with quiet_tfp():
-                log_mass = _centre_log_ratios(y, pj, jnp.asarray(locs, jnp.float32), jnp.asarray(trils, jnp.float32), df32, k)
-            log_mass = np.asarray(log_mass, np.float64)
-            log_mass = np.where(np.isfinite(log_mass), log_mass, -np.inf)
-            keep = log_mass >= np.max(log_mass) - 20.0  # pieces e^-20 below the best carry nothing
-        else:
-            draws_y = (draws[0], (draws[1] - loc) / scale, draws[2] / scale)
-            locs, trils, log_mass = _pieces_from_draws(numpy_rng(k_em), draws_y, df, inflation, _DRAW_PIECES)
-            owner, keep = np.arange(locs.shape[0]), np.ones(locs.shape[0], bool)
+        fit = _fit_em(k_em, data, k, 1000, 1e-7, 4, None, None, "kmeans")
+        mix = fit.mixture
+        first = (mix.weights, (mix.means - loc) / scale, mix.stds / scale)
+        found = _modes.distinct_modes(numpy_rng(k_em), y64, k, prior64, n_starts, first, _MAX_MODES, pj.family)
+        locs, trils, owner = _initial_pieces(y64, found[:3], prior_y64, df, inflation)
+        df32 = jnp.asarray(df, jnp.float32)
+        with quiet_tfp():
+            log_mass = _centre_log_ratios(y, pj, jnp.asarray(locs, jnp.float32), jnp.asarray(trils, jnp.float32), df32, k)
+        log_mass = np.asarray(log_mass, np.float64)
+        log_mass = np.where(np.isfinite(log_mass), log_mass, -np.inf)
+        keep = log_mass >= np.max(log_mass) - 20.0  # pieces e^-20 below the best carry nothing
 
         def run(key_run, locs, trils, weights, size):
-            # one compiled program whatever the number of pieces (two with "draws"' 64)
+            # one compiled program whatever the number of pieces
             pad = -(-locs.shape[0] // _MAX_PIECES) * _MAX_PIECES - locs.shape[0]
             padded = (np.concatenate([a, np.repeat(a[:1], pad, axis=0)]) for a in (locs, trils))
             return _run_em(key_run, y, prior_y64, (*padded, np.r_[weights, np.zeros(pad)]), df, defensive, k, size)
@@ -483,10 +468,9 @@ def _importance_sampling(
         piece_weights = _EQUAL / locs.shape[0] + (1.0 - _EQUAL) * np.exp(log_mass - logsumexp(log_mass))
         log_w, w, m, s, _, _ = run(k_is, locs, trils, piece_weights, n_particles)
         summary = _weight_summary(jnp.asarray(log_w))
-        if proposal == "em":
-            used = np.unique(owner)
-            modes = tuple(Mixture(found[0][j], loc + scale * found[1][j], scale * found[2][j]) for j in used)
-            mode_weights = np.array([piece_weights[owner == j].sum() for j in used])
+        used = np.unique(owner)
+        modes = tuple(Mixture(found[0][j], loc + scale * found[1][j], scale * found[2][j]) for j in used)
+        mode_weights = np.array([piece_weights[owner == j].sum() for j in used])
     ess, log_ev, stderr = (float(v) for v in summary)
     return ImportanceResult(
         log_weights=np.asarray(log_w, np.float64) - jacobian,

@@ -261,16 +261,13 @@ def _draws(s=40, k=2):
 @pytest.mark.parametrize(
     "kwargs, name",
     [
-        (dict(proposal="draws"), "draws must be a tuple"),
-        (dict(proposal="em", draws=_draws()), "draws is only used with proposal='draws'"),
-        (dict(proposal="draws", draws=_draws()[:2]), "draws must be a tuple"),
-        (dict(proposal="draws", draws=_draws(k=3)), "means' must have shape|weights must have shape|shape \\(S, 2\\)"),
-        (dict(proposal="draws", draws=_draws(s=10)), "S >= 20"),
-        (dict(proposal="draws", draws=(_draws()[0], _draws()[1], -_draws()[2])), "stds must be finite and positive"),
-        (dict(proposal="draws", draws=(_draws()[0], np.full((40, 2), np.nan), _draws()[2])), "means must be finite"),
-        (dict(proposal="mcmc"), "proposal must be 'prior', 'em', 'draws' or 'allocations'"),
+        (dict(proposal="em", draws=_draws()), "draws is only used with proposal='allocations'"),
+        (dict(proposal="allocations", draws=_draws()[:2]), "draws must be a tuple"),
+        (dict(proposal="allocations", draws=(_draws()[0], _draws()[1], -_draws()[2])), "stds must be finite and positive"),
+        (dict(proposal="allocations", draws=(_draws()[0], np.full((40, 2), np.nan), _draws()[2])), "means must be finite"),
+        (dict(proposal="mcmc"), "proposal must be 'prior', 'em' or 'allocations'"),
         (dict(proposal="allocations"), "draws must be a tuple"),
-        (dict(proposal="prior", draws=_draws()), "draws is only used with proposal='draws' or 'allocations'"),
+        (dict(proposal="prior", draws=_draws()), "draws is only used with proposal='allocations'"),
         (dict(proposal="allocations", draws=_draws(s=10)), "S >= 20"),
         (dict(proposal="allocations", draws=_draws(k=3)), "shape \\(S, 2\\)"),
         (dict(proposal="allocations", draws=(-_draws()[0], _draws()[1], _draws()[2])), "weights must be finite and positive"),
@@ -283,13 +280,6 @@ def test_importance_sampling_checks_its_draws(kwargs, name):
     with pytest.raises(ValueError, match=name):
         gmm.importance_sampling(KEY, X, kwargs.get("n_components", 2), prior=PRIOR, n_particles=64,
                                 **{name: v for name, v in kwargs.items() if name != "n_components"})
-
-
-def test_importance_sampling_from_draws_runs_and_sorts():
-    r = gmm.importance_sampling(KEY, X, 2, prior=PRIOR, n_particles=256, proposal="draws", draws=_draws(s=200))
-    assert r.proposal == "draws" and r.means.shape == (256, 2) and np.isfinite(r.log_evidence)
-    inside = r.log_weights > -np.inf  # draws outside the means-sorted region get weight 0
-    assert inside.any() and np.all(np.diff(r.means[inside], axis=1) > 0) and r.modes == ()
 
 
 def test_importance_sampling_from_allocations_runs_and_sorts():

@@ -6,8 +6,8 @@ is importance sampling with the multi-mode "em" proposal, whose weights are exac
 any sampler does, checked in turn against SMC at K = 2 .. 4 (and SMC against the exact value
 at K = 1, where importance sampling is not offered); NumPyro's NUTS is the reference at K = 3,
 where the samplers mix. From K = 4 on the posterior is broad and the EM modes miss part of it
-(about 0.1 nats at K = 4, 0.3 under Chib's prior): there the proposal is fitted to SMC's
-particles instead (``proposal="draws"``).
+(about 0.1 nats at K = 4, 0.3 under Chib's prior): there the proposal is built from SMC's
+particles instead (``proposal="allocations"``).
 """
 
 from __future__ import annotations
@@ -63,12 +63,12 @@ def smc(galaxies):
 
 
 def smc_and_draws_is(x, k, prior, key, n_smc_particles):
-    """An SMC evidence (8 runs) and importance sampling whose proposal pieces are fitted to that
-    run's final particles (``proposal="draws"``): exact weights, so the IS estimate does not rely
+    """An SMC evidence (8 runs) and importance sampling whose proposal pieces are built from that
+    run's final particles (``proposal="allocations"``): exact weights, so the IS estimate does not rely
     on SMC's particles being right, only on their covering the posterior for its variance."""
     est, draws = _smc_launch(jax.random.key(key), x, k, prior, n_smc_particles, 8, 8, 0.8, 500, particles=True)()
     r = gmm.importance_sampling(
-        jax.random.key(key + 1), x, k, prior=prior, n_particles=20_000, proposal="draws", draws=draws
+        jax.random.key(key + 1), x, k, prior=prior, n_particles=20_000, proposal="allocations", draws=draws
     )
     return est, r
 
