@@ -122,9 +122,9 @@ def test_is_and_smc_agree_within_error_bars(request, smc, k):
 
 
 @pytest.mark.parametrize("k", [4, 5])
-def test_draws_fitted_is_and_smc_agree_within_error_bars(request, k):
+def test_allocation_is_and_smc_agree_within_error_bars(request, k):
     """At K >= 4 the posterior is broad (components that split or merge the bulk) and the EM
-    modes miss part of it; pieces fitted to SMC's particles cover it. The SMC run that supplied
+    modes miss part of it; pieces built from SMC's particles cover it. The SMC run that supplied
     the particles is the comparison (the IS weights are exact whatever the particles)."""
     est, r = request.getfixturevalue(f"draws_k{k}")
     assert r.ess > 500, r.ess
@@ -132,9 +132,9 @@ def test_draws_fitted_is_and_smc_agree_within_error_bars(request, k):
     assert abs(r.log_evidence - est.log_evidence) < 4 * err, (k, r.log_evidence, est.log_evidence, err)
 
 
-def test_draws_fitted_is_and_smc_agree_under_chibs_prior_at_k4(galaxies):
+def test_allocation_is_and_smc_agree_under_chibs_prior_at_k4(galaxies):
     """Under Chib's (1995) inverse-gamma prior the EM-mode proposal misses about 0.3 nats of
-    the K = 4 posterior; pieces fitted to SMC's particles find it."""
+    the K = 4 posterior; pieces built from SMC's particles find it."""
     chib = gmm.Prior.inverse_gamma_variance(1.0, 20.0, 10.0, 3.0, 20.0)
     est, r = smc_and_draws_is(galaxies, 4, chib, 204, 1000)
     assert r.ess > 500, r.ess
