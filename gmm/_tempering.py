@@ -153,66 +153,110 @@ def _init_chain(centres, x, init_step):
     )
 
 
+def equalised_ladder(betas: jax.Array, accept: jax.Array) -> jax.Array:
+    """A ladder with the same ends whose adjacent pairs have equal estimated rejection rates.
+
+    The cumulative rejection Lambda(beta_r) = sum_{j < r} (1 - accept_j) (Syed et al. 2021,
+    "non-reversible parallel tempering"), interpolated linearly in log beta, is cut into
+    R - 1 equal parts. ``betas`` (R,) decreasing from 1; ``accept`` (R - 1,) the mean swap
+    acceptance probability of each pair. Rejections are floored at 1e-3 so Lambda increases.
+    """
+    rej = jnp.maximum(1.0 - accept, 1e-3)
+    cum = jnp.concatenate([jnp.zeros(1, rej.dtype), jnp.cumsum(rej)])
+    log_b = jnp.interp(jnp.linspace(0.0, 1.0, betas.shape[0]) * cum[-1], cum, jnp.log(betas))
+    return jnp.exp(log_b).at[0].set(1.0).at[-1].set(betas[-1])
+
+
+def adapts_ladder_at(t: jax.Array, n_warmup: int) -> jax.Array:
+    """Whether the ladder is re-placed after sweep t (0-based): when t + 1 = 32, 64, 128, ...
+    and t + 1 <= n_warmup / 2, so the last ladder has at least half the warmup to settle in."""
+    n = t.astype(jnp.int32) + 1
+    return (n >= _FIRST_ADAPT) & ((n & (n - 1)) == 0) & (2 * n <= n_warmup)
+
+
+_FIRST_ADAPT = 32
+
+
 @partial(jax.jit, static_argnames=("n_samples", "n_warmup", "n_mh"))
 def run(key, x, prior, init_step, centres, betas, n_samples: int, n_warmup: int, n_mh: int,
-        relabel: jax.Array | bool = True):
-    """All chains, all sweeps of parallel tempering: vmap over chains of one ``lax.scan`` over
-    warmup + kept sweeps.
+        relabel: jax.Array | bool = True, adapt: jax.Array | bool = True):
+    """All chains, all sweeps of parallel tempering: one ``lax.scan`` over warmup + kept
+    sweeps, each a vmap over chains and rungs.
 
-    ``x`` (N,); ``centres`` (n_chains, R, K), R >= 2 rungs; ``betas`` (R,), betas[0] = 1.
-    Every sweep updates all rungs (vmap, :func:`tempered_sweep`) and then proposes swaps between
-    adjacent rungs, even pairs on even sweeps and odd pairs on odd ones. Only rung 0 (beta = 1)
-    is recorded. Returns the kept draws (weights, means, stds), each (n_chains, n_samples, K),
-    the MH acceptance (n_chains, K), the adapted step (n_chains, K), the mean over chains and
-    kept draws of the responsibilities (K, N), the swap acceptance rates (n_chains, R - 1) and
-    the g-correction acceptance rates (n_chains, R, 2).
+    ``x`` (N,); ``centres`` (n_chains, R, K), R >= 2 rungs; ``betas`` (R,), betas[0] = 1, the
+    starting ladder. Every sweep updates all rungs (vmap, :func:`tempered_sweep`) and then
+    proposes swaps between adjacent rungs, even pairs on even sweeps and odd pairs on odd
+    ones. With ``adapt``, during warmup the ladder is re-placed by :func:`equalised_ladder`
+    from the swap acceptance probabilities of all pairs and chains since the last
+    re-placement (at sweeps 32, 64, ... up to half the warmup); it is fixed afterwards, so the
+    kept sweeps are those of one fixed Markov chain. Only rung 0 (beta = 1) is recorded.
+    Returns the kept draws (weights, means, stds), each (n_chains, n_samples, K), the MH
+    acceptance (n_chains, K), the adapted step (n_chains, K), the mean over chains and kept
+    draws of the responsibilities (K, N), the swap acceptance rates (n_chains, R - 1), the
+    g-correction acceptance rates (n_chains, R, 2) and the ladder used after warmup (R,).
     """
     n_total = n_warmup + n_samples
-    n_rungs, k = centres.shape[1], centres.shape[2]
+    n_chains, n_rungs, k = centres.shape
 
     def init_rung(c):
         return init_rung_state(*_init_chain(c, x, init_step), x)
 
-    def chain(key_c, centres_c):
-        state = jax.vmap(init_rung)(centres_c)
+    sweep = jax.vmap(
+        jax.vmap(tempered_sweep, in_axes=(0, 0, None, None, None, None, 0, None)),
+        in_axes=(0, 0, None, None, None, None, None, None),
+    )
 
-        def step(carry, inp):
-            state, resp_sum, swap_sum, swap_n, fix_sum = carry
-            t, key_t = inp
-            warm = t < n_warmup
-            rate = jnp.where(warm, 1.0 / (t + 1.0) ** 0.6, 0.0)
-            keep = jnp.where(warm, 0.0, 1.0)
-            k_sweep, k_swap = jax.random.split(key_t)
-            sweep = jax.vmap(tempered_sweep, in_axes=(0, 0, None, None, None, None, 0, None))
-            state, acc, fixed = sweep(
-                jax.random.split(k_sweep, n_rungs), state, x, prior, n_mh, rate, betas, TARGET_ACCEPT
-            )
-            parity = t.astype(jnp.int32) % 2
-            configs = state[:4] + state[5:]
-            configs, swap_p, proposed = swap(k_swap, configs, state[6], betas, parity)
-            state = (*configs[:4], state[4], *configs[4:])
-            swap_sum = swap_sum + keep * jnp.where(proposed, swap_p, 0.0)
-            swap_n = swap_n + keep * proposed
-            fix_sum = fix_sum + keep * fixed
-            cold = jax.tree_util.tree_map(lambda a: a[0], state)
-            # A traced switch, so sorted and raw runs share one compiled program.
-            w, m, s = jax.tree_util.tree_map(
-                lambda a, b: jnp.where(relabel, a, b), sort_by_mean(*cold[1:4]), tuple(cold[1:4])
-            )
-            # Components on the leading axis: each row is one fused pass over the data.
-            resp_sum = resp_sum + keep * jnp.stack(responsibilities(x, w, m, s))
-            return (state, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc[0])
+    def chain_swap(key_c, state, betas, parity):
+        configs = state[:4] + state[5:]
+        configs, swap_p, proposed = swap(key_c, configs, state[6], betas, parity)
+        return (*configs[:4], state[4], *configs[4:]), swap_p, proposed
 
-        resp0 = jnp.zeros((k, x.shape[0]), x.dtype)
-        swap0 = jnp.zeros(n_rungs - 1, x.dtype)
-        fix0 = jnp.zeros((n_rungs, 2), x.dtype)
-        (state, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc) = jax.lax.scan(
-            step, (state, resp0, swap0, swap0, fix0), (jnp.arange(n_total, dtype=x.dtype), jax.random.split(key_c, n_total))
+    def step(carry, inp):
+        state, betas, pool, resp_sum, swap_sum, swap_n, fix_sum = carry
+        t, key_t = inp  # key_t: (n_chains,) keys
+        warm = t < n_warmup
+        rate = jnp.where(warm, 1.0 / (t + 1.0) ** 0.6, 0.0)
+        keep = jnp.where(warm, 0.0, 1.0)
+        k_sweep, k_swap = jax.vmap(jax.random.split, out_axes=1)(key_t)
+        state, acc, fixed = sweep(
+            jax.vmap(lambda kc: jax.random.split(kc, n_rungs))(k_sweep), state, x, prior, n_mh, rate, betas,
+            TARGET_ACCEPT,
         )
-        kept = slice(n_warmup, None)
-        swap_rate = swap_sum / jnp.maximum(swap_n, 1.0)
-        return (w[kept], m[kept], s[kept], acc[kept].mean(axis=0), jnp.exp(state[4][0]), resp_sum / n_samples,
-                swap_rate, fix_sum / n_samples)
+        parity = t.astype(jnp.int32) % 2
+        state, swap_p, proposed = jax.vmap(chain_swap, in_axes=(0, 0, None, None))(k_swap, state, betas, parity)
+        swap_sum = swap_sum + keep * jnp.where(proposed, swap_p, 0.0)
+        swap_n = swap_n + keep * proposed
+        fix_sum = fix_sum + keep * fixed
+        # The acceptance probability of every pair, proposed or not, estimates its rate.
+        pool = pool + swap_p.mean(axis=0)
+        since = jnp.where(t.astype(jnp.int32) + 1 == _FIRST_ADAPT, _FIRST_ADAPT, (t.astype(jnp.int32) + 1) // 2)
+        new_ladder = adapt & adapts_ladder_at(t, n_warmup)
+        betas = jnp.where(new_ladder, equalised_ladder(betas, pool / since.astype(pool.dtype)), betas)
+        pool = jnp.where(new_ladder, 0.0, pool)
+        cold = jax.tree_util.tree_map(lambda a: a[:, 0], state)
+        # A traced switch, so sorted and raw runs share one compiled program.
+        w, m, s = jax.tree_util.tree_map(
+            lambda a, b: jnp.where(relabel, a, b), jax.vmap(sort_by_mean)(*cold[1:4]), tuple(cold[1:4])
+        )
+        # Components on the leading axis: each row is one fused pass over the data.
+        resp_sum = resp_sum + keep * jax.vmap(lambda *p: jnp.stack(responsibilities(x, *p)))(w, m, s).sum(axis=0)
+        return (state, betas, pool, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc[:, 0])
 
-    w, m, s, acc, step_size, resp, swap_rate, fix = jax.vmap(chain)(jax.random.split(key, centres.shape[0]), centres)
-    return w, m, s, acc, step_size, resp.mean(axis=0), swap_rate, fix
+    state = jax.vmap(jax.vmap(init_rung))(centres)
+    keys = jax.vmap(lambda kc: jax.random.split(kc, n_total), out_axes=1)(jax.random.split(key, n_chains))
+    carry = (
+        state,
+        betas,
+        jnp.zeros(n_rungs - 1, x.dtype),
+        jnp.zeros((k, x.shape[0]), x.dtype),
+        jnp.zeros((n_chains, n_rungs - 1), x.dtype),
+        jnp.zeros((n_chains, n_rungs - 1), x.dtype),
+        jnp.zeros((n_chains, n_rungs, 2), x.dtype),
+    )
+    (state, betas, _, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc) = jax.lax.scan(
+        step, carry, (jnp.arange(n_total, dtype=x.dtype), keys)
+    )
+    kept = slice(n_warmup, None)
+    w, m, s, acc = (jnp.swapaxes(a[kept], 0, 1) for a in (w, m, s, acc))
+    return (w, m, s, acc.mean(axis=1), jnp.exp(state[4][:, 0]), resp_sum / (n_chains * n_samples),
+            swap_sum / jnp.maximum(swap_n, 1.0), fix_sum / n_samples, betas)

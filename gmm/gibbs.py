@@ -210,6 +210,7 @@ def gibbs(
     init_step_size: float = 0.5,
     n_temperatures: int = 1,
     min_inverse_temperature: float = 0.1,
+    adapt_ladder: bool = True,
     relabel: bool = True,
 ) -> GibbsPosterior:
     """Metropolis-within-Gibbs posterior sampling for the Bayesian GMM, several chains.
@@ -277,9 +278,10 @@ def gibbs(
                                                       max_chains=1024)
     n_mh_steps = check_positive_int(n_mh_steps, "n_mh_steps", maximum=1000)
     init_step_size = check_positive(init_step_size, "init_step_size")
-    if not isinstance(relabel, (bool, np.bool_)):
-        raise ValueError(f"relabel must be True or False, got {relabel!r}.")
-    relabel = bool(relabel)
+    for name, flag in (("relabel", relabel), ("adapt_ladder", adapt_ladder)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {flag!r}.")
+    relabel, adapt_ladder = bool(relabel), bool(adapt_ladder)
     n_temps = check_positive_int(n_temperatures, "n_temperatures", maximum=_MAX_TEMPERATURES)
     beta_min = check_positive(min_inverse_temperature, "min_inverse_temperature")
     if not beta_min < 1.0:
@@ -311,10 +313,11 @@ def gibbs(
             resp = _sweep.from_chunks(resp_sum, n)  # (N, K), rows normalised
             swap, fix = np.zeros((n_chains, 0)), np.ones((n_chains, 1, 2))
         else:
-            w, m, s, acc, step, resp, swap, fix = tempering.run(
+            w, m, s, acc, step, resp, swap, fix, ladder = tempering.run(
                 k_run, y, pj, init_step, jnp.asarray(centres, jnp.float32), jnp.asarray(betas, jnp.float32),
-                n_samples, n_warmup, n_mh_steps, jnp.asarray(relabel),
+                n_samples, n_warmup, n_mh_steps, jnp.asarray(relabel), jnp.asarray(adapt_ladder),
             )
+            betas = np.asarray(ladder, np.float64)
             resp = np.asarray(resp, np.float64).T  # (K, N) -> (N, K)
             resp /= resp.sum(axis=1, keepdims=True)
     draws = {
