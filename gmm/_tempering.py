@@ -15,11 +15,19 @@ swaps between beta = 1 and the next rung are almost never accepted.
 Here the conditional of theta given z is f(theta) g(theta), f the complete-data tempered
 conditional (closed form: Dirichlet(alpha + beta n_k), Normal means with precision
 1/s0^2 + beta n_k / sigma_k^2, log sigma MH on prior + beta * point terms) and
-g(theta) = p(x | theta)^beta / prod_i sum_k (pi_k N(x_i | ...))^beta. Each block is proposed by an
-update that leaves f invariant and is reversible for it (an exact draw of (pi, mu), or n_mh
-random-walk steps on log sigma), then accepted with probability min(1, g(new) / g(old)): a
+g(theta) = p(x | theta)^beta / prod_i sum_k (pi_k N(x_i | ...))^beta. Given z, f factorises over
+pi and the components, so pi, then each mu_k, then each sigma_k is proposed by an update that
+leaves f invariant and is reversible for it (an exact draw from f's conditional, or n_mh
+random-walk steps on log sigma_k) and accepted with probability min(1, g(new) / g(old)): a
 Metropolis-Hastings step for f g. At beta = 1, g = 1 and rung 0 is the plain sampler. Every
 density is a GenJAX ``assigned_point.assess`` column (:func:`gmm._scoring.component_log_probs`).
+
+The ladder starts geometric and is re-placed during warmup so that every adjacent pair has
+the same swap rejection rate (:func:`equalised_ladder`); the geometric ladder crowds the hot
+end, where swaps are almost always accepted, and leaves the cold end, where most of the
+communication barrier lies, too sparse. On the galaxies at K = 4 (12 rungs down to 0.003)
+its rates run from 0.28 at the cold pair to 0.90 at the hot one; adapted, all are about 0.6,
+and the density ESS at beta = 1 roughly doubles.
 """
 
 from __future__ import annotations
