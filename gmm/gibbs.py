@@ -246,10 +246,11 @@ def gibbs(
     After every sweep adjacent rungs (r, r + 1), even r on even sweeps and odd r on odd ones,
     swap states with probability min(1, exp((beta_r - beta_{r+1})(l_{r+1} - l_r))),
     l = log p(x | theta) from the same GenJAX scores. Hot rungs cross between separated modes
-    and the swaps carry those states down to beta = 1; only rung 0 is kept. On the galaxies at
-    K = 2 .. 5, 12 rungs down to beta = 0.003 mix between the two modes from any key (all swap
-    rates about 0.6 once adapted); a sweep costs up to 2R untempered sweeps (less on small data,
-    where the rungs share vectorised work).
+    and the swaps carry those states down to beta = 1; only rung 0 is kept. On the galaxies,
+    12 rungs down to beta = 0.003 give each mode its share of the draws from any key at
+    K = 2 .. 5, and once adapted every adjacent pair swaps about 60% of the time. A sweep costs
+    up to 2R untempered sweeps (less on small data, where the rungs and chains share
+    vectorised work, so many short chains cost less per draw than a few long ones).
 
     A ``RuntimeWarning`` names every parameter whose R-hat exceeds 1.01 or whose bulk ESS
     is below 100 (:func:`gmm.diagnostics.warn_if_unconverged`).
