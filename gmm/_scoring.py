@@ -54,11 +54,13 @@ def component_log_probs(x: jax.Array, weights: jax.Array, means: jax.Array, stds
     with no (N, K) temporary (K is static and small).
     """
 
-    def column(k: int) -> jax.Array:
-        zk = jnp.asarray(k, jnp.int32)
-        return jax.vmap(lambda xi: assigned_point.assess({"z": zk, "x": xi}, weights, means, stds)[0])(x)
+    return [component_log_prob(x, weights, means, stds, k) for k in range(weights.shape[-1])]
 
-    return [column(k) for k in range(weights.shape[-1])]
+
+def component_log_prob(x: jax.Array, weights: jax.Array, means: jax.Array, stds: jax.Array, k: int) -> jax.Array:
+    """Column k of :func:`component_log_probs`: log pi_k + log N(x_i | mu_k, sigma_k), shape (N,)."""
+    zk = jnp.asarray(k, jnp.int32)
+    return jax.vmap(lambda xi: assigned_point.assess({"z": zk, "x": xi}, weights, means, stds)[0])(x)
 
 
 def normalised_columns(cols: list[jax.Array]) -> tuple[list[jax.Array], jax.Array]:

@@ -40,10 +40,10 @@ _ADVICE = (
     "whose hot copies cross between modes."
 )
 _ADVICE_TEMPERED = (
-    "Run longer chains (n_samples, n_warmup). If R-hat stays high, the tempering ladder may not "
-    "reach hot enough or be too sparse: lower min_inverse_temperature or raise n_temperatures, "
-    "and look for swap_acceptance_rate near 0. Compare the chains (posterior.means[c]) before "
-    "trusting any average over them."
+    "Run longer chains (n_samples, n_warmup >= 256, so the ladder adapts). If R-hat stays high, "
+    "the tempering ladder may not reach hot enough or be too sparse: lower "
+    "min_inverse_temperature or raise n_temperatures until every swap_acceptance_rate is about "
+    "0.5 or more. Compare the chains (posterior.means[c]) before trusting any average over them."
 )
 
 
@@ -93,14 +93,16 @@ class GibbsPosterior:
             warmup, shape (n_chains, K).
         step_size: the adapted random-walk step on log sigma, shape (n_chains, K), in
             log sigma (unitless).
-        inverse_temperatures: the tempering ladder beta_0 = 1 > beta_1 > ..., shape
+        inverse_temperatures: the tempering ladder beta_0 = 1 > beta_1 > ... used after
+            warmup (adapted during warmup unless ``adapt_ladder=False``), shape
             (n_temperatures,); ``[1.0]`` without tempering.
         swap_acceptance_rate: mean acceptance probability of the proposed swaps between
             rungs r and r + 1 after warmup, shape (n_chains, n_temperatures - 1) (empty
             without tempering). Rates near 0 for some pair mean the ladder is too sparse there.
-        correction_acceptance_rate: acceptance rate after warmup of the two g-corrections
-            of each rung (the (pi, mu) block and the sigma block, ``gmm._tempering``),
-            shape (n_chains, n_temperatures, 2); all 1 at beta = 1 and without tempering.
+        correction_acceptance_rate: acceptance rate after warmup of the g-corrections of
+            each rung (``gmm._tempering``): [:, :, 0] over pi and the K means, [:, :, 1] over
+            the K standard deviations, each corrected on its own; shape (n_chains,
+            n_temperatures, 2); all 1 at beta = 1 and without tempering.
         x: the data, shape (N,), for :meth:`to_arviz`.
     """
 
@@ -215,6 +217,7 @@ def gibbs(
     init_step_size: float = 0.5,
     n_temperatures: int = 1,
     min_inverse_temperature: float = 0.1,
+    adapt_ladder: bool = True,
     relabel: bool = True,
 ) -> GibbsPosterior:
     """Metropolis-within-Gibbs posterior sampling for the Bayesian GMM, several chains.
@@ -236,16 +239,23 @@ def gibbs(
 
     With ``n_temperatures`` R > 1 each chain runs parallel tempering (replica exchange): R
     copies, rung r targeting a joint law of (z, theta) whose theta-marginal is
-    p(theta) p(x | theta)^beta_r, on the geometric ladder beta_r = ``min_inverse_temperature``
-    ** (r / (R - 1)), so beta_0 = 1. Each rung's updates are the ones above with beta
-    multiplying every data term, each followed by a Metropolis-Hastings correction that makes
-    it exact for the tempered marginal (``gmm._tempering``; at beta = 1 the correction is 1).
+    p(theta) p(x | theta)^beta_r, on a ladder from beta_0 = 1 down to
+    ``min_inverse_temperature``. It starts geometric, beta_r = ``min_inverse_temperature`` **
+    (r / (R - 1)), and unless ``adapt_ladder=False`` is re-placed during warmup (after sweeps
+    32, 64, ... up to n_warmup / 2) so that all adjacent pairs have the same estimated swap
+    rejection rate (Syed et al. 2021); it is fixed for the kept sweeps, so they come from one
+    fixed Markov chain. Each rung's updates are the ones above with beta multiplying every data
+    term, pi, each mu_k and each sigma_k followed by its own Metropolis-Hastings correction
+    that makes it exact for the tempered marginal (``gmm._tempering``; at beta = 1 the
+    correction is 1).
     After every sweep adjacent rungs (r, r + 1), even r on even sweeps and odd r on odd ones,
     swap states with probability min(1, exp((beta_r - beta_{r+1})(l_{r+1} - l_r))),
     l = log p(x | theta) from the same GenJAX scores. Hot rungs cross between separated modes
-    and the swaps carry those states down to beta = 1; only rung 0 is kept. On the galaxies at
-    K = 2, 12 rungs down to beta = 0.003 mix between the two modes from any key; a sweep costs
-    up to R untempered sweeps (less on small data, where the rungs share vectorised work).
+    and the swaps carry those states down to beta = 1; only rung 0 is kept. On the galaxies,
+    12 rungs down to beta = 0.003 give each mode its share of the draws from any key at
+    K = 2 .. 5, and once adapted every adjacent pair swaps about 60% of the time. A sweep costs
+    up to 2R untempered sweeps (less on small data, where the rungs and chains share
+    vectorised work, so many short chains cost less per draw than a few long ones).
 
     A ``RuntimeWarning`` names every parameter whose R-hat exceeds 1.01 or whose bulk ESS
     is below 100 (:func:`gmm.diagnostics.warn_if_unconverged`).
@@ -264,6 +274,8 @@ def gibbs(
         n_temperatures: R, rungs of the tempering ladder per chain, in [1, 64]; 1 is the
             plain sampler (no tempering, exactly its cost).
         min_inverse_temperature: beta of the hottest rung, in (0, 1); ignored when R = 1.
+        adapt_ladder: re-place the ladder's inner rungs during warmup to equalise swap
+            rates (default); False keeps the geometric ladder. Needs n_warmup >= 64 to act.
         relabel: sort every draw's components by increasing mean (default). False keeps the
             sampler's own labels, which switch whenever the chain moves between the K!
             labellings of a mode; ``assignment_probs`` then averages over those labels too.
@@ -282,9 +294,10 @@ def gibbs(
                                                       max_chains=1024)
     n_mh_steps = check_positive_int(n_mh_steps, "n_mh_steps", maximum=1000)
     init_step_size = check_positive(init_step_size, "init_step_size")
-    if not isinstance(relabel, (bool, np.bool_)):
-        raise ValueError(f"relabel must be True or False, got {relabel!r}.")
-    relabel = bool(relabel)
+    for name, flag in (("relabel", relabel), ("adapt_ladder", adapt_ladder)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {flag!r}.")
+    relabel, adapt_ladder = bool(relabel), bool(adapt_ladder)
     n_temps = check_positive_int(n_temperatures, "n_temperatures", maximum=_MAX_TEMPERATURES)
     beta_min = check_positive(min_inverse_temperature, "min_inverse_temperature")
     if not beta_min < 1.0:
@@ -316,10 +329,11 @@ def gibbs(
             resp = _sweep.from_chunks(resp_sum, n)  # (N, K), rows normalised
             swap, fix = np.zeros((n_chains, 0)), np.ones((n_chains, 1, 2))
         else:
-            w, m, s, acc, step, resp, swap, fix = tempering.run(
+            w, m, s, acc, step, resp, swap, fix, ladder = tempering.run(
                 k_run, y, pj, init_step, jnp.asarray(centres, jnp.float32), jnp.asarray(betas, jnp.float32),
-                n_samples, n_warmup, n_mh_steps, jnp.asarray(relabel),
+                n_samples, n_warmup, n_mh_steps, jnp.asarray(relabel), jnp.asarray(adapt_ladder),
             )
+            betas = np.asarray(ladder, np.float64)
             resp = np.asarray(resp, np.float64).T  # (K, N) -> (N, K)
             resp /= resp.sum(axis=1, keepdims=True)
     draws = {

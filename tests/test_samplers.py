@@ -455,6 +455,7 @@ def test_importance_sampling_rejects_bad_input(kwargs, match):
         ({"n_temperatures": 65}, "n_temperatures"),
         ({"n_temperatures": 4, "min_inverse_temperature": 1.0}, "min_inverse_temperature"),
         ({"n_temperatures": 4, "min_inverse_temperature": 0.0}, "min_inverse_temperature"),
+        ({"n_temperatures": 4, "adapt_ladder": "yes"}, "adapt_ladder must be True or False"),
     ],
 )
 def test_gibbs_rejects_bad_input(kwargs, match):
