@@ -27,7 +27,7 @@ the same swap rejection rate (:func:`equalised_ladder`); the geometric ladder cr
 end, where swaps are almost always accepted, and leaves the cold end, where most of the
 communication barrier lies, too sparse. On the galaxies at K = 4 (12 rungs down to 0.003)
 its rates run from 0.28 at the cold pair to 0.90 at the hot one; adapted, all are about 0.6,
-and the density ESS at beta = 1 roughly doubles.
+and the ESS at beta = 1 of the predictive density at its peak grows 1.6 to 2.2 fold (K = 5, 4).
 """
 
 from __future__ import annotations
