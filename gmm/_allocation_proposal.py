@@ -27,7 +27,7 @@ from genjax import const
 from jax.scipy.special import gammaln, logsumexp
 
 from gmm._scoring import PARAMS, parameter_prior
-from gmm.models import Prior, bayesian_gmm_marginal, draw_stds_numpy, std_conditional_mode
+from gmm.models import Prior, bayesian_gmm_marginal, draw_stds_numpy, mean_conditional, std_conditional_mode
 
 _MAX_PIECES = 2048  # allocations the proposal mixes (cost per particle grows with it; ESS too, up to K = 7)
 _CHUNK = 64  # particles per step of the symmetrised density: bounds its (chunk, S) temporaries
@@ -111,14 +111,6 @@ def piece_parameters(
     )
 
 
-def _mean_conditional(pieces: Pieces, stds, prior: Prior):
-    """Mean and variance of mu_k | sigma_k under each piece's normal conditional (broadcasting)."""
-    m0, s0 = prior.mean_loc, prior.mean_scale
-    prec = 1.0 / s0**2 + pieces.count / stds**2
-    var = 1.0 / prec
-    return var * (m0 / s0**2 + pieces.count * pieces.centre / stds**2), var
-
-
 def draw_pieces(
     rng: np.random.Generator, pieces: Pieces, df: float, defensive: float, prior: Prior, size: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -137,7 +129,7 @@ def draw_pieces(
     w = g / g.sum(axis=1, keepdims=True)
     stds = np.exp(sub.log_sd_loc + sub.log_sd_scale * rng.standard_t(df, (size, k)))
     prior64 = Prior.tree_unflatten(prior.family, [float(v) for v in prior.tree_flatten()[0]])
-    mean, var = _mean_conditional(sub, stds, prior64)
+    mean, var = mean_conditional(prior64, sub.count, sub.count * sub.centre, stds)
     means = mean + np.sqrt(var) * rng.standard_normal((size, k))
     from_prior = rng.random(size) < defensive
     w0 = rng.dirichlet(np.full(k, float(prior.alpha)), size)
@@ -216,7 +208,7 @@ def _log_entries(
         for j in range(k):
             u = (log_s[:, j : j + 1] - p.log_sd_loc) / p.log_sd_scale
             log_sd = log_t0 - 0.5 * (df + 1.0) * jnp.log1p(u**2 / df) - jnp.log(p.log_sd_scale) - log_s[:, j : j + 1]
-            mean, var = _mean_conditional(p, stds[:, j : j + 1], prior)
+            mean, var = mean_conditional(prior, p.count, p.count * p.centre, stds[:, j : j + 1])
             log_mu = -0.5 * (jnp.log(2.0 * jnp.pi * var) + (means[:, j : j + 1] - mean) ** 2 / var)
             row.append((p.concentration - 1.0) * log_pi[:, j : j + 1] + log_sd + log_mu)
         rows.append(row)

@@ -21,7 +21,7 @@ from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import gammaln
 
 from gmm._scoring import PARAMS
-from gmm.models import Prior, bayesian_gmm_marginal, draw_stds_numpy, std_conditional_mode
+from gmm.models import Prior, bayesian_gmm_marginal, draw_stds_numpy, mean_conditional, std_conditional_mode
 
 _MAX_MODES = 16  # distinct modes the "em" proposal is built around
 _MAX_PIECES = 2 * _MAX_MODES  # its pieces (padded to this many: one compiled program)
@@ -176,7 +176,6 @@ def _initial_pieces(y, modes, prior_y: Prior, df, inflation):
 
     Returns (centres (P, 3K - 1), Cholesky factors (P, 3K - 1, 3K - 1), the mode of each piece (P,)).
     """
-    m0, s0 = float(prior_y.mean_loc), float(prior_y.mean_scale)
     w, mu, sd = modes
     lp = np.log(np.maximum(w, 1e-300))[:, None, :] - 0.5 * ((y[None, :, None] - mu[:, None, :]) / sd[:, None, :]) ** 2
     lp -= np.log(sd)[:, None, :]
@@ -187,8 +186,7 @@ def _initial_pieces(y, modes, prior_y: Prior, df, inflation):
     ss = (resp * (y[None, :, None] - xbar[:, None, :]) ** 2).sum(axis=1)
     floor = 1e-6 * (float(np.std(y)) or 1.0)
     sigma_c, _ = std_conditional_mode(nk, ss, prior_y, floor)
-    prec = 1.0 / s0**2 + nk / sigma_c**2
-    mean_c = (m0 / s0**2 + nk * xbar / sigma_c**2) / prec
+    mean_c, _ = mean_conditional(prior_y, nk, nk * xbar, sigma_c)
     order = np.argsort(mean_c, axis=1)  # the main pieces live in the sorted labelling
     centre = tuple(np.take_along_axis(v, order, axis=1) for v in (w, mean_c, sigma_c))
     n_modes, k = nk.shape

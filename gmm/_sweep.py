@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gmm._scoring import assignments_from, component_log_probs, normalised_columns, sort_by_mean
-from gmm.models import Prior, log_std_prior
+from gmm.models import Prior, log_std_prior, mean_conditional
 
 MAX_CHUNK = 1 << 15  # points x chains per chunk: a pass's temporaries are a few chunk x K x chains floats
 WHOLE = 1 << 17  # points x chains up to which the data are one chunk: no loop, whose ops run slower
@@ -158,10 +158,8 @@ def update_parameters(key, stats, state, prior: Prior, n_mh: int, adapt_rate):
     k = weights.shape[0]
     k_w, k_m, k_s = jax.random.split(key, 3)
     weights = jax.random.dirichlet(k_w, prior.alpha + counts)
-    # mu_k: Normal with precision 1/s0^2 + n_k/sigma_k^2.
-    prec = 1.0 / prior.mean_scale**2 + counts / stds**2
-    loc = (prior.mean_loc / prior.mean_scale**2 + (s1 + counts * shift) / stds**2) / prec
-    means = loc + jax.random.normal(k_m, (k,)) / jnp.sqrt(prec)
+    loc, var = mean_conditional(prior, counts, s1 + counts * shift, stds)
+    means = loc + jax.random.normal(k_m, (k,)) * jnp.sqrt(var)
     d = means - shift
     sq_resid = jnp.maximum(s2 - 2.0 * d * s1 + counts * d * d, 0.0)
 

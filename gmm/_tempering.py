@@ -39,7 +39,7 @@ import jax.numpy as jnp
 
 from gmm._scoring import component_log_prob, component_log_probs, responsibilities, sample_assignments, sort_by_mean
 from gmm._sweep import TARGET_ACCEPT
-from gmm.models import Prior, log_std_prior
+from gmm.models import Prior, log_std_prior, mean_conditional
 
 
 def geometric_ladder(n_temperatures: int, min_inverse_temperature: float) -> list[float]:
@@ -113,9 +113,8 @@ def tempered_sweep(key, state, x, prior: Prior, n_mh: int, adapt_rate, beta, tar
     w_new = jax.random.dirichlet(k_w, prior.alpha + beta * counts)
     cur, ok_w = _g_corrected(k_fix[0], cur, _cols(x, w_new, means, stds), (w_new, means, stds), beta)
     # mu_k: exact draws from f's independent Normal conditionals, one component at a time.
-    prec = 1.0 / prior.mean_scale**2 + beta * counts / stds**2
-    loc = (prior.mean_loc / prior.mean_scale**2 + beta * sums / stds**2) / prec
-    m_draw = loc + jax.random.normal(k_m, (k,)) / jnp.sqrt(prec)
+    loc, var = mean_conditional(prior, beta * counts, beta * sums, stds)
+    m_draw = loc + jax.random.normal(k_m, (k,)) * jnp.sqrt(var)
     ok_m = []
     for j in range(k):
         c, (w, m, s) = cur[2:]

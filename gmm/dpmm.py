@@ -43,7 +43,7 @@ from gmm.diagnostics import rhat as _rhat
 from gmm.diagnostics import to_datatree, warn_if_unconverged
 from gmm._scoring import quiet_tfp as _quiet_tfp
 from gmm._scoring import standardised_prior
-from gmm.models import Prior, resolve_prior, std_quantile
+from gmm.models import Prior, mean_conditional, resolve_prior, std_quantile
 
 _N_MH = 3  # random-walk steps on each log sigma per sweep
 _SD_FLOOR = 1e-6  # smallest cluster sd, in units of the data's sd
@@ -108,9 +108,8 @@ def _update_clusters(key, state, x, prior, use_lik):
     live = (counts > 0) & (jnp.arange(counts.shape[0]) < counts.shape[0] - 1)
     n_eff = jnp.where(use_lik & live, counts.astype(x.dtype), 0.0)
     sums = jnp.where(use_lik & live, jax.ops.segment_sum(x, z, num_segments=counts.shape[0]), 0.0)
-    prec = 1.0 / prior.mean_scale**2 + n_eff / stds**2
-    loc = (prior.mean_loc / prior.mean_scale**2 + sums / stds**2) / prec
-    means = jnp.where(live, loc + jax.random.normal(k_mu, n_eff.shape) / jnp.sqrt(prec), means)
+    loc, var = mean_conditional(prior, n_eff, sums, stds)
+    means = jnp.where(live, loc + jax.random.normal(k_mu, n_eff.shape) * jnp.sqrt(var), means)
     # Log-sigma's posterior sd is about 1 / sqrt(2 n_c + a); 2.4 times it is the classic RW scale.
     # (the inverse-gamma prior on sigma^2 gives log sigma a prior sd of about 1 / sqrt(4a))
     a = prior.std_params[0] * (4.0 if prior.family == "inverse_gamma_var" else 1.0)

@@ -278,6 +278,19 @@ def std_conditional_mode(n: np.ndarray, ss: np.ndarray, prior: Prior, floor: flo
     return s, 1.0 / np.sqrt(b * s + 2.0 * ss / s**2)
 
 
+def mean_conditional(prior: Prior, count: Any, total: Any, stds: Any) -> tuple[Any, Any]:
+    """Mean and variance of mu_k | sigma_k, z under the Normal(m0, s0^2) prior on mu_k.
+
+    ``count`` is n_k (possibly weighted or tempered, beta n_k), ``total`` the matching sum of
+    the points (sum over i in k of x_i, times the same weight), ``stds`` sigma_k; any
+    broadcastable shapes, NumPy or JAX. The precision is 1/s0^2 + n_k/sigma_k^2 and the mean
+    (m0/s0^2 + total/sigma_k^2) / precision.
+    """
+    s0_sq = prior.mean_scale**2
+    var = 1.0 / (1.0 / s0_sq + count / stds**2)
+    return var * (prior.mean_loc / s0_sq + total / stds**2), var
+
+
 def _std_distribution(family: str):
     """The GenJAX distribution of sigma for a family, with arguments (shape, second)."""
 

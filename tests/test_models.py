@@ -200,3 +200,22 @@ def test_prior_rejects_non_finite_mean_loc(value):
 
 def test_prior_accepts_negative_mean_loc():
     assert Prior(mean_loc=-5.0).mean_loc == -5.0
+
+
+def test_mean_conditional_matches_normalised_grid():
+    """mu | sigma, z: the prior N(m0, s0^2) times the points' likelihood, normalised on a grid."""
+    from gmm.models import mean_conditional
+
+    pts = X[Z == 1]
+    grid = np.linspace(480.0, 520.0, 400_001)
+    log_post = stats.norm.logpdf(grid, PRIOR.mean_loc, PRIOR.mean_scale)
+    log_post = log_post + stats.norm.logpdf(pts[:, None], grid, SIGMA[1]).sum(axis=0)
+    p = np.exp(log_post - log_post.max())
+    p /= p.sum()
+    grid_mean = np.sum(p * grid)
+    grid_var = np.sum(p * (grid - grid_mean) ** 2)
+    loc, var = mean_conditional(PRIOR, float(pts.size), float(pts.sum()), SIGMA[1])
+    np.testing.assert_allclose([loc, var], [grid_mean, grid_var], rtol=1e-6)
+    # Tempered and weighted: count and total scale together, beta = 0 gives the prior back.
+    loc0, var0 = mean_conditional(PRIOR, 0.0 * pts.size, 0.0 * pts.sum(), SIGMA[1])
+    np.testing.assert_allclose([loc0, var0], [PRIOR.mean_loc, PRIOR.mean_scale**2])
