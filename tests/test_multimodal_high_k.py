@@ -15,10 +15,10 @@ import jax
 import numpy as np
 import pytest
 
+from galaxy_reference import PRIOR
+
 import gmm
 from gmm.evidence import _smc_launch
-
-PRIOR = gmm.Prior(alpha=1.0, mean_loc=20.0, mean_scale=10.0, std_shape=2.0, std_rate=1.0)
 
 
 @pytest.fixture(scope="module")
