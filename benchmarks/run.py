@@ -10,7 +10,8 @@ Sections:
   em        gmm.fit_em vs scikit-learn GaussianMixture at their defaults, 1-D, N up to 5e6
   em nd     gmm.fit_em_nd vs GaussianMixture, N = 1e5, D = 3, K = 5, full and diagonal
   gibbs     gmm.gibbs vs NumPyro NUTS (assignments marginalised), bento model:
-            effective samples per second for the means, 3 runs with different keys
+            effective samples per second for the means, 3 runs with different keys; NUTS
+            through MCMC.run (recompiles on every call) and as its kernel compiled once
   overhead  gmm.gibbs per sweep vs a plain-JAX sweep of the same model (gibbs_reference.py)
   scaling   gmm.gibbs time per sweep for N = 1e3 .. 1e6, recompilation, compiled memory (arguments,
             outputs, temporaries) and the peak resident memory of a fresh process at N = 1e6
