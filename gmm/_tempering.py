@@ -187,6 +187,9 @@ def _init_chain(centres, x, init_step):
     )
 
 
+_FIRST_ADAPT = 32  # sweeps before the ladder is first re-placed
+
+
 def equalised_ladder(betas: jax.Array, accept: jax.Array) -> jax.Array:
     """A ladder with the same ends whose adjacent pairs have equal estimated rejection rates.
 
@@ -206,9 +209,6 @@ def adapts_ladder_at(t: jax.Array, n_warmup: int) -> jax.Array:
     and t + 1 <= n_warmup / 2, so the last ladder has at least half the warmup to settle in."""
     n = t.astype(jnp.int32) + 1
     return (n >= _FIRST_ADAPT) & ((n & (n - 1)) == 0) & (2 * n <= n_warmup)
-
-
-_FIRST_ADAPT = 32
 
 
 @partial(jax.jit, static_argnames=("n_samples", "n_warmup", "n_mh"))

@@ -32,6 +32,15 @@ def smc_and_allocation_is(x, k, prior, key, n_smc_particles):
     return est, r
 
 
+def assert_is_matches_smc(r, smc_estimate, label) -> None:
+    """Importance sampling ``r`` and an SMC estimate agree within 4 combined standard errors,
+    with an IS effective sample size over 500 (weights that a few particles dominate would
+    make its error bar meaningless)."""
+    assert r.ess > 500, (label, r.ess)
+    err = np.hypot(r.log_evidence_stderr, smc_estimate.stderr)
+    assert abs(r.log_evidence - smc_estimate.log_evidence) < 4 * err, (label, r.log_evidence, smc_estimate.log_evidence, err)
+
+
 def is_share_a(r) -> tuple[float, float]:
     """The importance sampler's share of mode A, with its delta-method standard error."""
     w = r.normalized_weights

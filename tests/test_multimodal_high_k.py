@@ -11,14 +11,11 @@ proposal's density, permanents included) rather than assuming either.
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 import pytest
-
-from galaxy_reference import PRIOR
+from galaxy_reference import PRIOR, assert_is_matches_smc, smc_and_allocation_is
 
 import gmm
-from gmm.evidence import _smc_launch
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +28,5 @@ def test_allocation_is_and_smc_agree_within_error_bars(galaxies, k, key):
     """SMC (1000 particles, 8 runs) and importance sampling (20,000 particles, pieces from that
     SMC run's final particles) agree within 4 combined standard errors, with an ESS over 500
     so that the importance sampler's error bar means something."""
-    est, draws = _smc_launch(jax.random.key(key), galaxies, k, PRIOR, 1000, 8, 8, 0.8, 500, particles=True)()
-    r = gmm.importance_sampling(
-        jax.random.key(key + 1), galaxies, k, prior=PRIOR, n_particles=20_000, proposal="allocations", draws=draws
-    )
-    assert r.ess > 500, r.ess
-    err = np.hypot(r.log_evidence_stderr, est.stderr)
-    assert abs(r.log_evidence - est.log_evidence) < 4 * err, (k, r.log_evidence, est.log_evidence, err)
+    est, r = smc_and_allocation_is(galaxies, k, PRIOR, key, 1000)
+    assert_is_matches_smc(r, est, k)
