@@ -9,8 +9,9 @@ It offers every executed chapter as a notebook. sphinx-book-theme adds the
   ``.ipynb`` entry of its download button only when a launch service (Binder,
   Colab, ...) is configured, which this book has none of. For every page that
   is a notebook (its front matter has a kernelspec), this copies the notebook
-  myst-nb executed (``_build/jupyter_execute/<page>.ipynb``, outputs included)
-  next to the page's source in ``_sources/`` and sets ``ipynb_source`` so that
+  myst-nb executed (``_build/jupyter_execute/<page>.ipynb``, with the outputs of its
+  execution merged in from the jupyter-cache in cache mode) next to the page's source
+  in ``_sources/`` and sets ``ipynb_source`` so that
   the theme's download button offers both ``.md`` and ``.ipynb``.
 
 Under every code cell that ran longer than ``SLOW_CELL_S`` seconds when the book was
@@ -93,12 +94,30 @@ def offer_notebook(app: Sphinx, pagename: str, templatename: str, context: dict,
     target.parent.mkdir(parents=True, exist_ok=True)
     import nbformat
 
-    nb = nbformat.read(executed, as_version=4)
+    nb = with_cached_outputs(app, nbformat.read(executed, as_version=4))
     for cell in nb.cells:
         if cell.get("cell_type") == "code":
             cell["outputs"] = drop_merged_streams(cell.get("outputs", []))
     nbformat.write(nb, target)
     context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def with_cached_outputs(app: Sphinx, nb):
+    """The notebook with the outputs of its execution.
+
+    In cache mode (how scripts/build_book.sh builds) myst-nb renders the page from the
+    executed notebook in the jupyter-cache but writes the notebook *as read*, without
+    outputs, to ``jupyter_execute``; the outputs are merged in here from the same cache,
+    matched by the same hash of the code cells."""
+    if app.config.nb_execution_mode != "cache" or not app.config.nb_execution_cache_path:
+        return nb
+    from jupyter_cache import get_cache
+
+    try:
+        _, merged = get_cache(app.config.nb_execution_cache_path).merge_match_into_notebook(nb)
+    except KeyError:  # not in the cache: myst-nb executed it itself, outputs included
+        return nb
+    return merged
 
 
 def drop_merged_streams(outputs: list) -> list:

@@ -7,7 +7,9 @@ stores the executed notebooks in a new, empty jupyter-cache. The build that foll
 in myst-nb's cache mode on that cache: each page's code cells hash to the notebook just
 executed, so Sphinx renders those outputs and executes nothing itself. Every cell still
 runs from scratch in every build: the cache is created empty here and deleted by the next
-build. A page whose execution fails stops the build with its traceback.
+build. A page whose execution fails stops the build with its traceback, and so does a page that
+shows a reader what it should not (tests/book_pages.output_problems: stderr output such
+as a warning, in a cell not tagged ``shows-warning``, or a path of the build machine).
 
 It also records how long each code cell ran (nbclient's timestamps) in
 ``_build/.build/cell_times.json`` ({docname: {cell index: seconds}}), from which the
@@ -93,6 +95,9 @@ def execute(path: str) -> tuple[str, str | None, float, str | None, dict[int, fl
     times = cell_seconds(nb)
     if result.err is not None:
         return path, None, result.time, result.exc_string, times
+    problems = book_pages.output_problems(nb)
+    if problems:  # a warning, stderr or a machine path that the page would show
+        return path, None, result.time, "output a reader should not see:\n" + "\n".join(problems), times
     return path, nbformat.writes(nb), result.time, None, times
 
 

@@ -34,13 +34,21 @@ class Cell:
 
     @property
     def glue_only(self) -> bool:
-        """True if the cell only hands numbers to the prose: ``from myst_nb import glue``
-        and ``glue(...)`` calls, with nothing assigned (no walrus). A reader who skips it
-        loses nothing, so it may be hidden."""
+        """True if the cell only hands numbers to the prose or checks claims:
+        ``from myst_nb import glue``, ``glue(...)`` calls and ``assert`` statements,
+        with nothing assigned (no walrus). A reader who skips it loses nothing, so it
+        may be hidden."""
         return is_glue_only(self.source)
+
+    @property
+    def claims(self) -> int:
+        """How many ``assert`` statements (checked claims) the cell holds."""
+        return count_asserts(self.source)
 
 
 def is_glue_only(source: str) -> bool:
+    """True for a cell of pure plumbing: glue calls (numbers handed to the prose) and
+    assertions (the prose's claims checked), assigning nothing."""
     import ast
 
     try:
@@ -54,12 +62,62 @@ def is_glue_only(source: str) -> bool:
             if [a.name for a in stmt.names] != ["glue"] or stmt.names[0].asname:
                 return False
             continue
-        if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
-                and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == "glue"):
+        is_glue = (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+                   and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == "glue")
+        if not (is_glue or isinstance(stmt, ast.Assert)):
             return False
         if any(isinstance(node, ast.NamedExpr) for node in ast.walk(stmt)):
             return False
     return True
+
+
+def count_asserts(source: str) -> int:
+    import ast
+
+    try:
+        return sum(isinstance(node, ast.Assert) for node in ast.walk(ast.parse(source)))
+    except SyntaxError:
+        return 0
+
+
+# A cell tagged so may print a warning: the prose next to it discusses it.
+SHOWS_WARNING_TAG = "shows-warning"
+
+
+def output_problems(nb, root: Path = ROOT) -> list[str]:
+    """What an executed notebook shows that a reader should not see: any stderr output
+    (warnings, progress bars) in a cell not tagged ``shows-warning``, any error output,
+    and any path of the machine that built the book (the repository, /tmp, a home or
+    site-packages folder). One line per problem, naming the cell."""
+    import re
+
+    machine_path = re.compile(
+        re.escape(str(root)) + r"|/tmp/|/root/|/home/\w+|site-packages|\.venv/|/var/folders/"
+    )
+    problems = []
+    number = 0
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        number += 1
+        tags = cell.get("metadata", {}).get("tags", [])
+        first = (cell.get("source") or "").strip().splitlines()[:1]
+        where = f"code cell {number} ({first[0][:60] if first else ''!r})"
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            if kind == "error":
+                problems.append(f"{where}: raised {out.get('ename')}: {out.get('evalue')}")
+                continue
+            if kind == "stream":
+                text = "".join(out.get("text", ""))
+                if out.get("name") == "stderr" and SHOWS_WARNING_TAG not in tags:
+                    problems.append(f"{where}: wrote to stderr: {text.strip()[:300]!r}")
+            else:
+                data = out.get("data", {})
+                text = "".join(data.get("text/plain", "")) + "".join(data.get("text/html", ""))
+            if (m := machine_path.search(text)) is not None:
+                problems.append(f"{where}: shows a path of the build machine: {text[max(0, m.start() - 60):m.end() + 60]!r}")
+    return problems
 
 
 def toc_docnames() -> list[str]:
