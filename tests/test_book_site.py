@@ -88,3 +88,30 @@ def test_only_cells_slower_than_the_threshold_get_a_note():
     notes = [n for n in doc.findall(nodes.paragraph) if "cell-time" in n["classes"]]
     assert [n.astext() for n in notes] == [f"This cell took {times['1']:.0f} s when the book was built."]
     assert doc.index(notes[0]) == 1  # right after its cell, before the prose that follows
+
+
+# --- the downloadable notebook carries the outputs of the build's execution ---------------
+
+
+def test_notebook_download_gets_its_outputs_from_the_cache(tmp_path):
+    from types import SimpleNamespace
+
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    nb.cells = [nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("print(6 * 7)")]
+    as_read = nbformat.reads(nbformat.writes(nb), 4)  # what myst-nb writes to jupyter_execute
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
+    cache_dir = tmp_path / "cache"
+    get_cache(str(cache_dir)).cache_notebook_bundle(
+        CacheBundleIn(nb, str(tmp_path / "page.md")), check_validity=False)
+
+    app = SimpleNamespace(config=SimpleNamespace(nb_execution_mode="cache",
+                                                 nb_execution_cache_path=str(cache_dir)))
+    merged = book_site.with_cached_outputs(app, as_read)
+    assert merged.cells[1].outputs[0]["text"] == "42\n"
+    # Force mode (or a page not in the cache): the notebook as myst-nb wrote it.
+    forced = SimpleNamespace(config=SimpleNamespace(nb_execution_mode="force", nb_execution_cache_path=""))
+    assert book_site.with_cached_outputs(forced, as_read) is as_read
