@@ -50,10 +50,17 @@ cd "$ROOT"
 # Execute every cell of every page from scratch (a new, empty jupyter-cache; the pages side
 # by side, one per core: scripts/execute_pages.py), then render from those outputs with
 # Sphinx, failing on any warning. Arguments go to jupyter-book (e.g. --builder pdflatex).
+# GMM_REUSE_EXECUTION=1 (.ci/run's PDF, right after the test command built the HTML from
+# the same tree) renders from the notebooks that build executed instead of executing again;
+# a page whose code no longer matches the cache is executed by myst-nb as usual.
 execute_and_build() {
     local cache=_build/.jupyter_cache
-    rm -rf "$cache"
-    python scripts/execute_pages.py "$cache" --config-out _build/.build/_config.yml \
-        ${GMM_BOOK_JOBS:+--jobs "$GMM_BOOK_JOBS"}
+    if [ "${GMM_REUSE_EXECUTION:-0}" = 1 ] && [ -d "$cache" ] && [ -f _build/.build/_config.yml ]; then
+        echo "reusing the executed pages in $cache"
+    else
+        rm -rf "$cache"
+        python scripts/execute_pages.py "$cache" --config-out _build/.build/_config.yml \
+            ${GMM_BOOK_JOBS:+--jobs "$GMM_BOOK_JOBS"}
+    fi
     jupyter-book build . --config _build/.build/_config.yml --all -W -n --keep-going "$@"
 }
