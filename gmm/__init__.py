@@ -11,6 +11,7 @@ The modules follow the book's story:
 - :mod:`gmm.diagnostics`  R-hat, ESS, convergence warnings and ArviZ ``DataTree`` output
 - :mod:`gmm.selection`    choosing K (:func:`bic`, :func:`aic`, :func:`select_k`)
 - :mod:`gmm.evidence`     the Bayesian evidence p(x | K) and P(K | x)
+- :mod:`gmm.laplace`      a posterior mode's mass split into fit, prior and volume
 - :mod:`gmm.crp`          the Chinese restaurant process and the DP mixture as GenJAX programs
 - :mod:`gmm.dpmm`         Dirichlet process mixtures by Neal's Algorithm 8 (:func:`dp_gibbs`)
 - :mod:`gmm.mixture_nd`, :mod:`gmm.em_nd`, :mod:`gmm.gibbs_nd`, :mod:`gmm.selection_nd`
@@ -21,7 +22,7 @@ Every function that draws random numbers takes a ``jax.random`` key as its first
 argument, as in JAX and GenJAX: ``gmm.fit_em(key, x, 2)``, ``gmm.gibbs(key, x, 2)``.
 """
 
-from gmm import crp, datasets, diagnostics, dpmm, plotting
+from gmm import crp, datasets, diagnostics, dpmm, laplace, plotting
 from gmm.dpmm import DPPosterior, dp_gibbs
 from gmm.em import EMResult, fit_em
 from gmm.em_nd import EMResultND, fit_em_nd
@@ -95,6 +96,7 @@ __all__ = [
     "fit_em",
     "gibbs",
     "importance_sampling",
+    "laplace",
     "nuts",
     "NutsPosterior",
     "log_marginal_likelihood",

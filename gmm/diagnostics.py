@@ -8,7 +8,7 @@ coordinates, so that every ArviZ plot and summary works on a ``gmm`` result.
 
 :func:`warn_if_unconverged` is the one warning rule of the samplers: a
 ``RuntimeWarning`` naming each parameter whose R-hat exceeds 1.01 or whose bulk ESS is
-below 100, and what to try.
+below 100, and what to try. :func:`rank_counts` gives the counts of a rank plot.
 """
 
 from __future__ import annotations
@@ -92,6 +92,43 @@ def warn_if_unconverged(
     return problems
 
 
+def rank_counts(draws: Any, n_bins: int = 20) -> np.ndarray:
+    """Rank histogram counts of draws shaped (n_chains, n_samples, ...) (Vehtari et al. 2021).
+
+    For each scalar parameter, the C x S draws of all C chains are pooled and ranked
+    1 .. C S (ties get their average rank); the ranks are cut into ``n_bins`` equal bins
+    [0.5 + b C S / n_bins, 0.5 + (b + 1) C S / n_bins), and each chain's draws are counted
+    per bin. When every chain samples the same distribution, a chain's ranks are a uniform
+    sample from the pooled ranking, so every count is near S / n_bins; a chain stuck in
+    its own region of the parameter space piles its counts into the bins of that region.
+
+    Args:
+        draws: shape (n_chains, n_samples, ...), n_chains >= 1, n_samples >= 1.
+        n_bins: number of rank bins, an integer in [1, n_chains * n_samples].
+
+    Returns:
+        Counts of shape (n_chains, n_bins, ...): integers, each chain's counts summing to
+        n_samples; their mean over chains and bins is exactly S / n_bins.
+    """
+    from scipy.stats import rankdata
+
+    a = np.asarray(draws, np.float64)
+    if a.ndim < 2 or a.shape[0] < 1 or a.shape[1] < 1:
+        raise ValueError(f"draws must have shape (n_chains, n_samples, ...), got {a.shape}.")
+    if not np.all(np.isfinite(a)):
+        raise ValueError("draws must be finite.")
+    c, s, rest = a.shape[0], a.shape[1], a.shape[2:]
+    if isinstance(n_bins, bool) or int(n_bins) != n_bins or not 1 <= n_bins <= c * s:
+        raise ValueError(f"n_bins must be an integer in [1, {c * s}], got {n_bins!r}.")
+    n_bins = int(n_bins)
+    flat = a.reshape(c * s, -1)  # (C S, M): pooled draws of each scalar parameter
+    ranks = rankdata(flat, axis=0)  # 1 .. C S
+    bins = np.minimum(((ranks - 0.5) * n_bins / (c * s)).astype(np.int64), n_bins - 1)
+    bins = bins.reshape(c, s, -1)
+    counts = (bins[:, :, None, :] == np.arange(n_bins)[None, None, :, None]).sum(axis=1)
+    return counts.reshape(c, n_bins, *rest)
+
+
 def to_datatree(
     posterior: Mapping[str, Any],
     *,
@@ -121,4 +158,4 @@ def to_datatree(
     return from_dict(groups, dims=dict(dims or {}), coords=dict(coords or {}))
 
 
-__all__ = ["ESS_MIN", "RHAT_MAX", "ess", "rhat", "to_datatree", "warn_if_unconverged"]
+__all__ = ["ESS_MIN", "RHAT_MAX", "ess", "rank_counts", "rhat", "to_datatree", "warn_if_unconverged"]

@@ -312,6 +312,16 @@ class DPPosterior:
         ks, counts = np.unique(self.n_clusters, return_counts=True)
         return {int(k): float(c) / self.n_clusters.size for k, c in zip(ks, counts)}
 
+    def n_clusters_stderr(self) -> dict[int, float]:
+        """Monte Carlo standard error of each P(number of clusters = k | x), same keys as
+        :meth:`n_clusters_probs`: sqrt(p (1 - p) / ESS), with p the pooled frequency of k
+        and ESS the bulk effective sample size of the chains' indicators 1[K = k]."""
+        out = {}
+        for k, p in self.n_clusters_probs().items():
+            ind = (self.n_clusters == k).astype(np.float64)[..., None]
+            out[k] = float(np.sqrt(p * (1.0 - p) / _ess(ind)[0]))
+        return out
+
     def predictive_density(self, grid: Any, quantiles: tuple[float, ...] | None = None, max_draws: int = 4000):
         """Posterior predictive density p(y | x) on ``grid`` (data units), shape (G,).
 

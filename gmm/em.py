@@ -128,6 +128,92 @@ def m_step(lp, ex, vx, c, var_reg, floor, logw, mu, sd, active):
     return (logw_new, jnp.where(alive, mu_new, mu), jnp.where(alive, sd_new, sd)), ll
 
 
+def lower_bound(x: Any, mixture: Mixture, resp: Any) -> float:
+    """EM's lower bound on the log-likelihood, L(q, theta) = E_q[log p(x, z | theta)] + H(q).
+
+    For a table q of label probabilities (row i: a distribution over the K components for
+    x_i; the labels independent across points),
+
+        L(q, theta) = sum_i sum_k q_ik [log pi_k + log N(x_i | mu_k, sigma_k^2)]
+                      - sum_i sum_k q_ik log q_ik,                  (0 log 0 = 0)
+
+    By Jensen's inequality L(q, theta) <= log p(x | theta) = ``mixture.log_likelihood(x)``
+    for every q; the gap is sum_i KL(q_i || r_i), zero exactly when q is the
+    responsibilities r = ``mixture.responsibilities(x)`` (the E step). For fixed q the
+    bound is maximised over theta by the M step (:func:`em_step`).
+
+    Args:
+        x: observations, shape (N,).
+        mixture: the parameters theta, K components.
+        resp: q, shape (N, K), non-negative, each row summing to 1 (within 1e-6).
+
+    Returns:
+        L(q, theta) in nats (float64); -inf where q puts mass on a component of weight 0.
+
+    Raises:
+        ValueError: on bad data, a q of the wrong shape, a negative or non-finite entry,
+            or a row that does not sum to 1.
+
+    Example:
+        >>> import gmm
+        >>> x = gmm.datasets.bento()
+        >>> theta = gmm.Mixture([0.5, 0.5], [420.0, 470.0], [40.0, 40.0])
+        >>> r = theta.responsibilities(x)
+        >>> abs(gmm.em.lower_bound(x, theta, r) - float(theta.log_likelihood(x))) < 1e-9
+        True
+    """
+    data = as_data(x)
+    if not isinstance(mixture, Mixture):
+        raise ValueError(f"mixture must be a gmm.Mixture, got {type(mixture).__name__}.")
+    q = np.asarray(resp, dtype=np.float64)
+    shape = (data.size, mixture.n_components)
+    if q.shape != shape:
+        raise ValueError(f"resp must have shape (N, K) = {shape}, got {q.shape}.")
+    if not np.all(np.isfinite(q)) or np.any(q < 0):
+        raise ValueError("resp must be finite and non-negative.")
+    if np.max(np.abs(q.sum(axis=1) - 1.0)) > 1e-6:
+        raise ValueError("every row of resp must sum to 1 (within 1e-6).")
+    lp = np.asarray(mixture.component_log_prob(data), dtype=np.float64)
+    used = q > 0  # 0 log 0 = 0, and q = 0 ignores a component of weight 0
+    return float(np.sum(q[used] * (lp[used] - np.log(q[used]))))
+
+
+def em_step(x: Any, mixture: Mixture) -> Mixture:
+    """One exact EM iteration from ``mixture`` on the observations x, shape (N,).
+
+    E step: r_ik = pi_k N(x_i | mu_k, sigma_k^2) / sum_j pi_j N(x_i | mu_j, sigma_j^2).
+    M step, with N_k = sum_i r_ik: pi_k = N_k / N, mu_k = sum_i r_ik x_i / N_k,
+    sigma_k^2 = sum_i r_ik (x_i - mu_k)^2 / N_k: the maximiser over theta of
+    :func:`lower_bound` with q = r. These are :func:`fit_em`'s steps (the same code) without
+    its ``reg_var`` and without reordering: component k stays component k. A component
+    that loses every point keeps its mean and sd.
+
+    Returns:
+        The new parameters, a :class:`~gmm.Mixture` with K components (float64).
+
+    Example:
+        >>> import gmm
+        >>> x = gmm.datasets.bento()
+        >>> theta = gmm.Mixture([0.5, 0.5], [420.0, 470.0], [40.0, 40.0])
+        >>> new = gmm.em.em_step(x, theta)
+        >>> bool(new.log_likelihood(x) >= theta.log_likelihood(x))
+        True
+    """
+    data = as_data(x)
+    if not isinstance(mixture, Mixture):
+        raise ValueError(f"mixture must be a gmm.Mixture, got {type(mixture).__name__}.")
+    with jax.enable_x64(True):
+        y = jnp.asarray(data)
+        with np.errstate(divide="ignore"):  # a weight of 0 is a log weight of -inf
+            params = tuple(jnp.asarray(a) for a in (np.log(mixture.weights), mixture.means, mixture.stds))
+        active = jnp.ones(mixture.n_components, bool)
+        lp, ex, vx = density_e_step(y, *params, active)
+        zero = jnp.zeros((), y.dtype)
+        (logw, mu, sd), _ = m_step(lp, ex, vx, jnp.ones_like(y), zero, zero, *params, active)
+        weights = np.exp(np.asarray(logw))
+        return Mixture(weights / weights.sum(), np.asarray(mu), np.asarray(sd))
+
+
 def em_loop(step: Callable, params: tuple, max_iter: int, tol: jax.Array, n_points: jax.Array):
     """Run ``step`` (params -> (new params, log-likelihood of params)) until the mean
     log-likelihood per point improves by at most ``tol``, or ``max_iter`` iterations.

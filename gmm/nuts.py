@@ -8,6 +8,7 @@ extras); it is imported only when :func:`nuts` is called.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -106,7 +107,11 @@ def nuts(
         ValueError: on bad arguments. ImportError: when NumPyro is not installed.
     """
     try:
-        from numpyro.infer import MCMC, NUTS
+        with warnings.catch_warnings():
+            # NumPyro imports tqdm.auto, which warns in a Jupyter kernel without ipywidgets;
+            # no progress bar is ever shown here (progress_bar=False below).
+            warnings.filterwarnings("ignore", message="IProgress not found")
+            from numpyro.infer import MCMC, NUTS
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("gmm.nuts needs NumPyro: pip install numpyro==0.22.0 (the 'test' or 'book' extra).") from err
     key = check_key(key)

@@ -88,6 +88,22 @@ def em_history(histories: dict[str, np.ndarray], *, ax=None):
     return ax
 
 
+def lower_bound_curves(grid: Any, log_lik: Any, bound: Any, *, current: float, new: float, ax=None,
+                       xlabel: str = "parameter"):
+    """The log-likelihood log p(x | theta) and EM's lower bound L(q_t, theta) over a grid of
+    one parameter (three arrays of shape (n,)), with vertical lines at the parameter's value
+    in theta_t (``current``, where the bound touches) and in theta_{t+1} (``new``, where
+    the M step puts it)."""
+    ax = _ax(ax)
+    ax.plot(grid, log_lik, color="k", lw=2, label=r"log-likelihood $\log p(x \mid \theta)$")
+    ax.plot(grid, bound, color=COLORS[0], lw=2, ls="--", label=r"bound $\mathcal{L}(q_t, \theta)$")
+    ax.axvline(current, color="0.45", ls=":", lw=1.5, label=r"$\theta_t$ (E step: bound touches)")
+    ax.axvline(new, color=COLORS[1], ls=":", lw=1.5, label=r"$\theta_{t+1}$ (M step: bound's maximum)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("log-likelihood, bound (nats)")
+    return ax
+
+
 def assignment_bars(x: Any, probs: Any, *, ax=None, names: Sequence[str] | None = None):
     """Stacked bars of P(z_i = k | x) for each observation, sorted by value."""
     ax = _ax(ax)
@@ -154,6 +170,50 @@ def trace_plots(posterior: Any, *, names: Sequence[str] = ("weights", "means", "
             handle.set_alpha(1.0)
     np.atleast_1d(axes)[-1].set_xlabel("sweep (after warm-up)")
     fig.tight_layout()
+    return fig
+
+
+def rank_histogram(counts: Any, *, ax=None, title: str | None = None):
+    """Rank plot of one scalar parameter: each chain's counts per rank bin, shape
+    (n_chains, n_bins), as from :func:`gmm.diagnostics.rank_counts`, drawn as one step line
+    per chain, with a dashed line at the count every bin would hold if the chains mixed
+    (the mean count, n_samples / n_bins)."""
+    counts = np.asarray(counts, np.float64)
+    if counts.ndim != 2:
+        raise ValueError(f"counts must have shape (n_chains, n_bins), got {counts.shape}.")
+    ax = _ax(ax)
+    n_chains, n_bins = counts.shape
+    edges = np.linspace(0.0, counts.sum(), n_bins + 1)  # rank bins over the pooled draws
+    for c in range(n_chains):
+        ax.stairs(counts[c], edges, baseline=None, color=COLORS[c % len(COLORS)], lw=1.5,
+                  label=f"chain {c}")
+    ax.axhline(counts.mean(), color="black", ls="--", lw=1, label="uniform")
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(0, None)
+    ax.set_xlabel("rank among all chains' draws")
+    ax.set_ylabel("draws per rank bin")
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def rank_plots(counts: Any, names: Sequence[str]):
+    """One :func:`rank_histogram` panel per parameter, side by side, with one legend above.
+
+    ``counts`` has shape (n_chains, n_bins, P), as :func:`gmm.diagnostics.rank_counts`
+    returns for draws of shape (n_chains, n_samples, P); ``names`` gives the P titles.
+    """
+    counts = np.asarray(counts, np.float64)
+    if counts.ndim != 3 or counts.shape[2] != len(names):
+        raise ValueError(f"counts must have shape (n_chains, n_bins, {len(names)}), got {counts.shape}.")
+    fig, axes = plt.subplots(1, len(names), figsize=(7, 3.0), sharey=True, squeeze=False)
+    for j, ax in enumerate(axes[0]):
+        rank_histogram(counts[:, :, j], ax=ax, title=names[j])
+        if j > 0:
+            ax.set_ylabel("")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
     return fig
 
 
@@ -307,9 +367,10 @@ def coclustering_heatmap(x: Any, coclustering: Any, *, ax=None, unit: str = "g")
 
 
 def predictive_band(x: Any, grid: Any, density: Any, band: Any, *, ax=None, bins: int | Sequence[float] = 30,
-                    unit: str = "g", label: str = "posterior predictive"):
-    """Histogram of x (as a density) with a predictive density and its pointwise band (2, G) over it."""
-    ax = histogram(x, ax=ax, bins=bins, density=True, unit=unit, label="data")
+                    unit: str = "g", label: str = "posterior predictive", quantity: str = "weight"):
+    """Histogram of x (as a density) with a predictive density and its pointwise band (2, G) over it;
+    the x axis reads "<quantity> (<unit>)"."""
+    ax = histogram(x, ax=ax, bins=bins, density=True, unit=unit, quantity=quantity, label="data")
     band = np.asarray(band)
     ax.fill_between(grid, band[0], band[-1], color=COLORS[0], alpha=0.25, lw=0, label="90% band")
     ax.plot(grid, density, color=COLORS[0], lw=2, label=label)

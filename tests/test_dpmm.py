@@ -294,3 +294,29 @@ def test_bad_input_names_argument(change, name):
 def test_crp_helpers_reject_bad_input(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def _posterior_with_counts(n_clusters: np.ndarray):
+    """A DPPosterior holding only the given numbers of clusters (the other fields are stubs)."""
+    from gmm.dpmm import DPPosterior
+
+    shape = n_clusters.shape
+    return DPPosterior(
+        n_clusters=n_clusters, concentration=np.ones(shape), sizes=np.ones(shape + (1,), int),
+        means=np.zeros(shape + (1,)), stds=np.ones(shape + (1,)), coclustering=np.ones((1, 1)),
+        data=np.zeros(1), prior=gmm.Prior(), concentration_prior=None, rhat={}, ess={}, init="prior",
+    )
+
+
+def test_n_clusters_stderr_follows_the_effective_sample_size():
+    rng = np.random.default_rng(0)
+    iid = rng.choice([2, 3, 4], p=[0.6, 0.3, 0.1], size=(4, 5000))
+    post = _posterior_with_counts(iid)
+    probs, se = post.n_clusters_probs(), post.n_clusters_stderr()
+    assert set(se) == set(probs) == {2, 3, 4}
+    for k, p in probs.items():  # independent draws: the binomial standard error
+        assert se[k] == pytest.approx(np.sqrt(p * (1 - p) / iid.size), rel=0.1)
+    sticky = np.repeat(iid[:, :100], 50, axis=1)  # each value held for 50 sweeps
+    se_sticky = _posterior_with_counts(sticky).n_clusters_stderr()
+    p2 = np.mean(sticky == 2)
+    assert se_sticky[2] > 4 * np.sqrt(p2 * (1 - p2) / sticky.size)

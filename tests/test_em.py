@@ -243,3 +243,89 @@ def test_grouped_em_reaches_the_maximum_of_the_binned_likelihood():
     assert sel.log_likelihoods[2] == pytest.approx(-neg(start), abs=1e-9)
     # Dropping the within-bin variance moves the sds by far more than that.
     np.testing.assert_allclose(np.exp(best.x[3:5]), fit.stds, rtol=1e-3)
+
+
+# ---------------------------------------------------------------------------
+# The lower bound L(q, theta) and one exact EM step (chapter 4's derivation)
+# ---------------------------------------------------------------------------
+
+THETA_T = gmm.Mixture([0.3, 0.7], [420.0, 470.0], [40.0, 25.0])
+
+
+def _random_q(rng, n, k):
+    return rng.dirichlet(np.ones(k), size=n)
+
+
+def test_lower_bound_is_below_the_log_likelihood_with_gap_kl():
+    x = _np(gmm.datasets.bento())
+    ll = float(THETA_T.log_likelihood(x))
+    r = _np(THETA_T.responsibilities(x))
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        q = _random_q(rng, x.size, 2)
+        bound = gmm.em.lower_bound(x, THETA_T, q)
+        kl = float(np.sum(q * (np.log(q) - np.log(r))))
+        assert bound < ll
+        assert ll - bound == pytest.approx(kl, rel=1e-9, abs=1e-9)
+    # Equality (the bound touches) at the responsibilities, the E step.
+    assert gmm.em.lower_bound(x, THETA_T, r) == pytest.approx(ll, abs=1e-9)
+
+
+def test_lower_bound_matches_its_formula_and_handles_zeros():
+    x = np.array([0.0, 1.0, 5.0])
+    m = gmm.Mixture([1.0, 0.0], [0.0, 5.0], [1.0, 2.0])  # component 1 has weight 0
+    q = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    expected = float(np.sum(stats.norm.logpdf(x, 0.0, 1.0)))  # entropy 0, log pi_0 = 0
+    assert gmm.em.lower_bound(x, m, q) == pytest.approx(expected, rel=1e-12)
+    q_bad = np.array([[1.0, 0.0], [1.0, 0.0], [0.5, 0.5]])  # mass on a weight-0 component
+    assert gmm.em.lower_bound(x, m, q_bad) == -np.inf
+
+
+@pytest.mark.parametrize(
+    "resp",
+    [np.full((20, 3), 1 / 3), np.full((19, 2), 0.5), np.full((20, 2), 0.6),
+     np.tile([1.5, -0.5], (20, 1)), np.full((20, 2), np.nan)],
+    ids=["k", "n", "rows", "negative", "nan"],
+)
+def test_lower_bound_rejects_bad_q(resp):
+    with pytest.raises(ValueError, match="resp"):
+        gmm.em.lower_bound(gmm.datasets.bento(), THETA_T, resp)
+
+
+def test_em_step_is_the_hand_m_step_and_maximises_the_bound():
+    x = _np(gmm.datasets.bento())
+    r = _np(THETA_T.responsibilities(x))
+    new = gmm.em.em_step(x, THETA_T)
+    nk = r.sum(axis=0)
+    mu = r.T @ x / nk
+    sd = np.sqrt((r * (x[:, None] - mu) ** 2).sum(axis=0) / nk)
+    np.testing.assert_allclose(_np(new.weights), nk / x.size, rtol=1e-12)
+    np.testing.assert_allclose(_np(new.means), mu, rtol=1e-12)
+    np.testing.assert_allclose(_np(new.stds), sd, rtol=1e-12)
+    # The M step raises the bound built at theta_t, which raises the log-likelihood.
+    at_new = gmm.em.lower_bound(x, new, r)
+    assert at_new > gmm.em.lower_bound(x, THETA_T, r) + 1.0
+    assert float(new.log_likelihood(x)) >= at_new
+    # ... and no nearby parameters give a higher bound: it is the bound's maximum.
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        w = np.clip(_np(new.weights) + rng.normal(0, 0.01, 2), 1e-3, None)
+        moved = gmm.Mixture(w / w.sum(), _np(new.means) + rng.normal(0, 1.0, 2),
+                            _np(new.stds) * np.exp(rng.normal(0, 0.05, 2)))
+        assert gmm.em.lower_bound(x, moved, r) < at_new
+
+
+def test_em_steps_follow_fit_em_from_the_same_start():
+    """Iterating em_step climbs as fit_em does and reaches its optimum on the bentos."""
+    x = _np(gmm.datasets.bento())
+    m, lls = THETA_T, []
+    for _ in range(60):
+        lls.append(float(m.log_likelihood(x)))
+        m = gmm.em.em_step(x, m)
+    assert np.all(np.diff(lls) >= -1e-9)
+    assert lls[-1] == pytest.approx(fit_em(KEY, x, 2).log_likelihood, abs=1e-4)
+
+
+def test_em_step_rejects_a_non_mixture():
+    with pytest.raises(ValueError, match="mixture"):
+        gmm.em.em_step(gmm.datasets.bento(), (0.5, 0.5))

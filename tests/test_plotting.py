@@ -25,6 +25,12 @@ def test_histogram_labels_the_quantity():
     assert ax.get_xlabel() == "weight (g)"
     ax = plotting.histogram(gmm.datasets.coffee(), quantity="caffeine", unit="mg")
     assert ax.get_xlabel() == "caffeine (mg)"
+    x = gmm.datasets.galaxies()
+    grid = np.linspace(5, 40, 50)
+    dens = np.ones_like(grid) / 35
+    ax = plotting.predictive_band(x, grid, dens, np.stack([dens / 2, dens * 2]),
+                                  quantity="velocity", unit="1000 km/s")
+    assert ax.get_xlabel() == "velocity (1000 km/s)"
     plt.close("all")
 
 
@@ -109,4 +115,43 @@ def test_trace_plots_can_show_a_subset_of_chains():
     lines = fig.axes[0].get_lines()
     assert len(lines) == 2  # one chain, two components
     np.testing.assert_allclose(lines[0].get_ydata(), Draws.means[1, :, 0])
+    plt.close("all")
+
+
+def test_rank_histogram_draws_each_chain_and_the_uniform_count():
+    counts = np.array([[5, 5, 5, 5], [0, 0, 10, 10]])
+    ax = plotting.rank_histogram(counts, title="means[0]")
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["chain 0", "chain 1", "uniform"]
+    assert ax.get_ylabel() == "draws per rank bin"
+    assert "rank" in ax.get_xlabel()
+    uniform = [line for line in ax.get_lines() if line.get_label() == "uniform"][0]
+    assert np.allclose(uniform.get_ydata(), 5.0)
+    assert ax.get_xlim() == (0.0, 40.0)
+    with pytest.raises(ValueError):
+        plotting.rank_histogram(np.zeros(4))
+    plt.close("all")
+
+
+def test_lower_bound_curves_draw_both_curves_and_mark_both_parameters():
+    grid = np.linspace(0.0, 2.0, 5)
+    ax = plotting.lower_bound_curves(grid, -grid, -grid - grid**2, current=0.0, new=0.5, xlabel="mu (g)")
+    lines = ax.get_lines()
+    np.testing.assert_allclose(lines[0].get_ydata(), -grid)
+    np.testing.assert_allclose(lines[1].get_ydata(), -grid - grid**2)
+    assert [line.get_xdata()[0] for line in lines[2:]] == [0.0, 0.5]
+    assert ax.get_xlabel() == "mu (g)"
+    plt.close("all")
+
+
+def test_rank_plots_draw_one_panel_per_parameter_and_one_legend():
+    counts = np.stack([np.full((3, 4), 5), np.array([[20, 0, 0, 0], [0, 0, 10, 10], [0, 20, 0, 0]])],
+                      axis=-1)
+    fig = plotting.rank_plots(counts, names=["means[0]", "means[1]"])
+    axes = fig.get_axes()
+    assert [ax.get_title() for ax in axes] == ["means[0]", "means[1]"]
+    assert axes[0].get_ylabel() == "draws per rank bin"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["chain 0", "chain 1", "chain 2", "uniform"]
+    with pytest.raises(ValueError):
+        plotting.rank_plots(counts, names=["only one"])
     plt.close("all")
