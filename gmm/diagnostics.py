@@ -107,8 +107,8 @@ def rank_counts(draws: Any, n_bins: int = 20) -> np.ndarray:
         n_bins: number of rank bins, an integer in [1, n_chains * n_samples].
 
     Returns:
-        Counts of shape (n_chains, n_bins, ...): integers, each chain's counts summing to
-        n_samples; their mean over chains and bins is exactly S / n_bins.
+        The counts, an integer array of shape (n_chains, n_bins, ...): each chain's
+        counts sum to n_samples; their mean over chains and bins is exactly S / n_bins.
     """
     from scipy.stats import rankdata
 

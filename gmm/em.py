@@ -184,7 +184,7 @@ def em_step(x: Any, mixture: Mixture) -> Mixture:
     E step: r_ik = pi_k N(x_i | mu_k, sigma_k^2) / sum_j pi_j N(x_i | mu_j, sigma_j^2).
     M step, with N_k = sum_i r_ik: pi_k = N_k / N, mu_k = sum_i r_ik x_i / N_k,
     sigma_k^2 = sum_i r_ik (x_i - mu_k)^2 / N_k: the maximiser over theta of
-    :func:`lower_bound` with q = r. These are :func:`fit_em`'s steps (the same code) without
+    :func:`lower_bound` with q = r. These are :func:`gmm.fit_em`'s steps (the same code) without
     its ``reg_var`` and without reordering: component k stays component k. A component
     that loses every point keeps its mean and sd.
 

@@ -2,24 +2,24 @@
 
 For the 1-D Bayesian GMM of :mod:`gmm.models` with K components, the parameters
 theta = (pi_1..pi_{K-1}, mu_1..mu_K, sigma_1..sigma_K) (d = 3K - 1 numbers) are mapped to
-unconstrained coordinates
+unconstrained coordinates::
 
     u = (eta_1..eta_{K-1}, mu_1..mu_K, log sigma_1..log sigma_K),
     pi = softmax(0, eta_1, .., eta_{K-1})   (the additive log-ratio map),
 
-whose Jacobian is |d theta / d u| = prod_k pi_k prod_k sigma_k. The log density of the
-posterior in u, up to log p(x), is
+whose Jacobian is ``|d theta / d u|`` = prod_k pi_k prod_k sigma_k. The log density of the
+posterior in u, up to log p(x), is::
 
     l(u) = log p(x | theta) + log p(theta) + log |d theta / d u|,
 
 with p(theta) the prior density in theta (Dirichlet(alpha) on pi, Normal on mu, and the
-prior family's density of sigma, :func:`gmm.models.log_std_density`). Around a local
+prior family's density of sigma, ``gmm.models.log_std_density``). Around a local
 maximum u* of l, Laplace's method gives the posterior mass of its basin (unnormalised,
-i.e. as a share of p(x)):
+i.e. as a share of p(x))::
 
     log mass ≈ l(u*) + (d / 2) log 2 pi - (1 / 2) log det(-H(u*)),     H = Hessian of l,
 
-which splits into three terms at theta* = theta(u*):
+which splits into three terms at theta* = theta(u*)::
 
     fit    = log p(x | theta*)                  (how well the mode's best point fits)
     prior  = log p(theta*)                      (how plausible the prior finds it)
@@ -64,7 +64,7 @@ def from_unconstrained(u: Any, k: int) -> tuple[Any, Any, Any]:
 
 
 def _terms(u, x, k, prior_values, family):
-    """(log p(x | theta), log p(theta), log |d theta / d u|) at u (traceable)."""
+    """(log p(x | theta), log p(theta), log ``|d theta / d u|``) at u (traceable)."""
     alpha, m0, s0, a, b = prior_values
     eta = jnp.concatenate([jnp.zeros(1, u.dtype), u[: k - 1]])
     log_w = eta - logsumexp(eta)
@@ -103,7 +103,7 @@ class LaplaceMass:
         weights, means, stds: the mode theta*, each (K,), data units.
         fit: log p(x | theta*).
         prior: log p(theta*), the prior density in theta = (pi_1..pi_{K-1}, mu, sigma).
-        volume: log |d theta / d u| + (d / 2) log 2 pi - (1 / 2) log det(-H), the log of the
+        volume: log ``|d theta / d u|`` + (d / 2) log 2 pi - (1 / 2) log det(-H), the log of the
             mode's effective volume in theta.
         log_mass: fit + prior + volume, the Laplace estimate of log of the basin's
             posterior mass times p(x) (one labelled copy of the mode).
