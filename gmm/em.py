@@ -378,6 +378,33 @@ def _starts(key, y, c, k, n_init, init, var_reg):
     return np.full((n_init, k), -math.log(k)), mu, np.full((n_init, k), spread / k)
 
 
+def random_start(key: jax.Array, x: Any, n_components: int) -> Mixture:
+    """The parameters that ``fit_em(key, x, n_components, init="random", n_init=1)`` starts
+    from: K data points drawn without replacement as the means (two may share a repeated
+    value), equal proportions 1/K, and every sd the data's sd / K.
+
+    x has shape (N,). Returns a :class:`~gmm.Mixture` (float64), components by increasing
+    mean; its ``log_likelihood(x)`` is that run's ``history[0]``.
+
+    Example:
+        >>> import jax, gmm
+        >>> start = gmm.em.random_start(jax.random.key(7), gmm.datasets.bento(), 2)
+        >>> [float(m) for m in start.means]
+        [499.0, 499.0]
+    """
+    key = check_key(key)
+    data = as_data(x)
+    k = check_n_components(n_components, data.size)
+    loc, scale = robust_scale(data)
+    values, counts = np.unique((data - loc) / scale, return_counts=True)
+    counts = counts.astype(np.float64)
+    if values.size > _SKETCH:  # as in fit_em: the starts are drawn from the sketch
+        values, counts = np.unique(quantile_sketch(values, counts, _SKETCH), return_counts=True)
+        counts = counts.astype(np.float64)
+    logw, mu, sd = _starts(key, values, counts, k, 1, "random", 0.0)
+    return Mixture(np.exp(logw[0]), loc + scale * mu[0], scale * sd[0]).sorted()
+
+
 def _check_init(init: Any) -> str:
     if init not in ("kmeans", "random"):
         raise ValueError(f"init must be 'kmeans' or 'random', got {init!r}.")

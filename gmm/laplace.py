@@ -27,10 +27,19 @@ which splits into three terms at theta* = theta(u*)::
                                                 (log of the effective volume of the mode in
                                                  theta: the posterior's spread around theta*)
 
-so that log mass ≈ fit + prior + volume. The sum does not depend on the coordinates; the
-split between ``prior`` and ``volume`` is the one of the natural parameters theta. Every
-mode of a mixture has K! labelled copies, all with the same mass, so ratios between modes
-need no correction. Everything is float64.
+so that log mass ≈ fit + prior + volume. Two caveats about what the terms mean:
+
+- The estimate is Laplace's method in the coordinates u: the exact mass does not depend
+  on coordinates, but the Gaussian approximation (and the peak theta*) does, a little.
+- The split between ``prior`` and ``volume`` is a convention. A density depends on the
+  coordinates it is measured in: measure the widths on the log scale, theta' = (pi, mu,
+  log sigma), and the prior density gains sum_k log sigma_k* while the volume loses it
+  (:meth:`LaplaceMass.split_in_log_stds`). Only their sum, ``occam`` = prior + volume,
+  does not depend on that choice: it is the log of the prior probability of the region
+  around theta* that fits about as well as theta* (MacKay's Occam factor).
+
+Every mode of a mixture has K! labelled copies, all with the same mass, so ratios between
+modes need no correction. Everything is float64.
 """
 
 from __future__ import annotations
@@ -110,6 +119,8 @@ class LaplaceMass:
         max_log_likelihood: the largest log p(x | theta) in the same basin (the likelihood
             climbed from theta*), for comparison with ``fit``.
         gradient_norm: the norm of the gradient of l at u* (about 0 at a mode).
+        occam: prior + volume (a property), the log Occam factor: the part of log_mass
+            that does not depend on the coordinates the prior density is measured in.
     """
 
     weights: np.ndarray
@@ -121,6 +132,28 @@ class LaplaceMass:
     log_mass: float
     max_log_likelihood: float
     gradient_norm: float
+
+    @property
+    def occam(self) -> float:
+        """prior + volume: log of the prior probability of the region around theta* that
+        fits about as well as theta*; unchanged by :meth:`split_in_log_stds`."""
+        return self.prior + self.volume
+
+    def split_in_log_stds(self) -> tuple[float, float]:
+        """(prior, volume) with the prior density measured in theta' = (pi_1..pi_{K-1}, mu,
+        log sigma) instead of theta: p(theta') = p(theta) prod_k sigma_k, so sum_k log sigma_k*
+        moves from the volume to the prior, and :attr:`occam` is unchanged.
+
+        Example:
+            >>> import gmm
+            >>> lm = gmm.laplace.laplace(gmm.datasets.bento(), [0.5, 0.5], [350.0, 500.0],
+            ...     [10.0, 10.0], gmm.Prior(alpha=1.0, mean_loc=400.0, mean_scale=50.0))
+            >>> prior_log, volume_log = lm.split_in_log_stds()
+            >>> bool(abs(prior_log + volume_log - lm.occam) < 1e-9)
+            True
+        """
+        shift = float(np.sum(np.log(self.stds)))
+        return self.prior + shift, self.volume - shift
 
 
 @partial(jax.jit, static_argnames=("k", "family", "part"))

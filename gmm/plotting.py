@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from gmm._validation import as_data, check_finite, check_positive_int
 from gmm.mixture import Mixture, decision_boundaries
@@ -27,6 +28,8 @@ def histogram(x: Any, *, ax=None, bins: int | Sequence[float] = 30, label: str |
     ax.hist(as_data(x), bins=bins, color=color, edgecolor="white", density=density, label=label)
     ax.set_xlabel(f"{quantity} ({unit})")
     ax.set_ylabel("density" if density else "count")
+    if not density:  # counts are whole numbers: no 0.5 ticks
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     return ax
 
 
@@ -83,7 +86,7 @@ def em_history(histories: dict[str, np.ndarray], *, ax=None):
     for i, (name, h) in enumerate(histories.items()):
         ax.plot(np.arange(len(h)), h, marker="o", ms=3, color=COLORS[i % len(COLORS)], label=name)
     ax.set_xlabel("EM iteration")
-    ax.set_ylabel("log-likelihood")
+    ax.set_ylabel("log-likelihood (nats)")
     ax.legend()
     return ax
 
@@ -139,17 +142,24 @@ def criterion_curves(ks: Sequence[int], curves: dict[str, Sequence[float]], *, a
 
 
 def trace_plots(posterior: Any, *, names: Sequence[str] = ("weights", "means", "stds"), max_points: int = 500,
-                color_by: str = "chain", chains: Sequence[int] | None = None):
+                color_by: str = "chain", chains: Sequence[int] | None = None,
+                units: Sequence[str] | None = None):
     """One row of trace plots per parameter family: every chain (or those in ``chains``),
     every component.
+
+    ``units`` gives each family's unit for its axis label, one per name ("" for none), for
+    example ``("", "g", "g")``; None labels the axes by name alone.
 
     ``color_by="chain"`` (default) gives each chain its own colour, so that overlapping
     chains (the sign of convergence) can be seen; ``"component"`` colours components.
     """
     if color_by not in ("chain", "component"):
         raise ValueError(f"color_by must be 'chain' or 'component', got {color_by!r}")
+    units = [""] * len(names) if units is None else list(units)
+    if len(units) != len(names):
+        raise ValueError(f"units must give one unit per name ({len(names)}), got {len(units)}.")
     fig, axes = plt.subplots(len(names), 1, figsize=(7, 1.9 * len(names)), sharex=True)
-    for ax, name in zip(np.atleast_1d(axes), names):
+    for ax, name, unit in zip(np.atleast_1d(axes), names, units):
         draws = np.asarray(getattr(posterior, name))
         if chains is not None:
             draws = draws[list(chains)]
@@ -160,7 +170,7 @@ def trace_plots(posterior: Any, *, names: Sequence[str] = ("weights", "means", "
                 label = f"chain {c}" if color_by == "chain" and k == 0 else None
                 ax.plot(np.arange(0, draws.shape[1], step), draws[c, ::step, k],
                         color=COLORS[i % len(COLORS)], alpha=0.6, lw=0.6, label=label)
-        ax.set_ylabel(name)
+        ax.set_ylabel(f"{name} ({unit})" if unit else name)
     first = np.atleast_1d(axes)[0]
     if color_by == "chain":
         legend = first.legend(loc="lower left", bbox_to_anchor=(0, 1.02), ncol=draws.shape[0],

@@ -329,3 +329,27 @@ def test_em_steps_follow_fit_em_from_the_same_start():
 def test_em_step_rejects_a_non_mixture():
     with pytest.raises(ValueError, match="mixture"):
         gmm.em.em_step(gmm.datasets.bento(), (0.5, 0.5))
+
+
+@pytest.mark.parametrize("key_seed", [1, 7, 11])
+def test_random_start_is_fit_ems_random_start(key_seed):
+    """random_start gives the start of fit_em(init="random", n_init=1): its log-likelihood is
+    the run's history[0], its means are distinct data points, its sds the data's sd / K."""
+    x = _np(gmm.datasets.bento())
+    key = jax.random.key(key_seed)
+    start = gmm.em.random_start(key, x, 2)
+    run = fit_em(key, x, 2, init="random", n_init=1, max_iter=1)
+    assert float(start.log_likelihood(x)) == pytest.approx(run.history[0], abs=1e-9)
+    np.testing.assert_allclose(_np(start.weights), [0.5, 0.5])
+    np.testing.assert_allclose(_np(start.stds), [x.std() / 2] * 2, rtol=1e-12)
+    means = _np(start.means)
+    assert all(np.sum(x == m) >= 1 for m in means)
+    assert np.sum(x == means[0]) >= 2 or means[0] != means[1]  # two distinct points
+    # One exact EM step from it is fit_em's first step (up to reg_var, 1e-6 g^2 here).
+    np.testing.assert_allclose(_np(gmm.em.em_step(x, start).means), _np(run.mixture.means), atol=1e-4)
+
+
+def test_random_start_key_7_puts_both_means_on_a_repeated_weight():
+    x = _np(gmm.datasets.bento())
+    means = _np(gmm.em.random_start(jax.random.key(7), x, 2).means)
+    assert means[0] == means[1] and np.sum(x == means[0]) >= 2

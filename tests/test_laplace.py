@@ -63,15 +63,19 @@ def test_two_separated_components_match_smc_with_two_copies():
 
 
 def test_galaxies_two_modes_reproduce_the_share_of_mode_a():
-    """The chapter's K = 2 decomposition: fits within half a nat, the prior favouring mode
-    A by over 2 nats and the volume favouring B by over 4, mode A's Laplace share near
-    importance sampling's 0.2."""
+    """The chapter's K = 2 decomposition: fits within half a nat, the prior (density in
+    sigma) favouring mode A by over 2 nats and the volume favouring B by over 4, the Occam
+    factor favouring B, mode A's Laplace share near importance sampling's 0.2."""
     x = gmm.datasets.galaxies()
     prior = gmm.Prior(alpha=1.0, mean_loc=20.0, mean_scale=10.0, std_shape=2.0, std_rate=1.0)
     a = laplace(x, [0.09, 0.91], [9.7, 21.4], [0.4, 2.5], prior)
     b = laplace(x, [0.15, 0.85], [20.0, 21.0], [7.0, 2.0], prior)
     assert abs(a.max_log_likelihood - b.max_log_likelihood) < 0.5
     assert a.prior - b.prior > 2.0 and b.volume - a.volume > 4.0
+    # the coordinate-free part: the Occam factor favours B, by more than the fits differ
+    assert b.occam - a.occam > 1.0 + abs(a.fit - b.fit)
+    # on the log-sigma scale most of the prior's preference for A is gone
+    assert 0.0 < a.split_in_log_stds()[0] - b.split_in_log_stds()[0] < 1.0
     share = 1.0 / (1.0 + math.exp(b.log_mass - a.log_mass))
     assert 0.1 < share < 0.3, share
 
@@ -83,3 +87,18 @@ def test_bad_starts_are_refused():
         laplace(x, [0.5, 0.5], [10.0], [1.0, 1.0], prior)
     with pytest.raises(ValueError, match="positive"):
         laplace(x, [0.5, 0.5], [10.0, 20.0], [1.0, -1.0], prior)
+
+
+def test_split_in_log_stds_moves_sum_log_sigma_and_keeps_the_occam_factor():
+    """The prior density of (pi, mu, log sigma) is SciPy's density of (pi, mu, sigma) times
+    prod sigma; the volume loses the same amount, so occam = prior + volume is unchanged."""
+    x = gmm.datasets.galaxies()
+    prior = gmm.Prior(alpha=1.0, mean_loc=20.0, mean_scale=10.0, std_shape=2.0, std_rate=1.0)
+    lm = laplace(x, [0.15, 0.85], [20.0, 21.0], [7.0, 2.0], prior)
+    prior_log, volume_log = lm.split_in_log_stds()
+    ref = (stats.norm.logpdf(lm.means, 20.0, 10.0).sum()
+           + stats.gamma.logpdf(lm.stds, 2.0, scale=1.0).sum() + np.log(lm.stds).sum())
+    assert prior_log == pytest.approx(ref, rel=1e-10)  # Dirichlet(1, 1) density is 1
+    assert lm.occam == pytest.approx(lm.prior + lm.volume, abs=1e-12)
+    assert prior_log + volume_log == pytest.approx(lm.occam, abs=1e-9)
+    assert volume_log < lm.volume  # B's broad component: sum log sigma > 0

@@ -107,6 +107,16 @@ def test_chain_shares_draws_one_bar_per_chain_and_the_reference():
     plt.close("all")
 
 
+def test_trace_plots_label_each_family_with_its_unit():
+    fig = plotting.trace_plots(_FakePosterior(), units=("", "g", "g"))
+    assert [ax.get_ylabel() for ax in fig.axes] == ["weights", "means (g)", "stds (g)"]
+    fig = plotting.trace_plots(_FakePosterior())
+    assert [ax.get_ylabel() for ax in fig.axes] == ["weights", "means", "stds"]
+    with pytest.raises(ValueError, match="one unit per name"):
+        plotting.trace_plots(_FakePosterior(), units=("g",))
+    plt.close("all")
+
+
 def test_trace_plots_can_show_a_subset_of_chains():
     class Draws:
         means = np.arange(3 * 10 * 2, dtype=float).reshape(3, 10, 2)
@@ -155,3 +165,9 @@ def test_rank_plots_draw_one_panel_per_parameter_and_one_legend():
     with pytest.raises(ValueError):
         plotting.rank_plots(counts, names=["only one"])
     plt.close("all")
+
+
+def test_count_histogram_has_whole_number_ticks():
+    ax = plotting.histogram(gmm.datasets.bento(), bins=range(340, 511, 2))
+    ticks = [t for t in ax.get_yticks() if t >= 0]
+    assert ticks and all(float(t).is_integer() for t in ticks)
