@@ -107,8 +107,8 @@ def rank_counts(draws: Any, n_bins: int = 20) -> np.ndarray:
         n_bins: number of rank bins, an integer in [1, n_chains * n_samples].
 
     Returns:
-        The counts, an integer array of shape (n_chains, n_bins, ...): each chain's
-        counts sum to n_samples; their mean over chains and bins is exactly S / n_bins.
+        Integer counts of shape (n_chains, n_bins, ...). Each chain's counts sum to
+        n_samples, and their mean over chains and bins is exactly S / n_bins.
     """
     from scipy.stats import rankdata
 

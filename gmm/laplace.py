@@ -135,8 +135,8 @@ class LaplaceMass:
 
     @property
     def occam(self) -> float:
-        """prior + volume: log of the prior probability of the region around theta* that
-        fits about as well as theta*; unchanged by :meth:`split_in_log_stds`."""
+        """The sum prior + volume, log of the prior probability of the region around theta*
+        that fits about as well as theta*; unchanged by :meth:`split_in_log_stds`."""
         return self.prior + self.volume
 
     def split_in_log_stds(self) -> tuple[float, float]:
