@@ -11,8 +11,8 @@ the pasted script is decided from the page and the notebook the build executed:
   and ``assert`` statements (``test_no_hidden_cells``, always run, fast), and no visible
   cell names ``glue``;
 * the visible code is plain Python: every cell parses with ``ast`` (no ``%magic``, no
-  ``!shell``) and names nothing that only a kernel provides (``get_ipython``,
-  ``display``);
+  ``!shell``, no top-level ``await``) and names nothing that only a kernel provides
+  (``get_ipython``, ``display``, the last result ``_``);
 * the code does not read files next to the page (no ``open``, ``Path``, ``__file__``,
   ``np.load``, ``read_csv``...), whose paths would differ in the reader's folder;
 * the notebook the build executed (the site's download, ``_build/html/_sources``) holds
@@ -95,7 +95,7 @@ def run_page(docname: str, workdir: Path) -> tuple[int, str, float]:
 
 
 # Names whose presence means the page may depend on the kernel or on its folder.
-KERNEL_NAMES = frozenset({"glue", "get_ipython", "display", "In", "Out"})
+KERNEL_NAMES = frozenset({"glue", "get_ipython", "display", "In", "Out", "_", "__", "___"})
 FILE_NAMES = frozenset({"open", "Path", "__file__", "load", "loadtxt", "genfromtxt", "read_csv",
                         "read_parquet", "imread", "savefig", "chdir", "getcwd"})
 SITE_SOURCES = book_pages.ROOT / "_build" / "html" / "_sources"
@@ -109,16 +109,30 @@ def needs_real_run(docname: str) -> str | None:
     cells = book_pages.code_cells(docname)
     if any(c.hidden and not c.glue_only for c in cells):
         return "a hidden cell does work"
+    trees = {}
     for i, cell in enumerate(cells):
-        if cell.hidden:
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            return f"cell {i + 1} is not plain Python"
-        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-        names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-        if found := sorted(names & KERNEL_NAMES):
+        if not cell.hidden:
+            try:  # compile, not only parse: a top-level ``await`` parses but does not compile
+                compile(cell.source, f"<cell {i + 1}>", "exec")
+                trees[i] = ast.parse(cell.source)
+            except SyntaxError:
+                return f"cell {i + 1} is not plain Python"
+    # Names the page binds itself (``for _ in ...``) are its own, not the kernel's.
+    bound = set()
+    for tree in trees.values():
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+                bound.add(n.id)
+            elif isinstance(n, (ast.FunctionDef, ast.ClassDef)):
+                bound.add(n.name)
+            elif isinstance(n, ast.arg):
+                bound.add(n.arg)
+            elif isinstance(n, ast.alias):
+                bound.add((n.asname or n.name).split(".")[0])
+    for i, tree in trees.items():
+        loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        names = loaded | {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        if found := sorted((loaded - bound) & KERNEL_NAMES):
             return f"cell {i + 1} names {found}, which only the kernel provides"
         if found := sorted(names & FILE_NAMES):
             return f"cell {i + 1} names {found}: it may read or write files next to the page"
@@ -139,7 +153,8 @@ def needs_real_run(docname: str) -> str | None:
 def test_a_page_that_reads_files_or_uses_the_kernel_is_run_for_real(monkeypatch):
     cell = book_pages.Cell
     cases = {"data = open('weights.csv').read()": "open", "display(fig)": "display",
-             "%timeit f()": "plain Python", "x = np.load('a.npy')": "load"}
+             "%timeit f()": "plain Python", "x = np.load('a.npy')": "load",
+             "y = _ + 1": "'_'", "await f()": "plain Python"}
     for source, reason in cases.items():
         monkeypatch.setattr(book_pages, "code_cells", lambda d, s=source: [cell(s, ())])
         assert reason in (needs_real_run("book/x") or ""), source
