@@ -7,6 +7,8 @@ Performance appendix includes verbatim. Timings are wall-clock seconds on the
 machine that ran it; see the header of the written file.
 
 Sections:
+  imports   seconds to start a process and import jax, numpy, then gmm, then the first use of
+            its heavy parts (``--imports`` runs this section alone)
   em        gmm.fit_em vs scikit-learn GaussianMixture at their defaults, 1-D, N up to 5e6
   em nd     gmm.fit_em_nd vs GaussianMixture, N = 1e5, D = 3, K = 5, full and diagonal
   gibbs     gmm.gibbs vs NumPyro NUTS (assignments marginalised), bento model:
@@ -434,6 +436,41 @@ def bench_evidence() -> list[str]:
     return rows
 
 
+_IMPORT_CASES = {
+    "import jax, numpy": "import jax, numpy",
+    "import jax, numpy, gmm": "import jax, numpy, gmm",
+    "... and gmm.fit_em (EM only)": "import jax, numpy, gmm; gmm.fit_em",
+    "... and gmm.Prior (GenJAX)": "import jax, numpy, gmm; gmm.Prior",
+    "... and gmm.plotting (Matplotlib)": "import jax, numpy, gmm; gmm.plotting",
+}
+
+
+def bench_import(repeats: int = 5) -> list[str]:
+    """Seconds to start a fresh interpreter and import: jax and numpy alone, then gmm, then
+    the first use of each heavy part (gmm loads its modules when a name is first used).
+    The cases alternate, so a busy machine slows them alike; the median of ``repeats``."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    times: dict[str, list[float]] = {name: [] for name in _IMPORT_CASES}
+    for _ in range(repeats):
+        for name, code in _IMPORT_CASES.items():
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], cwd=root, env=env, check=True)
+            times[name].append(time.perf_counter() - t0)
+    base = float(np.median(times["import jax, numpy"]))
+    rows = ["| what a fresh process imports | seconds (median) | more than jax, numpy |", "|---|---|---|"]
+    for name, ts in times.items():
+        med = float(np.median(ts))
+        rows.append(f"| `{_IMPORT_CASES[name]}` | {med:.2f} | {med - base:+.2f} |")
+    extra = float(np.median(times["import jax, numpy, gmm"])) - base
+    rows += ["", f"`import gmm` costs {extra:+.2f} s over `import jax, numpy` (goal: at most 1 s): "
+             + ("met." if extra <= 1.0 else "MISSED.")]
+    print("\n".join(rows), flush=True)
+    return rows
+
+
 def header() -> list[str]:
     return [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
@@ -451,7 +488,12 @@ def main(argv=None) -> int:
                         "output of scripts/test.sh instead of running it")
     parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
     parser.add_argument("--evidence", action="store_true", help="only the evidence section (not written)")
+    parser.add_argument("--imports", action="store_true", help="only the import-time section (not written)")
     args = parser.parse_args(argv)
+    imports = ["", "### Start-up: `import gmm` against `import jax, numpy`", ""]
+    if args.imports:
+        print("\n".join(header() + imports + bench_import()))
+        return 0
     evidence = ["", "### The evidence: `gmm.posterior_over_k` on the galaxies, K = 1..7", ""]
     if args.evidence:
         print("\n".join(header() + evidence + bench_evidence()))
@@ -462,6 +504,7 @@ def main(argv=None) -> int:
         cases = [("separated", separated, 1_000_000, 3), ("overlapping", three_clusters, 1_000_000, 3),
                  ("five close", five_close, 1_000_000, 5), ("five close", five_close, 5_000_000, 5)]
     lines = header()
+    lines += imports[1:] + bench_import(repeats=1 if args.quick else 5) + [""]
     lines += ["### EM: `gmm.fit_em` vs scikit-learn `GaussianMixture`, both at their defaults", ""]
     lines += bench_em(cases)
     lines += ["", "### EM in D dimensions: `gmm.fit_em_nd` vs scikit-learn (N = 1e5, D = 3, K = 5)", ""]

@@ -20,90 +20,92 @@ The modules follow the book's story:
 
 Every function that draws random numbers takes a ``jax.random`` key as its first
 argument, as in JAX and GenJAX: ``gmm.fit_em(key, x, 2)``, ``gmm.gibbs(key, x, 2)``.
+
+``import gmm`` loads none of these modules: each public name is imported from its module
+when first used (PEP 562), so a script that only fits EM never loads GenJAX, TensorFlow
+Probability, SciPy's statistics or Matplotlib.
 """
 
-from gmm import crp, datasets, diagnostics, dpmm, laplace, plotting
-from gmm.dpmm import DPPosterior, dp_gibbs
-from gmm.em import EMResult, fit_em
-from gmm.em_nd import EMResultND, fit_em_nd
-from gmm.gibbs_nd import GibbsPosteriorND, PriorND, gibbs_nd
-from gmm.mixture_nd import MixtureND, n_parameters_nd
-from gmm.selection_nd import SelectionResultND, bic_nd, select_k_nd
-from gmm.evidence import (
-    EvidenceEstimate,
-    KPosterior,
-    exact_log_marginal_likelihood,
-    log_marginal_likelihood,
-    posterior_over_k,
-)
-from gmm.gibbs import GibbsPosterior, gibbs
-from gmm.importance import ImportanceResult, importance_sampling
-from gmm.nuts import NutsPosterior, nuts
-from gmm.mixture import Mixture, count_modes, decision_boundaries
-from gmm.models import (
-    Prior,
-    bayesian_gmm,
-    bayesian_gmm_marginal,
-    bento_mixture,
-    observations,
-)
-from gmm.binned import binned_log_likelihood, binned_log_prob, data_resolution
-from gmm.selection import (
-    SelectionResult,
-    aic,
-    bic,
-    n_parameters,
-    naive_select_k,
-    select_k,
-)
+from __future__ import annotations
 
-__all__ = [
-    "DPPosterior",
-    "EMResult",
-    "EMResultND",
-    "GibbsPosteriorND",
-    "MixtureND",
-    "PriorND",
-    "SelectionResultND",
-    "bic_nd",
-    "fit_em_nd",
-    "gibbs_nd",
-    "n_parameters_nd",
-    "select_k_nd",
-    "EvidenceEstimate",
-    "GibbsPosterior",
-    "ImportanceResult",
-    "KPosterior",
-    "Mixture",
-    "Prior",
-    "SelectionResult",
-    "aic",
-    "bayesian_gmm",
-    "bayesian_gmm_marginal",
-    "bento_mixture",
-    "bic",
-    "binned_log_likelihood",
-    "binned_log_prob",
-    "count_modes",
-    "crp",
-    "data_resolution",
-    "datasets",
-    "decision_boundaries",
-    "diagnostics",
-    "dp_gibbs",
-    "dpmm",
-    "exact_log_marginal_likelihood",
-    "fit_em",
-    "gibbs",
-    "importance_sampling",
-    "laplace",
-    "nuts",
-    "NutsPosterior",
-    "log_marginal_likelihood",
-    "n_parameters",
-    "naive_select_k",
-    "observations",
-    "plotting",
-    "posterior_over_k",
-    "select_k",
-]
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+# Public name -> the module that defines it. Modules themselves map to None.
+_EXPORTS: dict[str, str | None] = {
+    # modules
+    "crp": None, "datasets": None, "diagnostics": None, "dpmm": None, "laplace": None,
+    "plotting": None,
+    # data and known mixtures
+    "Mixture": "mixture", "count_modes": "mixture", "decision_boundaries": "mixture",
+    "MixtureND": "mixture_nd", "n_parameters_nd": "mixture_nd",
+    # models
+    "Prior": "models", "bayesian_gmm": "models", "bayesian_gmm_marginal": "models",
+    "bento_mixture": "models", "observations": "models",
+    # estimation
+    "EMResult": "em", "fit_em": "em", "EMResultND": "em_nd", "fit_em_nd": "em_nd",
+    # inference
+    "GibbsPosterior": "gibbs", "gibbs": "gibbs",
+    "GibbsPosteriorND": "gibbs_nd", "PriorND": "gibbs_nd", "gibbs_nd": "gibbs_nd",
+    "ImportanceResult": "importance", "importance_sampling": "importance",
+    "NutsPosterior": "nuts", "nuts": "nuts",
+    "DPPosterior": "dpmm", "dp_gibbs": "dpmm",
+    # model choice
+    "EvidenceEstimate": "evidence", "KPosterior": "evidence",
+    "exact_log_marginal_likelihood": "evidence", "log_marginal_likelihood": "evidence",
+    "posterior_over_k": "evidence",
+    "binned_log_likelihood": "binned", "binned_log_prob": "binned", "data_resolution": "binned",
+    "SelectionResult": "selection", "aic": "selection", "bic": "selection",
+    "n_parameters": "selection", "naive_select_k": "selection", "select_k": "selection",
+    "SelectionResultND": "selection_nd", "bic_nd": "selection_nd", "select_k_nd": "selection_nd",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'gmm' has no attribute {name!r}")
+    module = _EXPORTS[name]
+    value = importlib.import_module(f"gmm.{name}" if module is None else f"gmm.{module}")
+    if module is not None:
+        value = getattr(value, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+class _Package(types.ModuleType):
+    """``gmm.gibbs`` and ``gmm.nuts`` are functions named like their modules. Importing a
+    submodule binds it on its package; for these two the function keeps the name, as an
+    eager ``from gmm.gibbs import gibbs`` in this file would have made it."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+if TYPE_CHECKING:  # what static tools and editors see: the names, eagerly
+    from gmm import crp, datasets, diagnostics, dpmm, laplace, plotting
+    from gmm.binned import binned_log_likelihood, binned_log_prob, data_resolution
+    from gmm.dpmm import DPPosterior, dp_gibbs
+    from gmm.em import EMResult, fit_em
+    from gmm.em_nd import EMResultND, fit_em_nd
+    from gmm.evidence import (EvidenceEstimate, KPosterior, exact_log_marginal_likelihood,
+                              log_marginal_likelihood, posterior_over_k)
+    from gmm.gibbs import GibbsPosterior, gibbs
+    from gmm.gibbs_nd import GibbsPosteriorND, PriorND, gibbs_nd
+    from gmm.importance import ImportanceResult, importance_sampling
+    from gmm.mixture import Mixture, count_modes, decision_boundaries
+    from gmm.mixture_nd import MixtureND, n_parameters_nd
+    from gmm.models import Prior, bayesian_gmm, bayesian_gmm_marginal, bento_mixture, observations
+    from gmm.nuts import NutsPosterior, nuts
+    from gmm.selection import SelectionResult, aic, bic, n_parameters, naive_select_k, select_k
+    from gmm.selection_nd import SelectionResultND, bic_nd, select_k_nd

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the tests: pytest on the gmm package, the full book build (every cell executed),
 # then the tests of the built book: every page in headless Chromium (skipped, saying so,
-# where no Chromium is installed), every page's code pasted into a fresh interpreter,
+# where no Chromium is installed), every page's visible code shown to run on its own
+# (tests/test_copy_paste.py),
 # and every internal link and anchor. Arguments go to the unit-test pytest run.
 source "$(dirname "$0")/env.sh"
 start=$SECONDS
