@@ -29,6 +29,7 @@ Probability, SciPy's statistics or Matplotlib.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,10 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
+        # Any other submodule (gmm.models, gmm.em, ...) is there as an attribute too, as it
+        # would be after an eager import.
+        if not name.startswith("__") and importlib.util.find_spec(f"gmm.{name}") is not None:
+            return importlib.import_module(f"gmm.{name}")
         raise AttributeError(f"module 'gmm' has no attribute {name!r}")
     module = _EXPORTS[name]
     value = importlib.import_module(f"gmm.{name}" if module is None else f"gmm.{module}")

@@ -18,3 +18,47 @@ def pytest_addoption(parser):
 def pytest_generate_tests(metafunc):
     if "seed" in metafunc.fixturenames:
         metafunc.parametrize("seed", range(metafunc.config.getoption("seeds")))
+
+
+# The quick tier for development, `pytest -m "not slow"` (README): every module of gmm is
+# still exercised, but the statistical comparisons that take several seconds each (samplers
+# against references, multimodal posteriors, enumerations) are left to the full run, which
+# the README's test command and CI always make. Listed by test-id prefix, measured with
+# `pytest --durations=60` (each over about 4 s on 2 cores).
+SLOW = (
+    "tests/test_multimodal.py", "tests/test_multimodal_k45.py", "tests/test_multimodal_high_k.py",
+    "tests/test_multimodal_priors.py", "tests/test_gibbs_nd_numpyro.py",
+    "tests/test_galaxies_evidence.py",
+    "tests/test_dpmm.py::test_dp_gibbs_matches_exact_enumeration",
+    "tests/test_dpmm.py::test_galaxies_posterior_does_not_depend_on_start",
+    "tests/test_dpmm.py::test_same_key_same_draws_and_units",
+    "tests/test_dpmm.py::test_concentration_prior_alone_recovers_gamma_prior",
+    "tests/test_dpmm.py::test_prior_only_matches_crp_law",
+    "tests/test_dpmm.py::test_concentration_given_k_matches_closed_form",
+    "tests/test_samplers.py::test_gibbs_agrees_with_nuts",
+    "tests/test_samplers.py::test_gibbs_weights_follow_the_dirichlet_concentration",
+    "tests/test_samplers.py::test_importance_summaries_match_numpy",
+    "tests/test_samplers.py::test_assignment_draws_follow_their_probabilities",
+    "tests/test_samplers.py::test_prior_proposal_is_exact_where_the_prior_works",
+    "tests/test_samplers.py::test_step_size_is_frozen_after_warmup",
+    "tests/test_inverse_gamma_prior.py::test_exact_k2_matches_a_brute_force_sum_over_assignments",
+    "tests/test_inverse_gamma_prior.py::test_gibbs_agrees_with_nuts",
+    "tests/test_laplace.py::test_log_joint_matches_scipy",
+    "tests/test_tempering.py::test_without_the_g_corrections_a_rung_samples_the_wrong_law",
+    "tests/test_tempering.py::test_each_rung_samples_its_tempered_posterior",
+    "tests/test_book_outputs.py::test_a_planted_change_fails_the_page_at_a_claim",
+    "tests/test_evidence.py::test_exact_matches_monte_carlo_from_the_prior",
+    "tests/test_select_k.py::test_recovers_true_k_on_rounded_data",
+)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: left out of the quick tier, pytest -m 'not slow'")
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)

@@ -58,3 +58,24 @@ def test_faithful_matches_r_datasets_copy():
     f = gmm.datasets.faithful()
     assert f.shape == (272, 2) and f.dtype == np.float64
     np.testing.assert_array_equal(f, ref)
+
+
+def test_import_gmm_is_lazy_and_every_module_is_an_attribute():
+    """``import gmm`` loads no submodule; a public name loads its module on first use; any
+    submodule is reachable as an attribute; gmm.gibbs and gmm.nuts stay the functions."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gmm\n"
+        "assert not [m for m in sys.modules if m.startswith('gmm.')], sorted(sys.modules)\n"
+        "assert 'genjax' not in sys.modules and 'matplotlib' not in sys.modules\n"
+        "assert callable(gmm.fit_em) and 'gmm.em' in sys.modules and 'genjax' not in sys.modules\n"
+        "import gmm.gibbs, gmm.nuts\n"
+        "assert callable(gmm.gibbs) and callable(gmm.nuts), (gmm.gibbs, gmm.nuts)\n"
+        "assert gmm.models.Prior is gmm.Prior and gmm._validation.as_data\n"
+        "assert set(gmm.__all__) <= set(dir(gmm))\n"
+        "try:\n    gmm.no_such_name\nexcept AttributeError:\n    pass\nelse:\n    raise SystemExit(1)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
