@@ -24,7 +24,8 @@ def pytest_generate_tests(metafunc):
 # still exercised, but the statistical comparisons that take several seconds each (samplers
 # against references, multimodal posteriors, enumerations) are left to the full run, which
 # the README's test command and CI always make. Listed by test-id prefix, measured with
-# `pytest --durations=60` (each over about 4 s on 2 cores).
+# `pytest --durations=60` (each over about 4 s on 2 cores). The quick tier ran in about
+# 100 s on 2 cores and still imported every module of gmm.
 SLOW = (
     "tests/test_multimodal.py", "tests/test_multimodal_k45.py", "tests/test_multimodal_high_k.py",
     "tests/test_multimodal_priors.py", "tests/test_gibbs_nd_numpyro.py",
@@ -49,6 +50,30 @@ SLOW = (
     "tests/test_book_outputs.py::test_a_planted_change_fails_the_page_at_a_claim",
     "tests/test_evidence.py::test_exact_matches_monte_carlo_from_the_prior",
     "tests/test_select_k.py::test_recovers_true_k_on_rounded_data",
+    # and those over about 4.4 s in the quick tier itself (second measurement)
+    "tests/test_dpmm.py::test_results_are_in_data_units_and_consistent",
+    "tests/test_docstring_examples.py::test_examples_run_as_documented",
+    "tests/test_dpmm.py::test_unconverged_run_warns",
+    "tests/test_em_nd.py::test_reaches_sklearn_log_likelihood",
+    "tests/test_gibbs_chunks.py::test_run_in_tiny_chunks_matches_the_whole_data_run",
+    "tests/test_inverse_gamma_prior.py::test_genjax_distribution_assess_and_draws",
+    "tests/test_samplers.py::test_prior_proposal_collapses_em_proposal_does_not",
+    "tests/test_tempering.py::test_ladder_adapts_in_warmup_only_and_keeps_its_ends",
+    "tests/test_gibbs_nd.py::test_model_density_matches_scipy",
+    "tests/test_selection_nd.py::test_select_k_finds_the_clusters",
+    "tests/test_samplers.py::test_diagnostics_match_numpyro_on_mixing_and_stuck_chains",
+    "tests/test_samplers.py::test_gibbs_convergence_with_book_defaults",
+    "tests/test_inputs.py::test_samplers_on_timestamps",
+    "tests/test_evidence.py::test_posterior_over_k_on_the_bentos",
+    "tests/test_samplers.py::test_relabel_false_keeps_the_samplers_labels_and_shares_the_compiled_program",
+    "tests/test_samplers.py::test_gibbs_single_chain_has_nan_rhat_and_finite_ess",
+    "tests/test_laplace.py::test_two_separated_components_match_smc_with_two_copies",
+    "tests/test_inputs.py::test_same_key_same_result_and_input_unchanged",
+    "tests/test_gibbs_nd.py::test_fixed_assignments_give_the_closed_form",
+    "tests/test_inputs.py::test_every_key_kind_works_everywhere",
+    "tests/test_gibbs_nd.py::test_same_key_same_result_and_warning",
+    "tests/test_gibbs_nd.py::test_single_component_is_the_exact_niw_posterior",
+    "tests/test_evidence.py::test_smc_at_the_defaults_agrees_with_exact_for_every_k_of_one_compile",
 )
 
 
