@@ -18,6 +18,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from gmm._validation import check_positive_int
+
 RHAT_MAX = 1.01
 ESS_MIN = 100.0
 
@@ -118,9 +120,7 @@ def rank_counts(draws: Any, n_bins: int = 20) -> np.ndarray:
     if not np.all(np.isfinite(a)):
         raise ValueError("draws must be finite.")
     c, s, rest = a.shape[0], a.shape[1], a.shape[2:]
-    if isinstance(n_bins, bool) or int(n_bins) != n_bins or not 1 <= n_bins <= c * s:
-        raise ValueError(f"n_bins must be an integer in [1, {c * s}], got {n_bins!r}.")
-    n_bins = int(n_bins)
+    n_bins = check_positive_int(n_bins, "n_bins", maximum=c * s)
     flat = a.reshape(c * s, -1)  # (C S, M): pooled draws of each scalar parameter
     ranks = rankdata(flat, axis=0)  # 1 .. C S
     bins = np.minimum(((ranks - 0.5) * n_bins / (c * s)).astype(np.int64), n_bins - 1)

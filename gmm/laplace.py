@@ -54,6 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln, logsumexp
 
+from gmm._exact import _prior_tuple
 from gmm._validation import as_data, check_finite
 from gmm.models import Prior, check_prior, log_std_density
 
@@ -61,9 +62,10 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 
 def to_unconstrained(weights: Any, means: Any, stds: Any) -> np.ndarray:
-    """u = (log(pi_k / pi_1) for k = 2..K, mu, log sigma), shape (3K - 1,), float64."""
-    w, m, s = (np.asarray(a, np.float64).reshape(-1) for a in (weights, means, stds))
-    return np.concatenate([np.log(w[1:]) - np.log(w[0]), m, np.log(s)])
+    """u = (log(pi_k / pi_1) for k = 2..K, mu, log sigma) on the last axis: parameters of
+    shape (..., K) give u of shape (..., 3K - 1), float64."""
+    w, m, s = (np.asarray(a, np.float64) for a in (weights, means, stds))
+    return np.concatenate([np.log(w[..., 1:]) - np.log(w[..., :1]), m, np.log(s)], axis=-1)
 
 
 def from_unconstrained(u: Any, k: int) -> tuple[Any, Any, Any]:
@@ -93,13 +95,11 @@ def log_joint(x: Any, weights: Any, means: Any, stds: Any, prior: Prior) -> tupl
     two float64 arrays of shape (...)."""
     data = as_data(x)
     prior = check_prior(prior)
-    w, m, s = (np.asarray(a, np.float64) for a in (weights, means, stds))
-    k = w.shape[-1]
-    lead = w.shape[:-1]
-    u = np.concatenate([np.log(w[..., 1:]) - np.log(w[..., :1]), m, np.log(s)], axis=-1)
-    pv = tuple(float(getattr(prior, f)) for f in prior.fields)
+    u = to_unconstrained(weights, means, stds)
+    lead, k = u.shape[:-1], (u.shape[-1] + 1) // 3
+    *pv, family = _prior_tuple(prior)
     with jax.enable_x64(True):
-        f = jax.vmap(lambda v: _terms(v, jnp.asarray(data), k, pv, prior.family)[:2])
+        f = jax.vmap(lambda v: _terms(v, jnp.asarray(data), k, pv, family)[:2])
         ll, lp = f(jnp.asarray(u.reshape(-1, 3 * k - 1)))
     return np.asarray(ll).reshape(lead), np.asarray(lp).reshape(lead)
 
@@ -217,10 +217,10 @@ def laplace(x: Any, weights: Any, means: Any, stds: Any, prior: Prior) -> Laplac
     if (w <= 0).any() or (s <= 0).any():
         raise ValueError("weights and stds of the start must be positive.")
     k = w.size
-    pv = tuple(float(getattr(prior, f)) for f in prior.fields)
+    *pv, family = _prior_tuple(prior)
     with jax.enable_x64(True):
         xj = jnp.asarray(data)
-        args = (xj, pv, k, prior.family)
+        args = (xj, tuple(pv), k, family)
         u_star = _climb(to_unconstrained(w / w.sum(), m, s), *args, "posterior")
         _, grad, neg_h, terms = _negative(jnp.asarray(u_star), *args, "posterior")
         ll, lp, lj = (float(t) for t in terms)
