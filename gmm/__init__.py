@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 # Public name -> the module that defines it. Modules themselves map to None.
 _EXPORTS: dict[str, str | None] = {
     # modules
-    "crp": None, "datasets": None, "diagnostics": None, "dpmm": None, "laplace": None,
+    "crp": None, "datasets": None, "kmeans": None, "diagnostics": None, "dpmm": None, "laplace": None,
     "plotting": None,
     # data and known mixtures
     "Mixture": "mixture", "count_modes": "mixture", "decision_boundaries": "mixture",
@@ -49,7 +49,7 @@ _EXPORTS: dict[str, str | None] = {
     "EMResult": "em", "fit_em": "em", "EMResultND": "em_nd", "fit_em_nd": "em_nd",
     # inference
     "GibbsPosterior": "gibbs", "gibbs": "gibbs",
-    "GibbsPosteriorND": "gibbs_nd", "PriorND": "gibbs_nd", "gibbs_nd": "gibbs_nd",
+    "GibbsPosteriorND": "gibbs_nd", "NIWPrior": "niw", "gibbs_nd": "gibbs_nd",
     "ImportanceResult": "importance", "importance_sampling": "importance",
     "NutsPosterior": "nuts", "nuts": "nuts",
     "DPPosterior": "dpmm", "dp_gibbs": "dpmm",
@@ -106,7 +106,8 @@ if TYPE_CHECKING:  # what static tools and editors see: the names, eagerly
     from gmm.evidence import (EvidenceEstimate, KPosterior, exact_log_marginal_likelihood,
                               log_marginal_likelihood, posterior_over_k)
     from gmm.gibbs import GibbsPosterior, gibbs
-    from gmm.gibbs_nd import GibbsPosteriorND, PriorND, gibbs_nd
+    from gmm.gibbs_nd import GibbsPosteriorND, gibbs_nd
+    from gmm.niw import NIWPrior
     from gmm.importance import ImportanceResult, importance_sampling
     from gmm.mixture import Mixture, count_modes, decision_boundaries
     from gmm.mixture_nd import MixtureND, n_parameters_nd

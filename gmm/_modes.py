@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from gmm.em import kmeans_pp_centres, quantile_sketch
+from gmm._numerics import quantile_sketch
+from gmm.kmeans import kmeans_pp_centres
 from gmm.models import Prior, std_conditional_mode
 
 _SKETCH = 1000  # distinct values the starts run on (a quantile sketch beyond that)

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from genjax import Const, gen
 
-from gmm.em import robust_scale
+from gmm._numerics import robust_scale
 from gmm.models import Prior, assigned_point, draw_parameters
 
 PARAMS = ("weights", "means", "stds")

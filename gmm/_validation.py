@@ -20,14 +20,14 @@ def is_concrete(*values: Any) -> bool:
     return not any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(values))
 
 
-def as_data(x: Any, name: str = "x", ndim: int = 1, dim: int | None = None) -> np.ndarray:
+def as_data(x: Any, name: str = "x", ndim: int | None = 1, dim: int | None = None) -> np.ndarray:
     """Check observations and return them as a float64 NumPy array (a new copy).
 
-    Allowed: a non-empty array of finite real numbers of shape (N,) (``ndim=1``) or
-    (N, D) (``ndim=2``, one row per point; D = ``dim`` when given).
+    Allowed: a non-empty array of finite real numbers of shape (N,) (``ndim=1``), (N, D)
+    (``ndim=2``, one row per point; D = ``dim`` when given) or either (``ndim=None``).
     """
-    shape = "(N,)" if ndim == 1 else "(N, D)"
-    what = f"a {ndim}-D array {shape} of finite numbers"
+    shape = {1: "(N,)", 2: "(N, D)", None: "(N,) or (N, D)"}[ndim]
+    what = f"a {ndim}-D array {shape} of finite numbers" if ndim else f"an array {shape} of finite numbers"
     if isinstance(x, (str, bytes)):
         raise ValueError(f"{name} must be {what}, got a string {x!r}.")
     try:
@@ -36,11 +36,11 @@ def as_data(x: Any, name: str = "x", ndim: int = 1, dim: int | None = None) -> n
         raise ValueError(f"{name} must be {what}; could not convert it: {err}") from None
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"{name} must contain real numbers (integers or floats), got dtype {arr.dtype}.")
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D with shape {shape}, got shape {arr.shape}.")
+    if arr.ndim != ndim and not (ndim is None and arr.ndim in (1, 2)):
+        raise ValueError(f"{name} must be {what.split(' of ')[0]} with shape {shape}, got shape {arr.shape}.")
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); at least one observation is needed.")
-    if dim is not None and arr.shape[1] != dim:
+    if dim is not None and arr.ndim == 2 and arr.shape[1] != dim:
         raise ValueError(f"{name} must have {dim} columns (one per dimension), got shape {arr.shape}.")
     arr = arr.astype(np.float64)  # always a copy: callers may not change the user's array
     bad = ~np.isfinite(arr)
@@ -48,7 +48,7 @@ def as_data(x: Any, name: str = "x", ndim: int = 1, dim: int | None = None) -> n
         where = np.argwhere(bad)[0]
         raise ValueError(
             f"{name} must contain only finite numbers; found {int(bad.sum())} NaN or infinite "
-            f"value(s), first at index {tuple(int(i) for i in where) if ndim > 1 else int(where[0])}."
+            f"value(s), first at index {tuple(int(i) for i in where) if arr.ndim > 1 else int(where[0])}."
         )
     return arr
 

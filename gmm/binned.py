@@ -21,7 +21,7 @@ from jax.scipy.special import log_ndtr, logsumexp
 from jax.scipy.stats import norm
 
 from gmm._validation import as_data, check_positive
-from gmm.em import bucket
+from gmm._numerics import bucket
 from gmm.mixture import Mixture
 
 _RES_SLACK = 16.0  # float error allowed, in multiples of the input dtype's eps times |x / h|

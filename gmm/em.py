@@ -69,36 +69,6 @@ class EMResult:
 
 
 # ---------------------------------------------------------------------------
-# Scaling, grouping and padding (float64, NumPy)
-# ---------------------------------------------------------------------------
-
-
-def robust_scale(data: np.ndarray) -> tuple[float, float]:
-    """(location, scale) for standardising: the median and IQR / 1.349 (the sd for Gaussian
-    data), falling back to the sd and then 1 when the data are (nearly) all equal."""
-    loc = float(np.median(data))
-    q1, q3 = np.quantile(data, [0.25, 0.75])
-    scale = float(q3 - q1) / 1.349
-    if not scale > 0:
-        scale = float(np.std(data))
-    if not scale > 0 or not math.isfinite(scale):
-        scale = 1.0
-    return loc, scale
-
-
-def bucket(n: int, smallest: int) -> int:
-    """Next power of two >= max(n, smallest): padded sizes share one compilation."""
-    return max(smallest, 1 << (max(n, 1) - 1).bit_length())
-
-
-def quantile_sketch(values: np.ndarray, counts: np.ndarray, size: int) -> np.ndarray:
-    """``size`` points at the (i + 1/2) / size quantiles of the weighted values (sorted)."""
-    cum = np.cumsum(counts)
-    pos = (np.arange(size) + 0.5) / size * cum[-1]
-    return values[np.minimum(np.searchsorted(cum, pos, side="right"), values.size - 1)]
-
-
-# ---------------------------------------------------------------------------
 # E and M steps (traced; float64 under jax.enable_x64)
 # ---------------------------------------------------------------------------
 
@@ -250,95 +220,6 @@ def best_of_starts(run: Callable, starts: tuple):
     out = jax.vmap(run)(*starts)
     best = jnp.argmax(jnp.where(jnp.isfinite(out[1]), out[1], -jnp.inf))
     return jax.tree_util.tree_map(lambda a: a[best], out)
-
-
-# ---------------------------------------------------------------------------
-# k-means seeding (one implementation, for EM, model selection and the samplers)
-# ---------------------------------------------------------------------------
-
-
-def numpy_rng(key: jax.Array) -> np.random.Generator:
-    """A NumPy generator seeded from a JAX key (the same key, the same stream)."""
-    return np.random.default_rng(np.asarray(jax.random.key_data(jax.random.fold_in(key, 7))).tolist())
-
-
-def kmeans_pp_centres(rng: np.random.Generator, y: np.ndarray, c: np.ndarray, k: int) -> np.ndarray:
-    """k-means++ seeding (Arthur and Vassilvitskii 2007): K centres drawn from the values y,
-    each with probability proportional to count x squared distance to the nearest centre
-    chosen so far (the first by count alone); shape (k,)."""
-    p = c / c.sum()
-    centres = np.empty(k)
-    d2 = np.full(y.size, np.inf)
-    for j in range(k):
-        centres[j] = y[rng.choice(y.size, p=p)]
-        d2 = np.minimum(d2, (y - centres[j]) ** 2)
-        w = c * d2
-        # All-zero distances (repeated values) fall back to drawing by count.
-        p = w / w.sum() if w.sum() > 0 else c / c.sum()
-    return centres
-
-
-def _clusters(y: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Boundaries (indices into sorted y) of the values nearest to each sorted centre, (K + 1,)."""
-    mid = 0.5 * (centres[1:] + centres[:-1])
-    return np.concatenate([[0], np.searchsorted(y, mid, side="right"), [y.size]])
-
-
-def lloyd(y: np.ndarray, c: np.ndarray, centres: np.ndarray, n_iter: int):
-    """Weighted 1-D k-means (Lloyd) on sorted values y with counts c, from ``centres``.
-
-    In one dimension each cluster is a run of sorted values between midpoints of the
-    centres, so an iteration is K binary searches and prefix-sum differences, O(K log U).
-    Returns (counts, means, variances), each (K,), centres sorted; an empty cluster keeps
-    its centre (count 0, variance 1).
-    """
-    s0, s1 = np.concatenate([[0], np.cumsum(c)]), np.concatenate([[0], np.cumsum(c * y)])
-    centres = np.sort(centres)
-    for _ in range(n_iter):
-        b = _clusters(y, centres)
-        cnt = s0[b[1:]] - s0[b[:-1]]
-        new = np.sort(np.where(cnt > 0, (s1[b[1:]] - s1[b[:-1]]) / np.maximum(cnt, 1e-300), centres))
-        if np.array_equal(new, centres):
-            break
-        centres = new
-    b = _clusters(y, centres)
-    cnt = s0[b[1:]] - s0[b[:-1]]
-    means = np.where(cnt > 0, (s1[b[1:]] - s1[b[:-1]]) / np.maximum(cnt, 1e-300), centres)
-    var = np.array([
-        float(np.sum(c[lo:hi] * (y[lo:hi] - m) ** 2) / n) if n > 0 else 1.0
-        for lo, hi, m, n in zip(b[:-1], b[1:], means, cnt)
-    ])
-    return cnt, means, var
-
-
-def kmeans_starts(
-    key: jax.Array, y: np.ndarray, c: np.ndarray, k: int, n_init: int, *, k_max: int | None = None,
-    var_extra: float = 0.0, floor: float = 0.0, n_lloyd: int = 25,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Starting (log pi, mu, sd), each (n_init, k_max), from weighted k-means (float64).
-
-    Start 0 puts the centres at equal-count quantiles; the others use k-means++. All then
-    run up to ``n_lloyd`` weighted Lloyd iterations. Each hard cluster gives pi = count / N,
-    its mean, and sd = sqrt(var + var_extra) (at least ``floor``). Components k..k_max-1 are
-    padding (log pi = -inf). ``y`` holds sorted distinct values with counts ``c`` > 0.
-    """
-    k_max = k if k_max is None else k_max
-    rng = numpy_rng(key)
-    total = c.sum()
-    cum = np.cumsum(c) / total
-    logw = np.full((n_init, k_max), -np.inf)
-    mu = np.zeros((n_init, k_max))
-    sd = np.ones((n_init, k_max))
-    for r in range(n_init):
-        if r == 0:
-            centres = y[np.minimum(np.searchsorted(cum, (np.arange(k) + 0.5) / k), y.size - 1)]
-        else:
-            centres = kmeans_pp_centres(rng, y, c, k)
-        cnt, centres, var = lloyd(y, c, centres, n_lloyd)
-        logw[r, :k] = np.log(np.maximum(cnt, 1e-3) / total)
-        mu[r, :k] = centres
-        sd[r, :k] = np.maximum(np.sqrt(var + var_extra), floor)
-    return logw, mu, sd
 
 
 # ---------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from gmm._exact import _exact, _prior_tuple, exact_log_marginal_likelihood
 from gmm._scoring import standardised_prior
 from gmm._validation import as_data, check_key, check_ks, check_n_components, check_positive, check_positive_int
 from gmm._smc import _pad_points, _smc
-from gmm.em import bucket, robust_scale
+from gmm._numerics import bucket, robust_scale
 from gmm.models import Prior, draw_stds_numpy, resolve_prior, typical_std
 
 # ---------------------------------------------------------------------------

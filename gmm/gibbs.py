@@ -26,7 +26,8 @@ from gmm import _sweep, diagnostics
 from gmm import _tempering as tempering
 from gmm._scoring import PARAMS, quiet_tfp, responsibilities, standardise
 from gmm._validation import as_data, check_chain_sizes, check_key, check_n_components, check_positive, check_positive_int
-from gmm.em import kmeans_pp_centres, numpy_rng
+from gmm._numerics import numpy_rng
+from gmm.kmeans import kmeans_pp_centres
 from gmm.models import Prior, resolve_prior
 
 MAX_STORED = 50_000_000  # most numbers kept in memory: n_chains x n_samples x 3K
@@ -232,7 +233,7 @@ def gibbs(
     processed in chunks of the points within each sweep (``gmm._sweep``), so beyond the data
     and ``assignment_probs`` the memory used does not grow with N. The step size is adapted towards
     acceptance 0.44 during warmup only. Each chain starts from K data points picked with
-    k-means++ (D^2) weighting (``gmm.em.kmeans_pp_centres``). Draws are relabelled by increasing
+    k-means++ (D^2) weighting (``gmm.kmeans.kmeans_pp_centres``). Draws are relabelled by increasing
     mean unless ``relabel=False``. The sampler runs on
     standardised data (robust location and scale, float64) with the prior mapped to the
     same units; draws come back in data units.

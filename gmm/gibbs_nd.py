@@ -40,88 +40,12 @@ from gmm._validation import (
 )
 from gmm.em_nd import standardise
 from gmm.mixture_nd import as_data_nd
-from gmm.models import FieldsPytree
+from gmm import niw
+from gmm.niw import NIWPrior, resolve_niw_prior
 
 # ---------------------------------------------------------------------------
 # Prior and model
 # ---------------------------------------------------------------------------
-
-
-@jax.tree_util.register_pytree_node_class
-class PriorND(FieldsPytree):
-    """Hyperparameters of the D-dimensional Bayesian GMM (Dirichlet and Normal-Inverse-Wishart).
-
-    pi ~ Dirichlet(alpha 1_K); Sigma_k ~ IW(dof, scale_matrix), so E[Sigma_k] =
-    scale_matrix / (dof - D - 1) when dof > D + 1; mu_k | Sigma_k ~ N(mean_loc, Sigma_k / kappa).
-
-    Args:
-        alpha: Dirichlet concentration (> 0).
-        mean_loc: prior centre of every mean, shape (D,), data units.
-        kappa: prior pseudo-count of the means (> 0): small kappa, vague means.
-        dof: degrees of freedom of the inverse Wishart (> D - 1).
-        scale_matrix: its scale matrix, shape (D, D), symmetric positive definite, squared data units.
-    """
-
-    _FIELDS = ("alpha", "mean_loc", "kappa", "dof", "scale_matrix")
-
-    def __init__(self, alpha: Any, mean_loc: Any, kappa: Any, dof: Any, scale_matrix: Any):
-        self.alpha, self.mean_loc, self.kappa, self.dof, self.scale_matrix = alpha, mean_loc, kappa, dof, scale_matrix
-        if is_concrete(alpha, mean_loc, kappa, dof, scale_matrix):
-            check_prior_nd(self)
-
-    @property
-    def dim(self) -> int:
-        return int(np.shape(self.mean_loc)[0])
-
-    def __repr__(self) -> str:
-        fmt = partial(np.array2string, precision=4, separator=", ")
-        return (
-            f"PriorND(alpha={float(self.alpha):g}, mean_loc={fmt(np.asarray(self.mean_loc))}, "
-            f"kappa={float(self.kappa):g}, dof={float(self.dof):g}, scale_matrix={fmt(np.asarray(self.scale_matrix))})"
-        )
-
-    @classmethod
-    def from_data(cls, x: Any, alpha: float = 1.0) -> "PriorND":
-        """A weakly informative prior set by the data's location and spread.
-
-        With m the column means and s the column standard deviations of x: mean_loc = m;
-        kappa = 0.01, so a mean may sit ten component-widths from m; dof = D + 2, the
-        smallest whole value with a finite prior mean of Sigma_k, which is then
-        scale_matrix = diag(s^2) / 4 (components about half as wide as the data, like
-        :meth:`gmm.Prior.from_data` in 1-D).
-        """
-        data = as_data_nd(x)
-        loc, scale = standardise(data)
-        d = data.shape[1]
-        return cls(alpha=alpha, mean_loc=loc, kappa=0.01, dof=float(d + 2), scale_matrix=np.diag(scale**2) / 4.0)
-
-
-def check_prior_nd(prior: Any, dim: int | None = None) -> PriorND:
-    """Check every field of a :class:`PriorND` (and its dimension against ``dim``); return it."""
-    if not isinstance(prior, PriorND):
-        raise ValueError(f"prior must be a gmm.gibbs_nd.PriorND or None, got {type(prior).__name__} {prior!r}.")
-    check_positive(prior.alpha, "prior.alpha")
-    check_positive(prior.kappa, "prior.kappa")
-    m = np.asarray(prior.mean_loc, np.float64)
-    if m.ndim != 1 or m.size == 0 or not np.all(np.isfinite(m)):
-        raise ValueError(f"prior.mean_loc must be a finite vector of shape (D,), got {prior.mean_loc!r}.")
-    d = m.size
-    if dim is not None and d != dim:
-        raise ValueError(f"prior.mean_loc has dimension {d} but the data have D = {dim} columns.")
-    dof = check_finite(prior.dof, "prior.dof")
-    if not dof > d - 1:
-        raise ValueError(f"prior.dof must exceed D - 1 = {d - 1}, got {dof}.")
-    s = np.asarray(prior.scale_matrix, np.float64)
-    if s.shape != (d, d) or not np.all(np.isfinite(s)):
-        raise ValueError(f"prior.scale_matrix must be a finite ({d}, {d}) matrix, got {prior.scale_matrix!r}.")
-    if not np.allclose(s, s.T, rtol=1e-6, atol=0) or np.any(np.linalg.eigvalsh(s) <= 0):
-        raise ValueError(f"prior.scale_matrix must be symmetric positive definite, got {s.tolist()}.")
-    return prior
-
-
-def resolve_prior_nd(prior: PriorND | None, data: np.ndarray) -> PriorND:
-    """``prior`` checked against the data's dimension, or :meth:`PriorND.from_data` when None."""
-    return PriorND.from_data(data) if prior is None else check_prior_nd(prior, data.shape[1])
 
 
 wishart = tfp_distribution(lambda dof, scale_tril: tfd.WishartTriL(dof, scale_tril), name="wishart")
@@ -129,7 +53,7 @@ mvn_tril = tfp_distribution(lambda loc, scale_tril: tfd.MultivariateNormalTriL(l
 
 
 @gen
-def component_nd(prior: PriorND):
+def component_nd(prior: NIWPrior):
     """One component's (mu, Sigma) from the Normal-Inverse-Wishart prior; returns (mu, chol(Sigma))."""
     inv_scale_tril = jnp.linalg.cholesky(jnp.linalg.inv(prior.scale_matrix))
     precision = wishart(prior.dof, inv_scale_tril) @ "precision"
@@ -147,7 +71,7 @@ def assigned_point_nd(weights, means, cov_trils):
 
 
 @gen
-def bayesian_gmm_nd(n: Const[int], k: Const[int], prior: PriorND):
+def bayesian_gmm_nd(n: Const[int], k: Const[int], prior: NIWPrior):
     """The D-dimensional Bayesian GMM with explicit assignments; returns (pi, mu (K, D), chol Sigma (K, D, D))."""
     weights = dirichlet(jnp.full(k.value, prior.alpha, dtype=jnp.float32)) @ "weights"
     means, cov_trils = component_nd.repeat(n=k.value)(prior) @ "components"
@@ -168,27 +92,6 @@ def _component_columns(y, weights, means, cov_trils) -> jax.Array:
         return jax.vmap(lambda yi: assigned_point_nd.assess({"z": zk, "x": yi}, weights, means, cov_trils)[0])(y)
 
     return jnp.stack([column(k) for k in range(weights.shape[0])], axis=1)
-
-
-def niw_posterior(y, onehot, m0, kappa, dof, psi):
-    """Conjugate update of the Normal-Inverse-Wishart for every component (assignments one-hot (N, K)).
-
-    n_k points with mean ybar_k and scatter S_k = sum (y - ybar_k)(y - ybar_k)^T give
-    kappa_n = kappa + n_k, m_n = (kappa m0 + n_k ybar_k) / kappa_n, dof_n = dof + n_k,
-    Psi_n = Psi + S_k + kappa n_k / kappa_n (ybar_k - m0)(ybar_k - m0)^T.
-    Returns (kappa_n (K,), m_n (K, D), dof_n (K,), Psi_n (K, D, D)); works with NumPy or JAX arrays.
-    """
-    xp = np if isinstance(y, np.ndarray) else jnp
-    n = onehot.sum(axis=0)
-    ybar = (onehot.T @ y) / xp.maximum(n, 1)[:, None]
-    ybar = xp.where(n[:, None] > 0, ybar, m0)
-    diff = y[:, None, :] - ybar
-    scatter = xp.einsum("nk,nkd,nke->kde", onehot, diff, diff)
-    kappa_n = kappa + n
-    m_n = (kappa * m0 + n[:, None] * ybar) / kappa_n[:, None]
-    dev = ybar - m0
-    psi_n = psi + scatter + (kappa * n / kappa_n)[:, None, None] * xp.einsum("kd,ke->kde", dev, dev)
-    return kappa_n, m_n, dof + n, psi_n
 
 
 def _inv_wishart_tril(chi2, normals, psi):
@@ -212,7 +115,7 @@ def _sweep(key, state, y, prior):
     z = jax.random.categorical(k_z, _component_columns(y, weights, means, cov_trils), axis=1)
     onehot = jax.nn.one_hot(z, k, dtype=y.dtype)
     counts = onehot.sum(axis=0)
-    kappa_n, m_n, dof_n, psi_n = niw_posterior(y, onehot, prior.mean_loc, prior.kappa, prior.dof, prior.scale_matrix)
+    kappa_n, m_n, dof_n, psi_n = niw.posterior(prior, *niw.sufficient_stats(y, onehot))
     # One call to the gamma sampler for the Dirichlet (K variates) and the Bartlett chi-squares
     # (K x D): each call of it adds seconds of compilation.
     d = y.shape[1]
@@ -312,7 +215,7 @@ class GibbsPosteriorND:
             kept draws of P(z_i = k | theta, x_i), in the relabelled order.
         rhat: rank-normalised split R-hat, ``{"weights": (K,), "means": (K, D), "covariances": (K, D, D)}``.
         ess: bulk effective sample size, same layout.
-        prior: the :class:`PriorND` used (data units).
+        prior: the :class:`NIWPrior` used (data units).
         data: the observations, shape (N, D).
     """
 
@@ -322,7 +225,7 @@ class GibbsPosteriorND:
     assignment_probs: np.ndarray
     rhat: dict[str, np.ndarray]
     ess: dict[str, np.ndarray]
-    prior: PriorND
+    prior: NIWPrior
     data: np.ndarray
 
     @property
@@ -384,7 +287,7 @@ def gibbs_nd(
     x: Any,
     n_components: int,
     *,
-    prior: PriorND | None = None,
+    prior: NIWPrior | None = None,
     n_samples: int = 1000,
     n_warmup: int = 500,
     n_chains: int = 4,
@@ -394,7 +297,7 @@ def gibbs_nd(
     Each sweep: (a) every z_i from P(z_i = k | theta, x_i) ∝ exp of
     ``assigned_point_nd.assess({"z": k, "x": x_i}, pi, mu, L)``; (b) pi ~ Dirichlet(alpha + n_k);
     (c) for each k, (mu_k, Sigma_k) from its Normal-Inverse-Wishart posterior
-    (``niw_posterior``): Sigma_k ~ IW(dof_n, Psi_n), then mu_k ~ N(m_n, Sigma_k / kappa_n).
+    (:func:`gmm.niw.posterior`): Sigma_k ~ IW(dof_n, Psi_n), then mu_k ~ N(m_n, Sigma_k / kappa_n).
     The sampler runs on the data standardised per dimension (the prior mapped with them, which
     the NIW family allows exactly) in float32; draws are mapped back in float64 and relabelled
     by the first coordinate of the means. Warns (``RuntimeWarning``) when an R-hat exceeds
@@ -404,7 +307,7 @@ def gibbs_nd(
         key: ``jax.random`` key; the same key gives the same draws.
         x: observations, shape (N, D), finite numbers.
         n_components: K, an integer in [1, N] (K = 1 gives the exact NIW posterior).
-        prior: a :class:`PriorND`, or None for :meth:`PriorND.from_data`.
+        prior: a :class:`NIWPrior`, or None for :meth:`NIWPrior.from_data`.
         n_samples: kept sweeps per chain (>= 4).
         n_warmup: discarded sweeps per chain (>= 1).
         n_chains: independent chains (>= 1; R-hat needs >= 2).
@@ -418,7 +321,7 @@ def gibbs_nd(
     key = check_key(key)
     data = as_data_nd(x)
     k = check_n_components(n_components, data.shape[0])
-    prior = resolve_prior_nd(prior, data)
+    prior = resolve_niw_prior(prior, data)
     n_samples, n_warmup, n_chains = check_chain_sizes(n_samples, n_warmup, n_chains)
     n, d = data.shape
     if n_chains * n_samples * k * d * d > 2**27:
@@ -428,7 +331,7 @@ def gibbs_nd(
         )
 
     loc, scale = standardise(data)
-    prior_std = PriorND.tree_unflatten(None, [
+    prior_std = NIWPrior.tree_unflatten(None, [
         jnp.float32(prior.alpha),
         jnp.asarray((np.asarray(prior.mean_loc, np.float64) - loc) / scale, jnp.float32),
         jnp.float32(prior.kappa),
@@ -461,12 +364,8 @@ def gibbs_nd(
 
 __all__ = [
     "GibbsPosteriorND",
-    "PriorND",
     "assigned_point_nd",
     "bayesian_gmm_nd",
-    "check_prior_nd",
     "component_nd",
     "gibbs_nd",
-    "niw_posterior",
-    "resolve_prior_nd",
 ]

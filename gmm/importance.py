@@ -53,7 +53,8 @@ from gmm._validation import (
     check_positive,
     check_positive_int,
 )
-from gmm.em import EMResult, _fit_em, numpy_rng
+from gmm.em import EMResult, _fit_em
+from gmm._numerics import numpy_rng
 from gmm.mixture import Mixture
 from gmm.models import (
     Prior,

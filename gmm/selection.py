@@ -51,7 +51,9 @@ from gmm._validation import (
     check_positive_int,
 )
 from gmm.binned import bin_terms, check_mixture, check_resolution, input_eps, resolution_of
-from gmm.em import best_of_starts, bucket, density_e_step, em_loop, kmeans_starts, m_step, robust_scale
+from gmm.em import best_of_starts, density_e_step, em_loop, m_step
+from gmm._numerics import bucket, robust_scale
+from gmm.kmeans import kmeans_starts
 from gmm.mixture import Mixture
 
 

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from gmm.gibbs_nd import GibbsPosteriorND, PriorND, bayesian_gmm_nd, gibbs_nd
+from gmm.gibbs_nd import GibbsPosteriorND, bayesian_gmm_nd, gibbs_nd
+from gmm.niw import NIWPrior
 from gmm.mixture_nd import MixtureND
 from genjax import const
 
 N = 60
-PRIOR = PriorND(alpha=1.0, mean_loc=np.array([0.0, 0.0]), kappa=0.1, dof=5.0, scale_matrix=np.array([[1.0, 0.2], [0.2, 0.5]]))
+PRIOR = NIWPrior(alpha=1.0, mean_loc=np.array([0.0, 0.0]), kappa=0.1, dof=5.0, scale_matrix=np.array([[1.0, 0.2], [0.2, 0.5]]))
 RUN = dict(n_samples=1000, n_warmup=200, n_chains=4)
 
 
@@ -135,12 +136,12 @@ def test_bad_prior(field, value, match):
     args = dict(alpha=1.0, mean_loc=np.zeros(2), kappa=1.0, dof=3.0, scale_matrix=np.eye(2))
     args[field] = value
     with pytest.raises(ValueError, match=match):
-        PriorND(**args)
+        NIWPrior(**args)
 
 
 def test_prior_from_data():
     x = np.random.default_rng(0).normal([10.0, -5.0], [2.0, 0.1], size=(100, 2))
-    p = PriorND.from_data(x)
+    p = NIWPrior.from_data(x)
     np.testing.assert_allclose(p.mean_loc, x.mean(0))
     # E[Sigma] = scale_matrix / (dof - D - 1) = diag(s^2) / 4.
     np.testing.assert_allclose(np.asarray(p.scale_matrix) / (p.dof - 3), np.diag(x.var(0)) / 4)
