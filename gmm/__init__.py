@@ -37,16 +37,16 @@ from typing import TYPE_CHECKING, Any
 # Public name -> the module that defines it. Modules themselves map to None.
 _EXPORTS: dict[str, str | None] = {
     # modules
-    "crp": None, "datasets": None, "kmeans": None, "diagnostics": None, "dpmm": None, "laplace": None,
+    "crp": None, "datasets": None, "kmeans": None, "niw": None, "diagnostics": None, "dpmm": None, "laplace": None,
     "plotting": None,
     # data and known mixtures
     "Mixture": "mixture", "count_modes": "mixture", "decision_boundaries": "mixture",
-    "MixtureND": "mixture_nd", "n_parameters_nd": "mixture_nd",
+    "n_parameters": "mixture",
     # models
     "Prior": "models", "bayesian_gmm": "models", "bayesian_gmm_marginal": "models",
     "bento_mixture": "models", "observations": "models",
     # estimation
-    "EMResult": "em", "fit_em": "em", "EMResultND": "em_nd", "fit_em_nd": "em_nd",
+    "EMResult": "em", "fit_em": "em", "ConvergenceWarning": "_validation",
     # inference
     "GibbsPosterior": "gibbs", "gibbs": "gibbs",
     "GibbsPosteriorND": "gibbs_nd", "NIWPrior": "niw", "gibbs_nd": "gibbs_nd",
@@ -59,8 +59,7 @@ _EXPORTS: dict[str, str | None] = {
     "posterior_over_k": "evidence",
     "binned_log_likelihood": "binned", "binned_log_prob": "binned", "data_resolution": "binned",
     "SelectionResult": "selection", "aic": "selection", "bic": "selection",
-    "n_parameters": "selection", "naive_select_k": "selection", "select_k": "selection",
-    "SelectionResultND": "selection_nd", "bic_nd": "selection_nd", "select_k_nd": "selection_nd",
+    "naive_select_k": "selection", "select_k": "selection",
 }
 __all__ = sorted(_EXPORTS)
 
@@ -98,20 +97,18 @@ class _Package(types.ModuleType):
 sys.modules[__name__].__class__ = _Package
 
 if TYPE_CHECKING:  # what static tools and editors see: the names, eagerly
-    from gmm import crp, datasets, diagnostics, dpmm, laplace, plotting
+    from gmm import crp, datasets, diagnostics, dpmm, kmeans, laplace, niw, plotting
     from gmm.binned import binned_log_likelihood, binned_log_prob, data_resolution
     from gmm.dpmm import DPPosterior, dp_gibbs
     from gmm.em import EMResult, fit_em
-    from gmm.em_nd import EMResultND, fit_em_nd
     from gmm.evidence import (EvidenceEstimate, KPosterior, exact_log_marginal_likelihood,
                               log_marginal_likelihood, posterior_over_k)
     from gmm.gibbs import GibbsPosterior, gibbs
     from gmm.gibbs_nd import GibbsPosteriorND, gibbs_nd
     from gmm.niw import NIWPrior
     from gmm.importance import ImportanceResult, importance_sampling
-    from gmm.mixture import Mixture, count_modes, decision_boundaries
-    from gmm.mixture_nd import MixtureND, n_parameters_nd
+    from gmm._validation import ConvergenceWarning
+    from gmm.mixture import Mixture, count_modes, decision_boundaries, n_parameters
     from gmm.models import Prior, bayesian_gmm, bayesian_gmm_marginal, bento_mixture, observations
     from gmm.nuts import NutsPosterior, nuts
-    from gmm.selection import SelectionResult, aic, bic, n_parameters, naive_select_k, select_k
-    from gmm.selection_nd import SelectionResultND, bic_nd, select_k_nd
+    from gmm.selection import SelectionResult, aic, bic, naive_select_k, select_k

@@ -46,4 +46,20 @@ def numpy_rng(key: jax.Array) -> np.random.Generator:
     return np.random.default_rng(np.asarray(jax.random.key_data(jax.random.fold_in(key, 7))).tolist())
 
 
-__all__ = ["bucket", "numpy_rng", "quantile_sketch", "robust_scale", "robust_scale_columns"]
+def set_partitions(n: int, max_blocks: int | None = None) -> np.ndarray:
+    """Every partition of n points into at most ``max_blocks`` non-empty blocks, as
+    restricted growth strings: row p gives each point's block, blocks numbered in order of
+    first appearance (z_0 = 0, z_i <= 1 + max(z_0..z_{i-1})). Shape (P, n), int32; P is the
+    Bell number B(n) when ``max_blocks`` is None (B(8) = 4140, B(10) = 115975)."""
+    cap = n if max_blocks is None else max_blocks
+    rows = np.zeros((1, 1), np.int32) if n > 0 else np.zeros((1, 0), np.int32)
+    for _ in range(1, n):
+        top = rows.max(axis=1)
+        new = [np.column_stack([rows[top + 1 >= b], np.full(int(np.sum(top + 1 >= b)), b, np.int32)])
+               for b in range(min(cap, n))]
+        rows = np.concatenate([r for r in new if r.size], axis=0)
+        rows = rows[rows.max(axis=1) < cap]
+    return rows
+
+
+__all__ = ["bucket", "numpy_rng", "quantile_sketch", "robust_scale", "robust_scale_columns", "set_partitions"]

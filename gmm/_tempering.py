@@ -1,4 +1,9 @@
-"""Parallel tempering (replica exchange) for the Metropolis-within-Gibbs sampler of :mod:`gmm.gibbs`.
+"""Parallel tempering (replica exchange) for the samplers of :func:`gmm.gibbs`.
+
+The ladder, the swaps and the ladder's adaptation (:func:`geometric_ladder`, :func:`exchange`,
+:func:`equalised_ladder`) serve both samplers: the 1-D Metropolis-within-Gibbs sampler below and
+the conjugate sampler for D dimensions (:mod:`gmm._gibbs_conjugate`), which tempers the
+complete-data likelihood instead. What follows is the 1-D sampler's tempered target.
 
 Rung r of a ladder 1 = beta_0 > beta_1 > ... targets
 
@@ -211,6 +216,38 @@ def adapts_ladder_at(t: jax.Array, n_warmup: int) -> jax.Array:
     return (n >= _FIRST_ADAPT) & ((n & (n - 1)) == 0) & (2 * n <= n_warmup)
 
 
+def init_exchange_stats(n_chains: int, n_rungs: int, dtype) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The running sums :func:`exchange` keeps: (pooled swap acceptance since the ladder was
+    last placed (R - 1,), kept sweeps' accepted swap probability and proposals, each (C, R - 1))."""
+    return (jnp.zeros(n_rungs - 1, dtype), jnp.zeros((n_chains, n_rungs - 1), dtype),
+            jnp.zeros((n_chains, n_rungs - 1), dtype))
+
+
+def exchange(keys, configs, log_lik, betas, stats, t, n_warmup: int, adapt):
+    """After sweep t (0-based, traced) of every chain: replica-exchange moves (:func:`swap`,
+    even pairs on even sweeps, odd pairs on odd ones), the swap rates of the kept sweeps and,
+    with ``adapt``, during warmup the ladder re-placed by :func:`equalised_ladder` from the swap
+    acceptance probabilities of all pairs and chains since the last re-placement (at sweeps 32,
+    64, ... up to half the warmup; :func:`adapts_ladder_at`).
+
+    ``keys`` (C,); ``configs`` a pytree whose leaves have leading axes (C, R), what swaps;
+    ``log_lik`` (C, R), the log-likelihood term the rungs' targets raise to beta; ``betas``
+    (R,); ``stats`` from :func:`init_exchange_stats`. Returns (configs, betas, stats).
+    """
+    pool, swap_sum, swap_n = stats
+    parity = t.astype(jnp.int32) % 2
+    configs, swap_p, proposed = jax.vmap(swap, in_axes=(0, 0, 0, None, None))(keys, configs, log_lik, betas, parity)
+    keep = jnp.where(t < n_warmup, 0.0, 1.0)
+    swap_sum = swap_sum + keep * jnp.where(proposed, swap_p, 0.0)
+    swap_n = swap_n + keep * proposed
+    # The acceptance probability of every pair, proposed or not, estimates its rate.
+    pool = pool + swap_p.mean(axis=0)
+    since = jnp.where(t.astype(jnp.int32) + 1 == _FIRST_ADAPT, _FIRST_ADAPT, (t.astype(jnp.int32) + 1) // 2)
+    new_ladder = adapt & adapts_ladder_at(t, n_warmup)
+    betas = jnp.where(new_ladder, equalised_ladder(betas, pool / since.astype(pool.dtype)), betas)
+    return configs, betas, (jnp.where(new_ladder, 0.0, pool), swap_sum, swap_n)
+
+
 @partial(jax.jit, static_argnames=("n_samples", "n_warmup", "n_mh"))
 def run(key, x, prior, init_step, centres, betas, n_samples: int, n_warmup: int, n_mh: int,
         relabel: jax.Array | bool = True, adapt: jax.Array | bool = True):
@@ -240,13 +277,8 @@ def run(key, x, prior, init_step, centres, betas, n_samples: int, n_warmup: int,
         in_axes=(0, 0, None, None, None, None, None, None),
     )
 
-    def chain_swap(key_c, state, betas, parity):
-        configs = state[:4] + state[5:]
-        configs, swap_p, proposed = swap(key_c, configs, state[6], betas, parity)
-        return (*configs[:4], state[4], *configs[4:]), swap_p, proposed
-
     def step(carry, inp):
-        state, betas, pool, resp_sum, swap_sum, swap_n, fix_sum = carry
+        state, betas, stats, resp_sum, fix_sum = carry
         t, key_t = inp  # key_t: (n_chains,) keys
         warm = t < n_warmup
         rate = jnp.where(warm, 1.0 / (t + 1.0) ** 0.6, 0.0)
@@ -256,17 +288,10 @@ def run(key, x, prior, init_step, centres, betas, n_samples: int, n_warmup: int,
             jax.vmap(lambda kc: jax.random.split(kc, n_rungs))(k_sweep), state, x, prior, n_mh, rate, betas,
             TARGET_ACCEPT,
         )
-        parity = t.astype(jnp.int32) % 2
-        state, swap_p, proposed = jax.vmap(chain_swap, in_axes=(0, 0, None, None))(k_swap, state, betas, parity)
-        swap_sum = swap_sum + keep * jnp.where(proposed, swap_p, 0.0)
-        swap_n = swap_n + keep * proposed
+        # Everything but the adapted MH steps (state[4]) travels with a swap.
+        configs, betas, stats = exchange(k_swap, state[:4] + state[5:], state[6], betas, stats, t, n_warmup, adapt)
+        state = (*configs[:4], state[4], *configs[4:])
         fix_sum = fix_sum + keep * fixed
-        # The acceptance probability of every pair, proposed or not, estimates its rate.
-        pool = pool + swap_p.mean(axis=0)
-        since = jnp.where(t.astype(jnp.int32) + 1 == _FIRST_ADAPT, _FIRST_ADAPT, (t.astype(jnp.int32) + 1) // 2)
-        new_ladder = adapt & adapts_ladder_at(t, n_warmup)
-        betas = jnp.where(new_ladder, equalised_ladder(betas, pool / since.astype(pool.dtype)), betas)
-        pool = jnp.where(new_ladder, 0.0, pool)
         cold = jax.tree_util.tree_map(lambda a: a[:, 0], state)
         # A traced switch, so sorted and raw runs share one compiled program.
         w, m, s = jax.tree_util.tree_map(
@@ -274,20 +299,18 @@ def run(key, x, prior, init_step, centres, betas, n_samples: int, n_warmup: int,
         )
         # Components on the leading axis: each row is one fused pass over the data.
         resp_sum = resp_sum + keep * jax.vmap(lambda *p: jnp.stack(responsibilities(x, *p)))(w, m, s).sum(axis=0)
-        return (state, betas, pool, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc[:, 0])
+        return (state, betas, stats, resp_sum, fix_sum), (w, m, s, acc[:, 0])
 
     state = jax.vmap(jax.vmap(init_rung))(centres)
     keys = jax.vmap(lambda kc: jax.random.split(kc, n_total), out_axes=1)(jax.random.split(key, n_chains))
     carry = (
         state,
         betas,
-        jnp.zeros(n_rungs - 1, x.dtype),
+        init_exchange_stats(n_chains, n_rungs, x.dtype),
         jnp.zeros((k, x.shape[0]), x.dtype),
-        jnp.zeros((n_chains, n_rungs - 1), x.dtype),
-        jnp.zeros((n_chains, n_rungs - 1), x.dtype),
         jnp.zeros((n_chains, n_rungs, 2), x.dtype),
     )
-    (state, betas, _, resp_sum, swap_sum, swap_n, fix_sum), (w, m, s, acc) = jax.lax.scan(
+    (state, betas, (_, swap_sum, swap_n), resp_sum, fix_sum), (w, m, s, acc) = jax.lax.scan(
         step, carry, (jnp.arange(n_total, dtype=x.dtype), keys)
     )
     kept = slice(n_warmup, None)

@@ -15,6 +15,11 @@ import jax.numpy as jnp
 import numpy as np
 
 
+class ConvergenceWarning(UserWarning):
+    """An iterative fit stopped at its iteration limit before meeting its tolerance (as
+    scikit-learn's ``sklearn.exceptions.ConvergenceWarning``)."""
+
+
 def is_concrete(*values: Any) -> bool:
     """True when no value is a JAX tracer (checks only run on concrete data)."""
     return not any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(values))
@@ -37,7 +42,8 @@ def as_data(x: Any, name: str = "x", ndim: int | None = 1, dim: int | None = Non
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"{name} must contain real numbers (integers or floats), got dtype {arr.dtype}.")
     if arr.ndim != ndim and not (ndim is None and arr.ndim in (1, 2)):
-        raise ValueError(f"{name} must be {what.split(' of ')[0]} with shape {shape}, got shape {arr.shape}.")
+        want = f"be {ndim}-D with shape {shape}" if ndim else f"have shape {shape}"
+        raise ValueError(f"{name} must {want}, got shape {arr.shape}.")
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); at least one observation is needed.")
     if dim is not None and arr.ndim == 2 and arr.shape[1] != dim:

@@ -1,5 +1,7 @@
-"""The book's data sets: the chapter's bentos and coffee (JAX arrays), and two real ones
-shipped as CSV files in ``gmm/data`` (NumPy float64 arrays).
+"""The book's data sets: the chapter's bentos and coffee (JAX arrays), two real ones
+shipped as CSV files in ``gmm/data`` (NumPy float64 arrays), and two read through the book's
+optional dependencies: the Palmer penguins' measurements (:func:`penguins`) and a
+photograph's colours (:func:`coffee_image`).
 """
 
 from __future__ import annotations
@@ -60,3 +62,37 @@ def faithful() -> np.ndarray:
     ``faithful()[:, 0]`` is the 1-D data set of durations.
     """
     return _csv("faithful.csv")
+
+
+PENGUIN_COLUMNS = ("bill_length_mm", "flipper_length_mm")
+
+
+def penguins() -> tuple[np.ndarray, np.ndarray]:
+    """Bill length and flipper length of 342 Palmer penguins, in mm, with their species.
+
+    Returns:
+        ``(x, species)``: x of shape (342, 2), float64, column 0 the bill (culmen) length and
+        column 1 the flipper length, both in mm; species of shape (342,), strings
+        ``"Adelie"``, ``"Chinstrap"`` or ``"Gentoo"``. The two of the 344 birds with no
+        measurements are dropped.
+
+    Source: Gorman, Williams and Fraser (2014), PLoS ONE 9(3): e90081, data of the Palmer
+    Station Antarctica LTER, as published in the ``palmerpenguins`` R package (Horst, Hill
+    and Gorman 2020) under the CC0 licence; read through the Python ``palmerpenguins``
+    package (``load_penguins()``).
+    """
+    from palmerpenguins import load_penguins  # optional dependency (the book extra)
+
+    df = load_penguins().dropna(subset=list(PENGUIN_COLUMNS))
+    return df[list(PENGUIN_COLUMNS)].to_numpy(np.float64), df["species"].to_numpy(str)
+
+
+def coffee_image() -> np.ndarray:
+    """scikit-image's photograph of a cup of coffee (``skimage.data.coffee()``), shape (400, 600, 3).
+
+    RGB values scaled to [0, 1], float64. The photograph is by Rachel Michetti and is in the
+    public domain (CC0), as scikit-image documents.
+    """
+    from skimage import data  # optional dependency (the book extra)
+
+    return np.asarray(data.coffee(), np.float64) / 255.0

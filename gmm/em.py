@@ -1,8 +1,12 @@
-"""Maximum-likelihood fitting of a 1-D Gaussian mixture by Expectation-Maximization.
+"""Maximum-likelihood fitting of a Gaussian mixture by Expectation-Maximization, any D.
+
+:func:`fit_em` takes points of shape (N,) or (N, D). Points on the line ((N,), or (N, 1))
+use the steps below; points in D >= 2 dimensions use the same driver with the steps of
+:mod:`gmm._em_multivariate` (scikit-learn's four covariance structures).
 
 E step: responsibilities r_ik = P(z_i = k | x_i, theta), in log space.
 M step: N_k = sum_i r_ik, pi_k = N_k / N, mu_k = sum_i r_ik E[x_i] / N_k,
-sigma_k^2 = max(sum_i r_ik (Var[x_i] + (E[x_i] - mu_k)^2) / N_k + reg_var, min_std^2),
+sigma_k^2 = max(sum_i r_ik (Var[x_i] + (E[x_i] - mu_k)^2) / N_k + reg_covar, min_std^2),
 where E[x_i] = x_i and Var[x_i] = 0 for the density likelihood; the grouped-data EM of
 :mod:`gmm.selection` passes the moments of each component truncated to each bin.
 
@@ -21,6 +25,7 @@ count), which is exact for the likelihood and makes rounded data cheap.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable
@@ -31,18 +36,22 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from jax.scipy.stats import norm
 
+from gmm._numerics import bucket, numpy_rng, quantile_sketch, robust_scale, robust_scale_columns
 from gmm._validation import (
+    ConvergenceWarning,
     as_data,
     check_key,
     check_n_components,
     check_positive,
     check_positive_int,
 )
-from gmm.mixture import Mixture
+from gmm.kmeans import kmeans_starts
+from gmm.mixture import Mixture, check_covariance_type
 
 MAX_ITER_LIMIT = 100_000  # the history buffer holds max_iter + 1 numbers
 _SKETCH = 16_384  # above this many distinct values, restarts run on a quantile sketch first
-_REL_REG_VAR = 1e-6  # default reg_var, in units of the squared median spacing of the values
+_REL_REG = 1e-6  # default reg_covar, in units of the squared median spacing of the values
+_MAX_ELEMENTS = 2**27  # floats in the largest (rows, K, D) temporary of EM in D dimensions: 1 GiB
 _EPS = float(np.finfo(np.float64).eps)
 
 
@@ -155,7 +164,7 @@ def em_step(x: Any, mixture: Mixture) -> Mixture:
     M step, with N_k = sum_i r_ik: pi_k = N_k / N, mu_k = sum_i r_ik x_i / N_k,
     sigma_k^2 = sum_i r_ik (x_i - mu_k)^2 / N_k: the maximiser over theta of
     :func:`lower_bound` with q = r. These are :func:`gmm.fit_em`'s steps (the same code) without
-    its ``reg_var`` and without reordering: component k stays component k. A component
+    its ``reg_covar`` and without reordering: component k stays component k. A component
     that loses every point keeps its mean and sd.
 
     Returns:
@@ -297,48 +306,56 @@ def fit_em(
     x: Any,
     n_components: int,
     *,
+    covariance_type: str = "full",
     max_iter: int = 1000,
     tol: float = 1e-7,
     n_init: int = 4,
-    reg_var: float | None = None,
+    reg_covar: float | None = None,
     min_std: float | None = None,
     init: str = "kmeans",
-    covariance_type: str = "full",
 ) -> EMResult:
-    """Fit a K-component 1-D Gaussian mixture to x by EM (maximum likelihood).
-
-    Points in D dimensions, x of shape (N, D), go to :func:`gmm.fit_em_nd`
-    (full or diagonal covariances, ``covariance_type``; ``reg_var`` becomes its
-    ``reg_covar``, default 1e-6 in squared data units; ``min_std`` is not available
-    there) and return its :class:`~gmm.EMResultND`.
+    """Fit a K-component Gaussian mixture to x by EM (maximum likelihood), in any dimension.
 
     Args:
-        key: ``jax.random`` key for the k-means++ starts.
-        x: observations, shape (N,), finite numbers.
+        key: ``jax.random`` key for the starts.
+        x: observations, shape (N,) or (N, D), finite numbers (one row per point). (N, 1)
+            is the same as (N,).
         n_components: K, an integer in [1, N].
+        covariance_type: scikit-learn's four structures, for D >= 2: ``"full"`` (each
+            component its own matrix), ``"tied"`` (one matrix shared), ``"diag"``
+            (axis-aligned: variances only) or ``"spherical"`` (one variance per component).
+            On the line "full", "diag" and "spherical" are the same model; "tied" (one
+            variance shared) returns a mixture with D = 1 covariances.
         max_iter: most EM iterations per start (at most 100,000).
-        tol: stop when the mean log-likelihood per point improves by at most this (nats).
-        n_init: number of starts (equal-count quantiles, then k-means++); the one with
-            the highest likelihood is kept. With more than 16,384 distinct values all starts
-            first run on a 16,384-point quantile sketch of the data, and only the best one
-            is refined on the full data.
-        reg_var: added to every variance so that a component can never reach zero width,
-            as scikit-learn's ``reg_covar``; squared data units. Default 1e-6 times the
-            squared median spacing of the distinct values: scikit-learn's 1e-6 for data
-            recorded to whole units, and a fit that does not depend on the units.
-        min_std: optional floor on every component standard deviation (data units),
-            used by model selection to respect the data's rounding.
-        init: ``"kmeans"`` (k-means++ then Lloyd iterations) or ``"random"``
-            (means at K random data points, every sd the data's sd / K: slower, and
-            shows EM's climb more clearly).
-        covariance_type: for (N, D) data only: ``"full"`` or ``"diag"``.
+        tol: stop when the mean log-likelihood per point improves by at most this (nats);
+            a run that stops at ``max_iter`` instead warns (:class:`gmm.ConvergenceWarning`).
+        n_init: number of starts; the one with the highest likelihood is kept. On the line
+            they are equal-count quantiles then k-means++, and with more than 16,384
+            distinct values all starts first run on a 16,384-point quantile sketch of the
+            data, and only the best one is refined on the full data. In D dimensions every
+            start is k-means++ followed by Lloyd iterations.
+        reg_covar: added to every variance so that a component can never reach zero width,
+            as scikit-learn's ``reg_covar``; squared data units (per dimension). Default
+            1e-6 times the squared median spacing of the distinct values (per column):
+            scikit-learn's 1e-6 for data recorded to whole units, and a fit that does not
+            depend on the units.
+        min_std: on the line only, an optional floor on every component standard deviation
+            (data units), used by model selection to respect the data's rounding.
+        init: ``"kmeans"`` (k-means++ then Lloyd iterations) or ``"random"`` (means at K
+            random data points; on the line every sd the data's sd / K, in D dimensions
+            every covariance the data's: slower, and shows EM's climb more clearly).
 
     Returns:
         An :class:`EMResult`; ``history[t]`` is the total log-likelihood after t
         iterations (``history[0]`` at the start) and never decreases.
 
     Raises:
-        ValueError: on bad data, key, K, counts, tolerances or init.
+        ValueError: on bad data, key, K, counts, tolerances, init or covariance_type, or a
+            problem too large for memory.
+
+    Numerics, in any D: columns centred and scaled in float64 (median and IQR, so one
+    outlier or an offset such as a timestamp cannot swamp the rest), repeated values or rows
+    grouped, EM in float64, and the log-likelihood recomputed from the returned mixture.
 
     Example:
         >>> import jax, gmm
@@ -346,16 +363,10 @@ def fit_em(
         >>> [round(float(m)) for m in fit.mixture.means]
         [350, 500]
     """
-    if np.ndim(x) == 2 and not isinstance(x, (str, bytes)):
-        from gmm.em_nd import fit_em_nd
-
-        if min_std is not None:
-            raise ValueError("min_std applies to 1-D data only; for (N, D) data use reg_var.")
-        return fit_em_nd(key, x, n_components, covariance_type=covariance_type, n_init=n_init,
-                         max_iter=max_iter, tol=tol, reg_covar=1e-6 if reg_var is None else reg_var, init=init)
     key = check_key(key)
-    data = as_data(x)
-    k = check_n_components(n_components, data.size)
+    data = as_data(x, ndim=None)
+    k = check_n_components(n_components, data.shape[0])
+    covariance_type = check_covariance_type(covariance_type)
     max_iter = check_positive_int(max_iter, "max_iter")
     if max_iter > MAX_ITER_LIMIT:
         raise ValueError(f"max_iter must be at most {MAX_ITER_LIMIT}, got {max_iter}.")
@@ -363,26 +374,77 @@ def fit_em(
     if n_init > 1000:
         raise ValueError(f"n_init must be at most 1000, got {n_init}.")
     tol = check_positive(tol, "tol")
-    if reg_var is not None:
-        reg_var = check_positive(reg_var, "reg_var")
+    if reg_covar is not None:
+        reg_covar = check_positive(reg_covar, "reg_covar")
     if min_std is not None:
         min_std = check_positive(min_std, "min_std")
     init = _check_init(init)
-    return _fit_em(key, data, k, max_iter, tol, n_init, reg_var, min_std, init)
+    on_line = covariance_type != "tied" and (data.ndim == 1 or data.shape[1] == 1)
+    if not on_line and min_std is not None:
+        raise ValueError(f"min_std applies to points on the line; x has shape {data.shape} "
+                         "(use reg_covar to keep components from collapsing in D dimensions).")
+    if on_line:
+        result = _fit_em(key, data.reshape(-1), k, max_iter, tol, n_init, reg_covar, min_std, init)
+    else:
+        result = _fit_em_points(key, data.reshape(data.shape[0], -1), k, max_iter, tol, n_init,
+                                reg_covar, init, covariance_type)
+    if not result.converged:
+        warnings.warn(
+            f"fit_em stopped at max_iter={max_iter} before the mean log-likelihood per point "
+            f"improved by less than tol={tol:g}; raise max_iter (or tol) for a converged fit.",
+            ConvergenceWarning, stacklevel=2)
+    return result
 
 
-def _fit_em(key, data, k, max_iter, tol, n_init, reg_var, min_std, init) -> EMResult:
+def _fit_em_points(key, data, k, max_iter, tol, n_init, reg_covar, init, covariance_type) -> EMResult:
+    """fit_em on checked points (N, D): columns scaled, rows grouped, EM in float64."""
+    from gmm._em_multivariate import fit_from_starts
+
+    n, d = data.shape
+    loc, scale = robust_scale_columns(data)
+    if covariance_type == "spherical":
+        scale = np.full(d, float(np.median(scale)))  # one scale for all columns keeps spheres spheres
+    rows, counts = np.unique((data - loc) / scale, axis=0, return_counts=True)
+    if reg_covar is None:
+        gaps = [np.diff(np.unique(col)) for col in rows.T]
+        reg = _REL_REG * np.array([float(np.median(g)) ** 2 if g.size else 1.0 for g in gaps])
+        if covariance_type == "spherical":
+            reg = np.full(d, reg.mean())
+    else:
+        reg = reg_covar / scale**2
+    size = bucket(rows.shape[0], 64)
+    if size * k * d > _MAX_ELEMENTS:
+        raise ValueError(
+            f"x of shape {data.shape} with n_components={k} needs {size * k * d:,} floats per "
+            f"temporary, more than the {_MAX_ELEMENTS:,} allowed; fit a subsample.")
+    y = np.concatenate([rows, np.repeat(rows[-1:], size - rows.shape[0], axis=0)])
+    c = np.concatenate([counts.astype(np.float64), np.zeros(size - rows.shape[0])])
+    with jax.enable_x64(True):
+        out = fit_from_starts(key, jnp.asarray(y), jnp.asarray(c), jnp.asarray(reg), jnp.float64(tol),
+                              k=k, max_iter=max_iter, n_init=n_init, init=init, covariance_type=covariance_type)
+        (logw, mu, cov), ll, history, n_iter, converged = jax.tree_util.tree_map(np.asarray, out)
+    weights = np.exp(logw - logw.max())
+    mixture = Mixture(weights / weights.sum(), loc + scale * mu, covariances=cov * np.outer(scale, scale),
+                      covariance_type=covariance_type).sorted()
+    n_iter = int(n_iter)
+    history = history[: n_iter + 1] - n * float(np.sum(np.log(scale)))
+    history[-1] = float(mixture.log_likelihood(data))
+    return EMResult(mixture=mixture, log_likelihood=history[-1], history=history, n_iter=n_iter,
+                    converged=bool(converged))
+
+
+def _fit_em(key, data, k, max_iter, tol, n_init, reg_covar, min_std, init) -> EMResult:
     """fit_em on checked arguments."""
     loc, scale = robust_scale(data)
     values, counts = np.unique((data - loc) / scale, return_counts=True)
     counts = counts.astype(np.float64)
-    if reg_var is None:
+    if reg_covar is None:
         # 1e-6 times the squared median spacing of the distinct values: scikit-learn's
         # reg_covar for data recorded to whole units, and the same fit in any units.
         gap = float(np.median(np.diff(values))) if values.size > 1 else 1.0
-        var_reg = _REL_REG_VAR * gap**2
+        var_reg = _REL_REG * gap**2
     else:
-        var_reg = reg_var / scale**2
+        var_reg = reg_covar / scale**2
     min_var = 0.0 if min_std is None else (min_std / scale) ** 2
     consts = (var_reg, min_var, tol)
     if values.size > _SKETCH:

@@ -1,36 +1,38 @@
-"""Metropolis-within-Gibbs posterior sampling for the Bayesian GMM of :mod:`gmm.models`.
+"""Posterior sampling for the Bayesian GMM by Gibbs sampling, for data in any dimension.
 
-:func:`gibbs` runs several chains over (z, pi, mu, sigma), relabels every draw by
-increasing mean, and reports ArviZ's R-hat and ESS (:mod:`gmm.diagnostics`),
-Rao-Blackwellised assignment probabilities, and a ``RuntimeWarning`` when the chains
-disagree. All chains and sweeps are one jitted function (``lax.scan`` over sweeps) on
-standardised float32 data; sizes are static and the jitted function is cached, so repeated
-calls with the same shapes do not recompile. Without tempering a sweep is one pass over the
-data, in chunks on large data (:mod:`gmm._sweep`), so memory is the data, the (N, K)
-assignment probabilities and a bounded working set; parallel tempering is in
-:mod:`gmm._tempering`.
+:func:`gibbs` runs several chains, relabels every draw, and reports ArviZ's R-hat and ESS
+(:mod:`gmm.diagnostics`), Rao-Blackwellised assignment probabilities, and a ``RuntimeWarning``
+when the chains disagree; both samplers offer parallel tempering on an adaptive ladder
+(:mod:`gmm._tempering`). Data in one dimension with the model of :mod:`gmm.models` (a
+:class:`~gmm.models.Prior`) go to the Metropolis-within-Gibbs sampler: one jitted function
+(``lax.scan`` over sweeps) on standardised float32 data, in chunks on large data
+(:mod:`gmm._sweep`). Data in D >= 2 dimensions, or any data with a
+:class:`~gmm.niw.NIWPrior`, go to the conjugate sampler of the model with full covariances
+(:mod:`gmm.models_full`, :mod:`gmm._gibbs_conjugate`). Sizes are static and the jitted
+functions are cached, so repeated calls with the same shapes do not recompile. The result
+is a :class:`~gmm._gibbs_posterior.GibbsPosterior` for either.
 """
 
 from __future__ import annotations
 
-import functools
-import math
-from dataclasses import dataclass
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gmm import _gibbs_conjugate as conjugate
 from gmm import _sweep, diagnostics
 from gmm import _tempering as tempering
-from gmm._scoring import PARAMS, quiet_tfp, responsibilities, standardise
-from gmm._validation import as_data, check_chain_sizes, check_key, check_n_components, check_positive, check_positive_int
+from gmm._gibbs_posterior import GibbsPosterior, mixture_densities
 from gmm._numerics import numpy_rng
+from gmm._scoring import quiet_tfp, standardise
+from gmm._validation import as_data, check_chain_sizes, check_key, check_n_components, check_positive, check_positive_int
 from gmm.kmeans import kmeans_pp_centres
 from gmm.models import Prior, resolve_prior
+from gmm.niw import NIWPrior, resolve_niw_prior
 
-MAX_STORED = 50_000_000  # most numbers kept in memory: n_chains x n_samples x 3K
+MAX_STORED = 50_000_000  # most numbers kept in memory: n_chains x n_samples x K (1 + D + D^2)
 
 _MAX_TEMPERATURES = 64
 _ADVICE = (
@@ -46,163 +48,8 @@ _ADVICE_TEMPERED = (
     "min_inverse_temperature or raise n_temperatures until every swap_acceptance_rate is about "
     "0.5 or more. Compare the chains (posterior.means[c]) before trusting any average over them."
 )
-
-
-@jax.jit
-def _mean_responsibilities(x: jax.Array, weights: jax.Array, means: jax.Array, stds: jax.Array) -> jax.Array:
-    """Average over draws (rows of the (S, K) parameters) of P(z = k | x_m, theta_s), shape (M, K).
-
-    A scan over the draws, so memory is (M, K) whatever the number of draws.
-    """
-
-    def add(total, theta):
-        return total + jnp.stack(responsibilities(x, *theta), axis=1), None
-
-    total, _ = jax.lax.scan(add, jnp.zeros((x.shape[0], weights.shape[1]), x.dtype), (weights, means, stds))
-    return total / weights.shape[0]
-
-
-def mixture_densities(weights: Any, means: Any, stds: Any, grid: Any, max_draws: int = 2000) -> np.ndarray:
-    """The mixture density of each draw on ``grid``, float64, shape (S', G).
-
-    ``weights``, ``means``, ``stds`` hold draws with the components on the last axis (any
-    leading shape); at most ``max_draws`` evenly spaced draws are used (S' of them).
-    """
-    w, m, s = (np.asarray(a, np.float64).reshape(-1, np.shape(a)[-1]) for a in (weights, means, stds))
-    idx = np.linspace(0, w.shape[0] - 1, min(max_draws, w.shape[0])).astype(int)
-    w, m, s = w[idx], m[idx], s[idx]
-    g = np.asarray(grid, np.float64)[None, :, None]
-    z = (g - m[:, None, :]) / s[:, None, :]
-    return (w[:, None, :] * np.exp(-0.5 * z**2) / (s[:, None, :] * math.sqrt(2 * math.pi))).sum(axis=-1)
-
-
-@dataclass(frozen=True)
-class GibbsPosterior:
-    """Outcome of :func:`gibbs`: draws relabelled by increasing mean in every sample.
-
-    Attributes:
-        weights: mixing proportions, shape (n_chains, n_samples, K).
-        means: component means, shape (n_chains, n_samples, K), data units.
-        stds: component standard deviations, shape (n_chains, n_samples, K), data units.
-        assignment_probs: P(z_i = k | x), shape (N, K), rows sum to 1, Rao-Blackwellised:
-            the average over all draws of P(z_i = k | theta_s, x_i), in the sorted labelling.
-        rhat: rank-normalised split R-hat of every scalar parameter (ArviZ),
-            ``{"weights": (K,), "means": (K,), "stds": (K,)}``; NaN with one chain.
-        ess: bulk effective sample size of every scalar parameter (ArviZ), same layout;
-            quote it for Monte Carlo standard errors, sd / sqrt(ess).
-        acceptance_rate: mean acceptance probability of the log-sigma MH steps after
-            warmup, shape (n_chains, K).
-        step_size: the adapted random-walk step on log sigma, shape (n_chains, K), in
-            log sigma (unitless).
-        inverse_temperatures: the tempering ladder beta_0 = 1 > beta_1 > ... used after
-            warmup (adapted during warmup unless ``adapt_ladder=False``), shape
-            (n_temperatures,); ``[1.0]`` without tempering.
-        swap_acceptance_rate: mean acceptance probability of the proposed swaps between
-            rungs r and r + 1 after warmup, shape (n_chains, n_temperatures - 1) (empty
-            without tempering). Rates near 0 for some pair mean the ladder is too sparse there.
-        correction_acceptance_rate: acceptance rate after warmup of the g-corrections of
-            each rung (``gmm._tempering``): [:, :, 0] over pi and the K means, [:, :, 1] over
-            the K standard deviations, each corrected on its own; shape (n_chains,
-            n_temperatures, 2); all 1 at beta = 1 and without tempering.
-        x: the data, shape (N,), for :meth:`to_arviz`.
-    """
-
-    weights: np.ndarray
-    means: np.ndarray
-    stds: np.ndarray
-    assignment_probs: np.ndarray
-    rhat: dict[str, np.ndarray]
-    ess: dict[str, np.ndarray]
-    acceptance_rate: np.ndarray
-    step_size: np.ndarray
-    inverse_temperatures: np.ndarray
-    swap_acceptance_rate: np.ndarray
-    correction_acceptance_rate: np.ndarray
-    x: np.ndarray
-
-    @functools.cached_property
-    def ess_tail(self) -> dict[str, np.ndarray]:
-        """Tail (5% and 95% quantile) ESS of every scalar parameter (ArviZ), same layout as
-        ``ess``; computed on first use, since the sampler's own checks need only the bulk ESS."""
-        return {name: diagnostics.ess(getattr(self, name), "tail") for name in PARAMS}
-
-    @property
-    def n_chains(self) -> int:
-        return int(self.means.shape[0])
-
-    @property
-    def n_samples(self) -> int:
-        return int(self.means.shape[1])
-
-    @property
-    def n_components(self) -> int:
-        return int(self.means.shape[2])
-
-    def summary(self) -> list[dict[str, Any]]:
-        """One row per scalar parameter: name, mean, sd, 2.5% and 97.5% quantiles,
-        mcse = sd / sqrt(ess), rhat, ess, ess_tail (all pooled over chains)."""
-        rows = []
-        for name in PARAMS:
-            draws = getattr(self, name)
-            for j in range(self.n_components):
-                d = draws[:, :, j].ravel()
-                sd = float(d.std(ddof=1)) if d.size > 1 else float("nan")
-                ess = float(self.ess[name][j])
-                rows.append(
-                    {
-                        "parameter": f"{name}[{j}]",
-                        "mean": float(d.mean()),
-                        "sd": sd,
-                        "q2.5": float(np.quantile(d, 0.025)),
-                        "q97.5": float(np.quantile(d, 0.975)),
-                        "mcse": sd / math.sqrt(ess) if ess > 0 else float("nan"),
-                        "rhat": float(self.rhat[name][j]),
-                        "ess": ess,
-                        "ess_tail": float(self.ess_tail[name][j]),
-                    }
-                )
-        return rows
-
-    def predictive_density(
-        self, grid: Any, quantiles: tuple[float, float] | None = None, max_draws: int = 2000
-    ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Posterior predictive density p(x_new | x) on ``grid``: the mixture density
-        averaged over (at most ``max_draws`` evenly spaced) draws, shape (G,).
-
-        With ``quantiles=(lo, hi)``, also the pointwise lo and hi quantiles of the
-        per-draw densities (a credible band): returns (mean, lower, upper).
-        """
-        g = as_data(grid, "grid")
-        max_draws = check_positive_int(max_draws, "max_draws", maximum=100_000)
-        dens = mixture_densities(self.weights, self.means, self.stds, g, max_draws)
-        if quantiles is None:
-            return dens.mean(axis=0)
-        lo, hi = (float(q) for q in quantiles)
-        if not 0.0 <= lo < hi <= 1.0:
-            raise ValueError(f"quantiles must be (lo, hi) with 0 <= lo < hi <= 1, got {quantiles!r}.")
-        return dens.mean(axis=0), np.quantile(dens, lo, axis=0), np.quantile(dens, hi, axis=0)
-
-    def predictive_assignment_probs(self, x_new: Any) -> np.ndarray:
-        """P(z_new = k | x_new, x) for new points, shape (M, K), in the sorted labelling.
-
-        The responsibilities of each posterior draw, averaged over all draws, so
-        the uncertainty about the parameters is carried into the classification.
-        """
-        data = as_data(x_new, "x_new")
-        k = self.n_components
-        with jax.enable_x64(True):
-            w, m, s = (jnp.asarray(a.reshape(-1, k)) for a in (self.weights, self.means, self.stds))
-            return np.asarray(_mean_responsibilities(jnp.asarray(data), w, m, s), dtype=np.float64)
-
-    def to_arviz(self):
-        """The draws as an ArviZ ``DataTree``: ``posterior`` (weights, means, stds with dims
-        chain, draw, component), ``sample_stats`` (none per draw here) and ``observed_data`` (x)."""
-        return diagnostics.to_datatree(
-            {name: getattr(self, name) for name in PARAMS},
-            dims={name: ["component"] for name in PARAMS},
-            coords={"component": np.arange(self.n_components)},
-            observed_data={"x": self.x},
-        )
+# Arguments of the 1-D sampler alone, with their defaults there.
+_MH_DEFAULTS = {"n_mh_steps": 3, "init_step_size": 0.5}
 
 
 def gibbs(
@@ -210,19 +57,21 @@ def gibbs(
     x: Any,
     n_components: int,
     *,
-    prior: Prior | None = None,
+    prior: Prior | NIWPrior | None = None,
     n_samples: int = 2000,
     n_warmup: int = 500,
     n_chains: int = 4,
-    n_mh_steps: int = 3,
-    init_step_size: float = 0.5,
+    n_mh_steps: int | None = None,
+    init_step_size: float | None = None,
     n_temperatures: int = 1,
     min_inverse_temperature: float = 0.1,
     adapt_ladder: bool = True,
     relabel: bool = True,
 ) -> GibbsPosterior:
-    """Metropolis-within-Gibbs posterior sampling for the Bayesian GMM, several chains.
+    """Gibbs sampling of the Bayesian GMM's posterior, several chains, for data (N,) or (N, D).
 
+    **One dimension** (data (N,), or (N, 1), which is the same; ``prior`` a
+    :class:`~gmm.models.Prior` or None): Metropolis-within-Gibbs for :func:`gmm.models.bayesian_gmm`.
     Each sweep: (a) every z_i from P(z_i = k | theta, x_i) ∝ exp of
     ``assigned_point.assess({"z": k, "x": x_i}, pi, mu, sigma)`` (all i, k at once), adding up
     each component's n_k, sum and sum of squares of x_i in the same pass;
@@ -258,26 +107,42 @@ def gibbs(
     up to 2R untempered sweeps (less on small data, where the rungs and chains share
     vectorised work, so many short chains cost less per draw than a few long ones).
 
+    **D dimensions** (data (N, D) with D >= 2, or any data with ``prior`` a
+    :class:`~gmm.niw.NIWPrior`): conjugate Gibbs for :func:`gmm.models_full.bayesian_gmm_full`.
+    Each sweep: (a) every z_i from P(z_i = k | theta, x_i) ∝ exp of
+    ``assigned_point_full.assess({"z": k, "x": x_i}, pi, mu, L)``; (b) pi ~ Dirichlet(alpha + n_k);
+    (c) for each k, (mu_k, Sigma_k) from its Normal-Inverse-Wishart posterior
+    (:func:`gmm.niw.posterior`): Sigma_k ~ IW(dof_n, Psi_n), then mu_k ~ N(m_n, Sigma_k / kappa_n).
+    It runs on the data standardised per column in float32; draws are relabelled by the first
+    coordinate of the means. With R > 1 rungs the ladder, its adaptation and the swaps are
+    as above, but rung r targets p(theta) p(z | pi) p(x | z, theta)^beta_r, which stays
+    conjugate (the data terms of (a) and (c) raised to beta, i.e. beta-weighted statistics),
+    so every rung's sweep is exact and swaps compare l = log p(x | z, theta)
+    (:mod:`gmm._gibbs_conjugate`). ``n_mh_steps`` and ``init_step_size`` do not apply (a
+    ``ValueError`` says so); K = 1 is allowed and gives the exact NIW posterior.
+
     A ``RuntimeWarning`` names every parameter whose R-hat exceeds 1.01 or whose bulk ESS
     is below 100 (:func:`gmm.diagnostics.warn_if_unconverged`).
 
     Args:
         key: ``jax.random`` key; the same key gives the same draws.
-        x: observations, shape (N,), finite numbers.
-        n_components: K, an integer in [2, N].
-        prior: the model's :class:`~gmm.models.Prior`; None derives one from the data
-            (:meth:`~gmm.Prior.from_data`).
+        x: observations, shape (N,) or (N, D), finite numbers.
+        n_components: K, an integer in [2, N] in one dimension, [1, N] for the conjugate sampler.
+        prior: a :class:`~gmm.models.Prior` (one dimension) or a :class:`~gmm.niw.NIWPrior`
+            (any D, conjugate sampler); None derives one from the data
+            (:meth:`~gmm.Prior.from_data` in one dimension, :meth:`~gmm.NIWPrior.from_data` in D).
         n_samples: kept sweeps per chain (>= 4).
-        n_warmup: discarded sweeps per chain (>= 1), during which the MH step adapts.
+        n_warmup: discarded sweeps per chain (>= 1), during which the MH step and the ladder adapt.
         n_chains: independent chains (>= 1; R-hat needs >= 2).
-        n_mh_steps: MH steps on log sigma per sweep (>= 1).
-        init_step_size: initial random-walk step on log sigma (> 0).
+        n_mh_steps: MH steps on log sigma per sweep (>= 1; None: 3). One dimension only.
+        init_step_size: initial random-walk step on log sigma (> 0; None: 0.5). One dimension only.
         n_temperatures: R, rungs of the tempering ladder per chain, in [1, 64]; 1 is the
             plain sampler (no tempering, exactly its cost).
         min_inverse_temperature: beta of the hottest rung, in (0, 1); ignored when R = 1.
         adapt_ladder: re-place the ladder's inner rungs during warmup to equalise swap
             rates (default); False keeps the geometric ladder. Needs n_warmup >= 64 to act.
-        relabel: sort every draw's components by increasing mean (default). False keeps the
+        relabel: sort every draw's components by increasing mean (by the mean's first
+            coordinate in D dimensions; default). False keeps the
             sampler's own labels, which switch whenever the chain moves between the K!
             labellings of a mode; ``assignment_probs`` then averages over those labels too.
 
@@ -288,13 +153,18 @@ def gibbs(
         ValueError: on bad data, K, prior, or counts, or when the draws would not fit in memory.
     """
     key = check_key(key)
-    data = as_data(x)
-    k = check_n_components(n_components, data.size, minimum=2)
-    prior = resolve_prior(prior, data)
+    data = as_data(x, ndim=None)
+    full = isinstance(prior, NIWPrior) or (data.ndim == 2 and data.shape[1] > 1)
+    if full and isinstance(prior, Prior):
+        raise ValueError(
+            f"prior {prior!r} is the one-dimensional model's, but x has shape {data.shape}: for (N, D) data "
+            "with D >= 2 pass a gmm.NIWPrior (full covariances) or None."
+        )
+    if data.ndim == 2 and not full:
+        data = data[:, 0]  # (N, 1) with the 1-D model: the same as (N,)
+    k = check_n_components(n_components, data.shape[0], minimum=1 if full else 2)
     n_samples, n_warmup, n_chains = check_chain_sizes(n_samples, n_warmup, n_chains, max_warmup=10_000_000,
                                                       max_chains=1024)
-    n_mh_steps = check_positive_int(n_mh_steps, "n_mh_steps", maximum=1000)
-    init_step_size = check_positive(init_step_size, "init_step_size")
     for name, flag in (("relabel", relabel), ("adapt_ladder", adapt_ladder)):
         if not isinstance(flag, (bool, np.bool_)):
             raise ValueError(f"{name} must be True or False, got {flag!r}.")
@@ -304,14 +174,44 @@ def gibbs(
     if not beta_min < 1.0:
         raise ValueError(f"min_inverse_temperature must be in (0, 1), got {min_inverse_temperature!r}.")
     betas = np.asarray(tempering.geometric_ladder(n_temps, beta_min), np.float64)
-    stored = n_chains * n_samples * 3 * k
+    d = 1 if data.ndim == 1 else data.shape[1]
+    stored = n_chains * n_samples * k * (1 + d + d * d)
     if stored > MAX_STORED:
         raise ValueError(
-            f"n_chains x n_samples x 3K = {stored:.3g} numbers would be kept (about {8 * stored / 1e9:.2g} GB); "
-            f"allowed: at most {MAX_STORED:.0e}. Use fewer samples or chains."
+            f"n_chains x n_samples x K (1 + D + D^2) = {stored:.3g} numbers would be kept (about "
+            f"{8 * stored / 1e9:.2g} GB); allowed: at most {MAX_STORED:.0e}. Use fewer samples or chains."
         )
-    y, pj, loc, scale = standardise(data, prior)
+    if full:
+        for name, value in (("n_mh_steps", n_mh_steps), ("init_step_size", init_step_size)):
+            if value is not None:
+                raise ValueError(
+                    f"{name}={value!r} applies only to the one-dimensional Metropolis-within-Gibbs sampler "
+                    "(data (N,) or (N, 1) with a gmm.Prior or None); the conjugate sampler for "
+                    f"x of shape {data.shape} with a NIWPrior draws every conditional exactly. Leave it None."
+                )
+        draws, fields = _sample_full(key, data, k, prior, n_samples, n_warmup, n_chains, betas, relabel,
+                                     adapt_ladder)
+    else:
+        prior = resolve_prior(prior, data)
+        n_mh_steps = check_positive_int(_MH_DEFAULTS["n_mh_steps"] if n_mh_steps is None else n_mh_steps,
+                                        "n_mh_steps", maximum=1000)
+        init_step_size = check_positive(
+            _MH_DEFAULTS["init_step_size"] if init_step_size is None else init_step_size, "init_step_size")
+        draws, fields = _sample_1d(key, data, k, prior, n_samples, n_warmup, n_chains, n_mh_steps, init_step_size,
+                                   betas, relabel, adapt_ladder)
+    rhat = {name: diagnostics.rhat(d) for name, d in draws.items()}
+    ess = {name: diagnostics.ess(d) for name, d in draws.items()}
+    diagnostics.warn_if_unconverged(rhat, ess, sampler="gibbs", advice=_ADVICE if n_temps == 1 else _ADVICE_TEMPERED)
+    return GibbsPosterior(**draws, rhat=rhat, ess=ess, **fields)
+
+
+def _sample_1d(key, data: np.ndarray, k: int, prior: Prior, n_samples: int, n_warmup: int, n_chains: int,
+               n_mh_steps: int, init_step_size: float, betas: np.ndarray, relabel: bool, adapt_ladder: bool):
+    """The Metropolis-within-Gibbs sampler on checked data (N,): the draws (weights, means, stds)
+    in data units and the other fields of a :class:`GibbsPosterior`."""
     k_init, k_run = jax.random.split(key)
+    n_temps = betas.size
+    y, pj, loc, scale = standardise(data, prior)
     values, counts = np.unique(np.asarray(y, np.float64), return_counts=True)
     rng = numpy_rng(k_init)
     # Every rung of every chain starts from its own k-means++ draw (chain-major order).
@@ -342,24 +242,38 @@ def gibbs(
         "means": loc + scale * np.asarray(m, np.float64),
         "stds": scale * np.asarray(s, np.float64),
     }
-    rhat = {name: diagnostics.rhat(d) for name, d in draws.items()}
-    ess = {name: diagnostics.ess(d) for name, d in draws.items()}
-    diagnostics.warn_if_unconverged(
-        rhat, ess, sampler="gibbs",
-        advice=_ADVICE if n_temps == 1 else _ADVICE_TEMPERED,
+    fields = dict(
+        assignment_probs=resp, acceptance_rate=np.asarray(acc, np.float64), step_size=np.asarray(step, np.float64),
+        inverse_temperatures=betas, swap_acceptance_rate=np.asarray(swap, np.float64),
+        correction_acceptance_rate=np.asarray(fix, np.float64), x=data, prior=prior,
     )
-    return GibbsPosterior(
-        **draws,
-        assignment_probs=resp,
-        rhat=rhat,
-        ess=ess,
-        acceptance_rate=np.asarray(acc, np.float64),
-        step_size=np.asarray(step, np.float64),
-        inverse_temperatures=betas,
-        swap_acceptance_rate=np.asarray(swap, np.float64),
-        correction_acceptance_rate=np.asarray(fix, np.float64),
-        x=data,
+    return draws, fields
+
+
+def _sample_full(key, data: np.ndarray, k: int, prior: NIWPrior | None, n_samples: int, n_warmup: int,
+                 n_chains: int, betas: np.ndarray, relabel: bool, adapt: bool):
+    """The conjugate sampler on checked data (N,) or (N, D) (:mod:`gmm._gibbs_conjugate`): the
+    draws (weights, means and stds or covariances; data with one column give the
+    one-dimensional shapes) and the other fields of a :class:`GibbsPosterior`."""
+    points = data[:, None] if data.ndim == 1 else data
+    prior = resolve_niw_prior(prior, points)
+    with quiet_tfp():
+        out = conjugate.sample(jax.random.split(key)[1], points, k, prior, n_samples, n_warmup, n_chains, betas, relabel, adapt)
+    if points.shape[1] == 1:
+        draws = {"weights": out["weights"], "means": out["means"][..., 0],
+                 "stds": np.sqrt(out["covariances"][..., 0, 0])}
+    else:
+        draws = {name: out[name] for name in ("weights", "means", "covariances")}
+    fields = dict(
+        assignment_probs=out["assignment_probs"], acceptance_rate=None, step_size=None,
+        inverse_temperatures=out["inverse_temperatures"], swap_acceptance_rate=out["swap_acceptance_rate"],
+        correction_acceptance_rate=None, x=data, prior=prior,
     )
+    if points.shape[1] == 1:
+        fields["covariances"] = out["covariances"]
+    else:
+        fields["stds"] = None
+    return draws, fields
 
 
 __all__ = ["GibbsPosterior", "gibbs", "mixture_densities"]

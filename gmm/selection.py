@@ -1,7 +1,10 @@
-"""Choosing the number of components K.
+"""Choosing the number of components K, for points in any dimension.
 
 Information criteria score a maximum-likelihood fit by -2 log L_hat plus a penalty
-for its p = 3K - 1 free parameters (:func:`bic`, :func:`aic`, lower is better).
+for its p free parameters (:func:`bic`, :func:`aic`, lower is better): p = 3K - 1 on the
+line, and in D dimensions K - 1 + K D plus the covariance entries
+(:func:`gmm.mixture.n_parameters`), which grow like K D^2 for full covariances, so "diag"
+can win in higher dimensions.
 
 The trap. Data are *recorded* to a finite resolution h (the bento weights are whole
 grams), so values repeat. The Gaussian-mixture *density* is unbounded on such data: a
@@ -54,28 +57,27 @@ from gmm.binned import bin_terms, check_mixture, check_resolution, input_eps, re
 from gmm.em import best_of_starts, density_e_step, em_loop, m_step
 from gmm._numerics import bucket, robust_scale
 from gmm.kmeans import kmeans_starts
-from gmm.mixture import Mixture
+from gmm.mixture import Mixture, check_covariance_type, n_parameters
 
 
-def n_parameters(n_components: int) -> int:
-    """Free parameters of a 1-D K-component mixture: K means, K sds, K - 1 weights."""
-    return 3 * check_n_components(n_components) - 1
+def _criterion_parts(x: Any, mixture: Mixture) -> tuple[float, int, int]:
+    """(log-likelihood, free parameters, N) of a mixture on data of its dimension."""
+    m = check_mixture(mixture)
+    data = m.checked(x)
+    return float(m.log_likelihood(data)), m.n_parameters, data.shape[0]
 
 
 def bic(x: Any, mixture: Mixture) -> float:
-    """Bayesian information criterion -2 log L + p log N (lower is better)."""
-    data = as_data(x)
-    m = check_mixture(mixture)
-    ll = float(m.log_likelihood(data))
-    return -2.0 * ll + n_parameters(m.n_components) * np.log(data.size)
+    """Bayesian information criterion -2 log L + p log N (lower is better); x of shape (N,)
+    or (N, D), as the mixture."""
+    ll, p, n = _criterion_parts(x, mixture)
+    return -2.0 * ll + p * math.log(n)
 
 
 def aic(x: Any, mixture: Mixture) -> float:
-    """Akaike information criterion -2 log L + 2p (lower is better)."""
-    data = as_data(x)
-    m = check_mixture(mixture)
-    ll = float(m.log_likelihood(data))
-    return -2.0 * ll + 2.0 * n_parameters(m.n_components)
+    """Akaike information criterion -2 log L + 2p (lower is better); x of shape (N,) or (N, D)."""
+    ll, p, _ = _criterion_parts(x, mixture)
+    return -2.0 * ll + 2.0 * p
 
 
 # ---------------------------------------------------------------------------
@@ -174,8 +176,8 @@ def _check_criterion(criterion: Any) -> str:
     return criterion
 
 
-def _penalty(criterion: str, k: int, n: int) -> float:
-    p = n_parameters(k)
+def _penalty(criterion: str, k: int, n: int, dim: int = 1, covariance_type: str = "full") -> float:
+    p = n_parameters(k, dim, covariance_type)
     return p * math.log(n) if criterion == "bic" else 2.0 * p
 
 
@@ -186,7 +188,7 @@ def _fit_and_score(
     criterion: str,
     h: float | None,
     min_std: float,
-    reg_var: float,
+    reg_covar: float,
     n_init: int,
     max_iter: int,
     tol: float,
@@ -207,7 +209,7 @@ def _fit_and_score(
         inv_sp[: values.size] = 1.0 / np.maximum(sp, 1e-12)
     k_max = bucket(max(ks), 8)
     scores, lls, mixtures = {}, {}, {}
-    hs, var_reg_s, floor_s = (h or 0.0) / scale, reg_var / scale**2, min_std / scale
+    hs, var_reg_s, floor_s = (h or 0.0) / scale, reg_covar / scale**2, min_std / scale
     with jax.enable_x64(True):
         consts = tuple(jnp.asarray(v, jnp.float64) for v in (y, c, inv_sp))
         settings = tuple(jnp.asarray(v, jnp.float64) for v in (hs, var_reg_s, floor_s, tol))
@@ -229,10 +231,26 @@ def _fit_and_score(
     return scores, lls, mixtures
 
 
-def _common_checks(key, x, ks, criterion, n_init, max_iter, tol):
+def _fit_and_score_points(data, ks, key, criterion, covariance_type, n_init, max_iter, tol):
+    """Fit every K in ks to points (N, D) by :func:`gmm.fit_em`'s engine and score it (density)."""
+    from gmm.em import _fit_em_points
+
+    scores, lls, mixtures = {}, {}, {}
+    n, d = data.shape
+    for i, k in enumerate(ks):
+        fit = _fit_em_points(jax.random.fold_in(key, i), data, k, max_iter, tol, n_init, None, "kmeans",
+                             covariance_type)
+        mixtures[k], lls[k] = fit.mixture, fit.log_likelihood
+        scores[k] = -2.0 * fit.log_likelihood + _penalty(criterion, k, n, d, covariance_type)
+    return scores, lls, mixtures
+
+
+def _common_checks(key, x, ks, criterion, n_init, max_iter, tol, ndim=1):
     key = check_key(key)
-    data = as_data(x)
-    ks = check_ks(ks, data.size)
+    data = as_data(x, ndim=ndim)
+    if data.ndim == 2 and data.shape[1] == 1:
+        data = data[:, 0]
+    ks = check_ks(ks, data.shape[0])
     criterion = _check_criterion(criterion)
     n_init = check_positive_int(n_init, "n_init")
     max_iter = check_positive_int(max_iter, "max_iter", maximum=100_000)
@@ -262,6 +280,7 @@ def select_k(
     ks: Iterable[int],
     *,
     criterion: str = "bic",
+    covariance_type: str = "full",
     resolution: float | str | None = "auto",
     min_std: float | None = None,
     spacing_span: int | None = 4,
@@ -269,7 +288,12 @@ def select_k(
     max_iter: int = 1000,
     tol: float = 1e-6,
 ) -> SelectionResult:
-    """Choose K by BIC or AIC of the likelihood of the data *as recorded*.
+    """Choose K by BIC or AIC of the likelihood of the data *as recorded*, in any dimension.
+
+    Points in D >= 2 dimensions, x of shape (N, D), are fitted by :func:`gmm.fit_em` with
+    ``covariance_type`` for every K and scored by the density likelihood (the rounding-aware
+    likelihood below is for points on the line: ``resolution`` must then be "auto" or None,
+    and ``min_std`` and ``spacing_span`` do not apply). On the line:
 
     Recorded values are rounded to a resolution h, and the mixture density is unbounded on
     repeated values (a component with sigma -> 0 on a repeat), so the usual BIC can be
@@ -288,9 +312,11 @@ def select_k(
 
     Args:
         key: ``jax.random`` key for the k-means++ starts.
-        x: observations, shape (N,), finite numbers.
+        x: observations, shape (N,) or (N, D), finite numbers.
         ks: candidate numbers of components, integers in [1, N].
         criterion: ``"bic"`` or ``"aic"``.
+        covariance_type: for D >= 2, ``"full"``, ``"tied"``, ``"diag"`` or ``"spherical"``
+            (:func:`gmm.fit_em`); on the line "full" (the only structure there).
         resolution: the rounding h in data units; ``"auto"`` detects it with
             :func:`data_resolution` (a power of ten; falls back to the density when the data
             are not rounded to one); None uses the density (continuous data).
@@ -298,7 +324,8 @@ def select_k(
             the rounding error itself: a narrower component puts almost all its mass in one
             bin (Phi(sqrt(3)) - Phi(-sqrt(3)) = 0.92), so the floor costs at most 0.09 nats
             per point, and keeps EM well conditioned. With no resolution the default is 0
-            (only ``reg_var = 1e-6`` squared data units regularises the variances).
+            (only :func:`gmm.fit_em`'s default ``reg_covar``, relative to the data's spacing,
+            regularises the variances).
         spacing_span: a second floor, per component, against components that a handful of
             points pin down (two close points in a sparse region make a spike whose
             likelihood beats BIC's penalty). Each value's local spacing is the mean gap
@@ -323,7 +350,21 @@ def select_k(
         >>> gmm.select_k(jax.random.key(0), gmm.datasets.galaxies(), range(1, 8)).best_k
         3
     """
-    data, ks, key, criterion, n_init, max_iter, tol = _common_checks(key, x, ks, criterion, n_init, max_iter, tol)
+    data, ks, key, criterion, n_init, max_iter, tol = _common_checks(key, x, ks, criterion, n_init, max_iter, tol,
+                                                                     ndim=None)
+    covariance_type = check_covariance_type(covariance_type)
+    if data.ndim == 2:
+        if resolution not in ("auto", None) or min_std is not None:
+            raise ValueError(
+                f"the rounding-aware likelihood (resolution, min_std) is for points on the line; x has shape "
+                f"{data.shape}: leave resolution='auto' or None and min_std=None, which score the density.")
+        scores, lls, mixtures = _fit_and_score_points(data, ks, key, criterion, covariance_type, n_init, max_iter,
+                                                      tol)
+        return _result(ks, scores, lls, mixtures, criterion, "density", None, 0.0, data.shape[0])
+    if covariance_type == "tied":
+        raise ValueError("covariance_type='tied' on the line is a model with one shared sd, which select_k "
+                         "does not fit; use 'full' (the same as 'diag' and 'spherical' there), or "
+                         "gmm.fit_em(..., covariance_type='tied') and gmm.bic for each K.")
     if isinstance(resolution, str):
         if resolution != "auto":
             raise ValueError(f"resolution must be 'auto', None or a number > 0 (data units), got {resolution!r}.")
@@ -349,8 +390,8 @@ def select_k(
         floor = check_positive(min_std, "min_std")
     if spacing_span is not None:
         spacing_span = check_positive_int(spacing_span, "spacing_span", maximum=1_000_000)
-    reg_var = 1e-6 if h is None else 0.0
-    scores, lls, mixtures = _fit_and_score(data, ks, key, criterion, h, floor, reg_var, n_init, max_iter, tol,
+    reg_covar = 1e-6 if h is None else 0.0
+    scores, lls, mixtures = _fit_and_score(data, ks, key, criterion, h, floor, reg_covar, n_init, max_iter, tol,
                                            spacing_span)
     res = _result(ks, scores, lls, mixtures, criterion, "binned" if h else "density", h, floor, data.size)
     return dataclasses.replace(res, spacing_span=spacing_span)
@@ -362,7 +403,7 @@ def naive_select_k(
     ks: Iterable[int],
     *,
     criterion: str = "bic",
-    reg_var: float = 1e-6,
+    reg_covar: float = 1e-6,
     n_init: int = 10,
     max_iter: int = 1000,
     tol: float = 1e-6,
@@ -371,10 +412,10 @@ def naive_select_k(
 
     Plain maximum likelihood as in scikit-learn's ``GaussianMixture``: EM on the density
     sum_k pi_k N(x_i | mu_k, sigma_k^2) from ``n_init`` starts (quantiles, then k-means++),
-    with only ``reg_var`` (squared data units, scikit-learn's ``reg_covar``) added to every
+    with only ``reg_covar`` (squared data units, as scikit-learn's) added to every
     variance and no floor tied to the data's rounding. On rounded data a start that puts a
-    component on a repeated value collapses to sigma^2 = reg_var, the log density of that
-    value grows like -log sqrt(reg_var), and the criterion keeps falling with K. Kept to
+    component on a repeated value collapses to sigma^2 = reg_covar, the log density of that
+    value grows like -log sqrt(reg_covar), and the criterion keeps falling with K. Kept to
     show the trap; use :func:`select_k`.
 
     Args:
@@ -382,7 +423,7 @@ def naive_select_k(
         x: observations, shape (N,), finite numbers.
         ks: candidate numbers of components, integers in [1, N].
         criterion: ``"bic"`` or ``"aic"``.
-        reg_var: variance added to every component (> 0), squared data units.
+        reg_covar: variance added to every component (> 0), squared data units.
         n_init: EM starts per K.
         max_iter: most EM iterations per start.
         tol: stop when the log-likelihood per point improves by less than this.
@@ -391,8 +432,8 @@ def naive_select_k(
         A :class:`SelectionResult` with ``likelihood == "density"``.
     """
     data, ks, key, criterion, n_init, max_iter, tol = _common_checks(key, x, ks, criterion, n_init, max_iter, tol)
-    reg_var = check_positive(reg_var, "reg_var")
-    scores, lls, mixtures = _fit_and_score(data, ks, key, criterion, None, 0.0, reg_var, n_init, max_iter, tol)
+    reg_covar = check_positive(reg_covar, "reg_covar")
+    scores, lls, mixtures = _fit_and_score(data, ks, key, criterion, None, 0.0, reg_covar, n_init, max_iter, tol)
     return _result(ks, scores, lls, mixtures, criterion, "density", None, 0.0, data.size)
 
 
@@ -401,7 +442,6 @@ __all__ = [
     "aic",
     "bic",
     "local_spacing",
-    "n_parameters",
     "naive_select_k",
     "select_k",
 ]

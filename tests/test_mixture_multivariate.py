@@ -1,4 +1,4 @@
-"""MixtureND: densities against SciPy, sampling moments, parameter counts against scikit-learn, checks."""
+"""Mixture: densities against SciPy, sampling moments, parameter counts against scikit-learn, checks."""
 
 import jax
 import numpy as np
@@ -7,7 +7,8 @@ from scipy import stats
 from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
 
-from gmm.mixture_nd import MixtureND, as_data_nd, n_parameters_nd
+from gmm._validation import as_data
+from gmm.mixture import Mixture, n_parameters
 
 W = np.array([0.2, 0.5, 0.3])
 MU = np.array([[0.0, 0.0, 1.0], [3.0, -1.0, 0.0], [-2.0, 4.0, 2.0]])
@@ -20,7 +21,7 @@ COV = np.array([
 
 @pytest.fixture(scope="module")
 def mixture():
-    return MixtureND(W, MU, COV)
+    return Mixture(W, MU, covariances=COV)
 
 
 def scipy_component_log_prob(x):
@@ -56,19 +57,19 @@ def test_sample_moments(mixture):
     np.testing.assert_array_equal(x, again)
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "diag"])
-@pytest.mark.parametrize("k,d", [(1, 2), (3, 3), (5, 5)])
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("k,d", [(1, 1), (1, 2), (3, 3), (5, 5)])
 def test_n_parameters_matches_sklearn(k, d, covariance_type):
     gm = GaussianMixture(k, covariance_type=covariance_type)
     gm.means_ = np.zeros((k, d))
-    assert n_parameters_nd(k, d, covariance_type) == gm._n_parameters()
+    assert n_parameters(k, d, covariance_type) == gm._n_parameters()
 
 
 def test_diag_mixture():
-    m = MixtureND([0.5, 0.5], [[0, 0], [1, 1]], [np.diag([1.0, 2.0]), np.diag([0.5, 0.5])], "diag")
+    m = Mixture([0.5, 0.5], [[0, 0], [1, 1]], covariances=[np.diag([1.0, 2.0]), np.diag([0.5, 0.5])], covariance_type="diag")
     assert m.n_parameters == 1 + 4 + 4
     with pytest.raises(ValueError, match="diag"):
-        MixtureND([1.0], [[0, 0]], [[[1.0, 0.1], [0.1, 1.0]]], "diag")
+        Mixture([1.0], [[0, 0]], covariances=[[[1.0, 0.1], [0.1, 1.0]]], covariance_type="diag")
 
 
 @pytest.mark.parametrize(
@@ -85,17 +86,47 @@ def test_diag_mixture():
 )
 def test_bad_parameters(args, match):
     with pytest.raises(ValueError, match=match):
-        MixtureND(*args)
+        Mixture(args[0], args[1], covariances=args[2])
+
+
+def test_structures_are_checked_and_frozen():
+    with pytest.raises(ValueError, match="tied"):
+        Mixture(W[:2] / W[:2].sum(), MU[:2], covariances=COV[:2], covariance_type="tied")
+    with pytest.raises(ValueError, match="spherical"):
+        Mixture([1.0], [[0.0, 0.0]], covariances=[np.diag([1.0, 2.0])], covariance_type="spherical")
+    with pytest.raises(ValueError, match="not both"):
+        Mixture([1.0], [0.0], [1.0], covariances=[[[1.0]]])
+    cov = COV.copy()
+    m = Mixture(W, MU, covariances=cov)
+    cov[0] = np.eye(3) * 9.0  # the caller's array changes; the mixture does not
+    assert m.covariances[0, 0, 0] == COV[0, 0, 0]
+    with pytest.raises(ValueError, match="read-only"):
+        m.covariances[0, 0, 0] = 1.0
+    with pytest.raises(ValueError, match="stds exist for mixtures on the line"):
+        m.stds
+
+
+def test_one_dimension_two_ways():
+    """A mixture on the line and the same mixture with (K, 1, 1) covariances agree on
+    points given as (N,) or (N, 1)."""
+    line = Mixture([0.3, 0.7], [0.0, 4.0], [1.0, 2.0])
+    col = Mixture([0.3, 0.7], [[0.0], [4.0]], covariances=[[[1.0]], [[4.0]]])
+    x = np.linspace(-3.0, 9.0, 13)
+    for pts in (x, x[:, None]):
+        np.testing.assert_allclose(line.log_prob(pts), col.log_prob(x[:, None]), rtol=1e-12)
+    np.testing.assert_allclose(col.stds, line.stds)
+    np.testing.assert_array_equal(line.covariances[:, 0, 0], line.stds**2)
+    assert line.n_parameters == col.n_parameters == 5
 
 
 def test_bad_points(mixture):
     with pytest.raises(ValueError, match="x must have 3 columns"):
         mixture.log_prob(np.zeros((4, 2)))
     with pytest.raises(ValueError, match="shape \\(N, D\\)"):
-        as_data_nd(np.zeros(4))
+        as_data(np.zeros(4), ndim=2)
     with pytest.raises(ValueError, match="finite"):
-        as_data_nd([[0.0, np.inf]])
+        as_data([[0.0, np.inf]], ndim=2)
     with pytest.raises(ValueError, match="covariance_type"):
-        n_parameters_nd(2, 2, "spherical")
+        n_parameters(2, 2, "banana")
     with pytest.raises(ValueError, match="n must be"):
         mixture.sample(jax.random.key(0), 0)

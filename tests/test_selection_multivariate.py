@@ -1,4 +1,4 @@
-"""bic_nd and select_k_nd against scikit-learn; the D-dimensional data sets."""
+"""bic and select_k against scikit-learn; the D-dimensional data sets."""
 
 import jax
 import numpy as np
@@ -6,9 +6,9 @@ import pytest
 from sklearn.mixture import GaussianMixture
 from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
 
-from gmm.datasets_nd import coffee_image, penguins
-from gmm.mixture_nd import MixtureND
-from gmm.selection_nd import bic_nd, select_k_nd
+from gmm.datasets import coffee_image, penguins
+from gmm.mixture import Mixture
+from gmm.selection import bic, select_k
 
 W = np.array([0.3, 0.7])
 MU = np.array([[0.0, 1.0, 2.0], [2.0, -1.0, 0.5]])
@@ -18,25 +18,25 @@ COV = {"full": np.array([[[1.0, 0.2, 0.0], [0.2, 0.5, 0.1], [0.0, 0.1, 2.0]], np
 
 @pytest.mark.parametrize("covariance_type", ["full", "diag"])
 def test_bic_matches_sklearn(covariance_type):
-    m = MixtureND(W, MU, COV[covariance_type], covariance_type)
+    m = Mixture(W, MU, covariances=COV[covariance_type], covariance_type=covariance_type)
     x = m.sample(jax.random.key(0), 300)[0]
     gm = GaussianMixture(2, covariance_type=covariance_type)
     gm.weights_, gm.means_ = W, MU
     gm.covariances_ = COV[covariance_type] if covariance_type == "full" else np.diagonal(COV["diag"], axis1=1, axis2=2)
     gm.precisions_cholesky_ = _compute_precision_cholesky(gm.covariances_, covariance_type)
-    assert bic_nd(x, m) == pytest.approx(gm.bic(x), rel=1e-10)
+    assert bic(x, m) == pytest.approx(gm.bic(x), rel=1e-10)
 
 
 def test_select_k_finds_the_clusters():
-    m = MixtureND([0.3, 0.3, 0.4], [[0, 0], [6, 0], [0, 6]], np.array([np.eye(2)] * 3))
+    m = Mixture([0.3, 0.3, 0.4], [[0, 0], [6, 0], [0, 6]], covariances=np.array([np.eye(2)] * 3))
     x = m.sample(jax.random.key(1), 400)[0]
-    res = select_k_nd(jax.random.key(2), x, [1, 2, 3, 4])
+    res = select_k(jax.random.key(2), x, [1, 2, 3, 4])
     assert res.best_k == 3
-    assert res.scores[3] == pytest.approx(bic_nd(x, res.mixtures[3]))
+    assert res.scores[3] == pytest.approx(bic(x, res.mixtures[3]))
     with pytest.raises(ValueError, match="ks"):
-        select_k_nd(jax.random.key(2), x, [0, 2])
+        select_k(jax.random.key(2), x, [0, 2])
     with pytest.raises(ValueError, match="mixture must be"):
-        bic_nd(x, "not a mixture")
+        bic(x, "not a mixture")
 
 
 def test_penguins():
