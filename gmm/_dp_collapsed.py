@@ -26,12 +26,13 @@ Numerics: data centred and scaled per column in float64 (median, IQR / 1.349), t
 mapped with them (:meth:`NIWPrior.standardised`); the chains run in float64, and the
 statistics are recomputed from the labels after every sweep, so add-and-remove rounding
 never accumulates. At each kept sweep every slot's (mu_c, Sigma_c) is drawn from its NIW
-posterior given the partition with the model's own generative function (``component_nd``),
+posterior given the partition with the model's own generative function (``gmm.models_full.niw_component``),
 so a draw's components are a sample of the full posterior, not only of the partition.
 """
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from typing import Any
 
@@ -44,11 +45,13 @@ from gmm import niw
 from gmm._numerics import bucket, robust_scale_columns
 from gmm._validation import check_positive
 from gmm.crp import crp_process
-from gmm.gibbs_nd import component_nd
-from gmm.niw import NIWPrior
+from gmm.models_full import niw_component
+from gmm.models import Prior
+from gmm.niw import NIWPrior, resolve_niw_prior
 
 INITS = ("one", "singletons", "prior")
 MAX_BYTES = 2**30  # stored draws and co-clustering counts: refuse runs beyond 1 GiB
+MAX_CLUSTERS = 32  # default cluster slots of Algorithm 3
 
 
 # ---------------------------------------------------------------------------
@@ -74,11 +77,55 @@ def check_count(value: Any, name: str, minimum: int) -> int:
     return int(value)
 
 
+def check_run_options(concentration: Any, concentration_prior: Any, n_samples: Any, n_warmup: Any, n_chains: Any,
+                      init: Any, prior_only: Any) -> dict[str, Any]:
+    """The options both samplers share, checked; keyword arguments of their runners."""
+    if not isinstance(init, str) or init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}.")
+    if not isinstance(prior_only, bool):
+        raise ValueError(f"prior_only must be True or False, got {prior_only!r}.")
+    return dict(alpha=check_positive(concentration, "concentration"),
+                concentration_prior=check_concentration_prior(concentration_prior),
+                n_samples=check_count(n_samples, "n_samples", 4), n_warmup=check_count(n_warmup, "n_warmup", 0),
+                n_chains=check_count(n_chains, "n_chains", 1), init=init, prior_only=prior_only)
+
+
+def check_memory(need: int, what: str, formula: str, advice: str) -> None:
+    """Refuse a run whose stored draws and co-clustering counts need more than 1 GiB."""
+    if need > MAX_BYTES:
+        raise ValueError(f"{what} need about {need / 2**30:.1f} GiB of stored draws {formula}; at most 1 GiB: "
+                         f"{advice}.")
+
+
+def check_niw_options(data: np.ndarray, prior: Any, n_aux: Any, max_clusters: Any) -> tuple[NIWPrior, int]:
+    """Algorithm 3's prior and capacity for data (N, D), checked; Algorithm 8's options refused."""
+    n, d = data.shape
+    if n <= d:
+        raise ValueError(f"x has N = {n} points in D = {d} dimensions (shape {data.shape}); the DP mixture in D "
+                         "dimensions needs more rows (points) than columns (is x transposed?).")
+    if isinstance(prior, Prior):
+        raise ValueError(f"prior: a gmm.Prior is the base measure of the 1-D DP mixture (Algorithm 8); for x with "
+                         f"D = {d} columns give a gmm.NIWPrior, or None for NIWPrior.from_data(x).")
+    if n_aux is not None:
+        raise ValueError(f"n_aux={n_aux!r}: auxiliary clusters belong to Algorithm 8 (1-D data, a gmm.Prior); under "
+                         "a NIWPrior dp_gibbs runs the collapsed Algorithm 3, which has none: leave n_aux out.")
+    cap = MAX_CLUSTERS if max_clusters is None else check_count(max_clusters, "max_clusters", 1)
+    return resolve_niw_prior(prior, data), cap
+
+
 def initial_labels(key: jax.Array, n: int, alpha: jax.Array, init: jax.Array) -> jax.Array:
     """Labels of n points from the traced code ``init`` (0: one cluster, 1: singletons, 2: a
     CRP draw, whose first m customers are a CRP of m customers), shape (n,), int32."""
     crp = seed(crp_process.simulate)(key, const(n), alpha).get_retval().astype(jnp.int32)
     return jnp.select([init == 0, init == 1], [jnp.zeros(n, jnp.int32), jnp.arange(n, dtype=jnp.int32)], crp)
+
+
+def record(t, n_warmup, z, co, bufs, values):
+    """After sweep t: add the co-clustering 1[z_i = z_j] (N, N) to ``co`` and write ``values``
+    into row t - n_warmup of the buffers ``bufs``, for kept sweeps (t >= n_warmup) only."""
+    co = co + jnp.where(t >= n_warmup, (z[:, None] == z[None, :]).astype(co.dtype), 0.0)
+    row = jnp.maximum(t - n_warmup, 0)  # warmup sweeps write row 0, overwritten by the first kept one
+    return co, tuple(jax.lax.dynamic_update_index_in_dim(buf, v, row, 0) for buf, v in zip(bufs, values))
 
 
 def gamma_draw(key, shape, n_try: int = 8):
@@ -143,7 +190,7 @@ def _move_point(i, state, y, u, prior, use_lik):
     log_w = jnp.where(free, jnp.where(new_slot, jnp.log(alpha), -jnp.inf), jnp.log(jnp.maximum(n, 1.0)))
     log_w = log_w + jnp.where(use_lik, joined - lm, 0.0)
     cum = jnp.cumsum(jnp.exp(log_w - jnp.max(log_w)))
-    new = jnp.minimum(jnp.sum(cum <= u[i] * cum[-1]), n.shape[0] - 1)
+    new = jnp.minimum(jnp.sum(cum <= u[i] * cum[-1]), n.shape[0] - 1).astype(z.dtype)
     return (z.at[i].set(new), n.at[new].add(1.0), s1.at[new].add(yi), s2.at[new].add(yy),
             lm.at[new].set(joined[new]), alpha)
 
@@ -157,13 +204,13 @@ def _slot_stats(y, z, valid, prior, n_slots: int):
 
 @jax.jit
 def _draw_components(key, prior, n, s1, s2):
-    """(mu_c, chol Sigma_c) of B clusters from their NIW posteriors, by ``component_nd`` (the
+    """(mu_c, chol Sigma_c) of B clusters from their NIW posteriors, by ``niw_component`` (the
     model's prior at the posterior's hyperparameters); n (B,), s1 (B, D), s2 (B, D, D) give
     shapes (B, D), (B, D, D). Compiled once per B and D, apart from the sampler."""
     kappa_n, m_n, dof_n, psi_n = niw.posterior(prior, n, s1, s2)
     post = NIWPrior.tree_unflatten(None, [jnp.ones_like(kappa_n), m_n, kappa_n, dof_n, psi_n])
     keys = jax.random.split(key, n.shape[0])
-    return jax.vmap(lambda k, p: seed(component_nd.simulate)(k, p).get_retval())(keys, post)
+    return jax.vmap(lambda k, p: seed(niw_component.simulate)(k, p).get_retval())(keys, post)
 
 
 @partial(jax.jit, static_argnames=("n_samples", "n_chains", "n_slots"))
@@ -198,12 +245,9 @@ def _collapsed_run(key, y, n_valid, prior, alpha0, alpha_ab, init, n_warmup, lea
             n, s1, s2, lm = stats(z)
             k = jnp.sum(n > 0)
             alpha = jnp.where(learn_alpha, update_concentration(k_a, alpha, k.astype(y.dtype), nv, a, b), alpha)
-            keep = t >= n_warmup
-            co = co + jnp.where(keep, (z[:, None] == z[None, :]).astype(co.dtype), 0.0)
             order = jnp.argsort(-n)
-            row = jnp.maximum(t - n_warmup, 0)  # warmup sweeps write row 0, overwritten by the first kept one
-            vals = (k.astype(jnp.int32), n[order].astype(jnp.int32), s1[order], s2[order], alpha)
-            bufs = tuple(jax.lax.dynamic_update_index_in_dim(buf, v, row, 0) for buf, v in zip(bufs, vals))
+            co, bufs = record(t, n_warmup, z, co, bufs, (k.astype(jnp.int32), n[order].astype(jnp.int32), s1[order],
+                                                          s2[order], alpha))
             return (z, n, s1, s2, lm, alpha), co, bufs
 
         state = (z, *stats(z), alpha0)
@@ -223,13 +267,10 @@ def run_collapsed(key: jax.Array, data: np.ndarray, prior: NIWPrior, *, alpha: f
     most clusters of any draw) and ``coclustering`` (N, N)."""
     n, d = data.shape
     n_pad = bucket(n, 32)  # similar sizes share one compiled sampler
-    need = n_chains * (n_samples * max_clusters * (2 + d + d * d) * 8 + n_pad * n_pad * 8)
-    if need > MAX_BYTES:
-        raise ValueError(
-            f"n_chains={n_chains}, n_samples={n_samples}, max_clusters={max_clusters} and N={n} points in D={d} "
-            f"need about {need / 2**30:.1f} GiB of stored draws (n_chains x (n_samples x max_clusters x "
-            "(D^2 + D + 2) + N^2) x 8 bytes); at most 1 GiB: use fewer samples, chains or max_clusters."
-        )
+    check_memory(n_chains * (n_samples * max_clusters * (2 + d + d * d) * 8 + n_pad * n_pad * 8),
+                 f"n_chains={n_chains}, n_samples={n_samples}, max_clusters={max_clusters} and N={n} points in D={d}",
+                 "(n_chains x (n_samples x max_clusters x (D^2 + D + 2) + N^2) x 8 bytes)",
+                 "use fewer samples, chains or max_clusters")
     loc, scale = robust_scale_columns(data)
     y = np.zeros((n_pad, d))
     y[:n] = (data - loc) / scale
@@ -247,12 +288,19 @@ def run_collapsed(key: jax.Array, data: np.ndarray, prior: NIWPrior, *, alpha: f
         means, trils = _components(k_draw, prior_std, sizes, s1[..., :width, :], s2[..., :width, :, :])
     occupied = (sizes > 0)[..., None]
     covs = (trils @ np.swapaxes(trils, -1, -2)) * np.outer(scale, scale)
+    if max_clusters < n and np.any(ks >= max_clusters):
+        warnings.warn(
+            f"dp_gibbs: {np.mean(ks >= max_clusters):.1%} of the draws filled all max_clusters={max_clusters} slots, "
+            "so they follow the posterior restricted to at most that many clusters; raise max_clusters.",
+            RuntimeWarning, stacklevel=3,
+        )
     return {
         "n_clusters": ks.astype(np.int64),
         "concentration": alphas.astype(np.float64),
         "sizes": sizes,
         "means": np.where(occupied, means * scale + loc, np.nan),
         "covariances": np.where(occupied[..., None], covs, np.nan),
+        "stds": np.where(sizes > 0, np.sqrt(covs[..., 0, 0]), np.nan) if d == 1 else None,
         "coclustering": co[:n, :n].astype(np.float64) / (n_chains * n_samples),
     }
 
@@ -272,5 +320,5 @@ def _components(key, prior, sizes, s1, s2, chunk: int = 4096):
     return means.reshape(*shape, d), trils.reshape(*shape, d, d)
 
 
-__all__ = ["INITS", "check_concentration_prior", "check_count", "gamma_draw", "initial_labels", "run_collapsed",
-           "update_concentration"]
+__all__ = ["INITS", "check_concentration_prior", "check_count", "check_memory", "check_niw_options", "check_run_options",
+           "gamma_draw", "initial_labels", "record", "run_collapsed", "update_concentration"]

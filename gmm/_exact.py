@@ -16,8 +16,8 @@ import numpy as np
 from scipy.special import gammaln as np_gammaln
 from scipy.special import logsumexp as np_logsumexp
 
-from gmm._validation import as_data, check_n_components, check_positive_int
-from gmm.models import Prior, log_std_density, resolve_prior
+from gmm._validation import check_n_components, check_positive_int
+from gmm.models import Prior, log_std_density
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -190,7 +190,7 @@ def _subset_table(data: np.ndarray, prior: tuple, subsets: np.ndarray) -> np.nda
 
 
 def exact_log_marginal_likelihood(
-    x: Any, n_components: int, *, prior: Prior | None = None, max_assignments: int = 1 << 22
+    x: Any, n_components: int, *, prior: Any = None, max_assignments: int | None = None
 ) -> float:
     """log p(x | K) by summing over all K^N labelled assignments z (exact up to quadrature).
 
@@ -202,13 +202,21 @@ def exact_log_marginal_likelihood(
     2^N subset terms are tabulated once; the K^N assignments are then enumerated in
     vectorised blocks of bitmask look-ups.
 
+    Data of shape (N, D) (or any data with a :class:`~gmm.NIWPrior`): the full-covariance
+    model with the Normal-Inverse-Wishart prior, where each component's marginal is closed-form
+    and the sum runs over the set partitions of the points into at most K blocks, each
+    standing for K! / (K - b)! labellings (:func:`gmm.collapsed.exact_log_evidence`; exact).
+
     Args:
-        x: observations, shape (N,), finite numbers.
+        x: observations, shape (N,) or (N, D), finite numbers.
         n_components: K, an integer in [1, N].
-        prior: the model's :class:`~gmm.models.Prior`; None derives one from the data
-            (:meth:`~gmm.Prior.from_data`).
+        prior: the model's :class:`~gmm.models.Prior` for data (N,), or a
+            :class:`~gmm.NIWPrior`; None derives one from the data (:meth:`~gmm.Prior.from_data`
+            for (N,) or (N, 1), :meth:`~gmm.NIWPrior.from_data` for (N, D)).
         max_assignments: refuse when K^N exceeds this (the cost is about K^N look-ups and
-            2^N quadratures).
+            2^N quadratures; default 2^22); for the (N, D) model, when the number of set
+            partitions into at most K blocks exceeds it (the cost is about that many look-ups
+            and 2^N closed forms; default :data:`gmm.collapsed.MAX_EXACT_PARTITIONS` = 2^20).
 
     Returns:
         log p(x | K) in nats; +inf when the density evidence is infinite, which happens
@@ -217,13 +225,19 @@ def exact_log_marginal_likelihood(
         repeats integrable (the inverse-gamma prior on sigma^2 does).
 
     Raises:
-        ValueError: on bad data, K or prior, or when K^N > max_assignments.
+        ValueError: on bad data, K or prior, or when there are more than max_assignments
+            terms (use :func:`gmm.log_marginal_likelihood` with ``method="smc"``).
     """
-    data = as_data(x)
-    k = check_n_components(n_components, data.size)
-    pr = _prior_tuple(resolve_prior(prior, data))
-    max_assignments = check_positive_int(max_assignments, "max_assignments")
-    return _exact(data, k, pr, max_assignments)
+    from gmm.collapsed import MAX_EXACT_PARTITIONS, exact_log_evidence, resolve_data  # it imports gmm.evidence
+
+    data, prior, nd = resolve_data(x, prior)
+    k = check_n_components(n_components, data.shape[0])
+    if max_assignments is not None:
+        max_assignments = check_positive_int(max_assignments, "max_assignments")
+    if nd:
+        limit = MAX_EXACT_PARTITIONS if max_assignments is None else max_assignments
+        return exact_log_evidence(data, k, prior, limit).log_evidence
+    return _exact(data, k, _prior_tuple(prior), 1 << 22 if max_assignments is None else max_assignments)
 
 
 def _exact(data: np.ndarray, k: int, pr: tuple, max_assignments: int) -> float:

@@ -93,7 +93,8 @@ def tempered_sweep(key, state, y, prior: NIWPrior, beta):
     # Floor the weights: a component that lost every point can get pi_k = 0 in float32.
     weights = jnp.maximum(g[:k] / g[:k].sum(), jnp.finfo(y.dtype).tiny)
     weights = weights / weights.sum()
-    cov_trils = jax.vmap(inverse_wishart_tril)(2.0 * g[k:].reshape(k, d), jax.random.normal(k_s, (k, d, d), y.dtype), psi_n)
+    normals = jax.random.normal(k_s, (k, d, d), y.dtype)
+    cov_trils = jax.vmap(inverse_wishart_tril)(2.0 * g[k:].reshape(k, d), normals, psi_n)
     eps = jax.random.normal(k_m, m_n.shape, y.dtype)
     means = m_n + jnp.einsum("kde,ke->kd", cov_trils, eps) / jnp.sqrt(kappa_n)[:, None]
     cols = component_columns(y, weights, means, cov_trils)
@@ -141,9 +142,11 @@ def run(key, y, prior, betas, k: int, n_samples: int, n_warmup: int, n_chains: i
         t, key_t = inp  # key_t: (n_chains,) keys
         keys = jax.vmap(lambda kc: jax.random.split(kc, n_rungs + 1))(key_t)
         sweep_in = (flat(keys[:, :n_rungs]), jax.tree_util.tree_map(flat, state), jnp.tile(betas, n_chains))
-        state = jax.tree_util.tree_map(unflat, jax.lax.map(lambda a: tempered_sweep(a[0], a[1], y, prior, a[2]), sweep_in))
+        swept = jax.lax.map(lambda a: tempered_sweep(a[0], a[1], y, prior, a[2]), sweep_in)
+        state = jax.tree_util.tree_map(unflat, swept)
         if n_rungs > 1:
-            state, betas, stats = tempering.exchange(keys[:, n_rungs], state, state[5], betas, stats, t, n_warmup, adapt)
+            state, betas, stats = tempering.exchange(keys[:, n_rungs], state, state[5], betas, stats, t, n_warmup,
+                                                     adapt)
         w, m, l, cols = jax.vmap(relabelled)(*(a[:, 0] for a in state[1:5]))
         resp_sum = resp_sum + jnp.where(t < n_warmup, 0.0, 1.0) * jax.nn.softmax(cols, axis=-1).sum(axis=0)
         return (state, betas, stats, resp_sum), (w, m, l)
@@ -151,7 +154,8 @@ def run(key, y, prior, betas, k: int, n_samples: int, n_warmup: int, n_chains: i
     init_keys = jax.random.split(jax.random.fold_in(key, 1), n_chains * n_rungs)
     state = jax.tree_util.tree_map(unflat, jax.lax.map(lambda kc: _init_state(kc, y, k), init_keys))
     keys = jax.vmap(lambda kc: jax.random.split(kc, n_total), out_axes=1)(jax.random.split(key, n_chains))
-    carry = (state, betas, tempering.init_exchange_stats(n_chains, n_rungs, y.dtype), jnp.zeros((y.shape[0], k), y.dtype))
+    carry = (state, betas, tempering.init_exchange_stats(n_chains, n_rungs, y.dtype),
+             jnp.zeros((y.shape[0], k), y.dtype))
     (_, betas, (_, swap_sum, swap_n), resp_sum), (w, m, l) = jax.lax.scan(
         step, carry, (jnp.arange(n_total, dtype=y.dtype), keys)
     )
@@ -205,7 +209,8 @@ def _mean_responsibilities(points, weights, means, cov_trils):
     def add(total, th):
         return total + jax.nn.softmax(component_columns(points, *th), axis=1), None
 
-    total, _ = jax.lax.scan(add, jnp.zeros((points.shape[0], weights.shape[1]), points.dtype), (weights, means, cov_trils))
+    zero = jnp.zeros((points.shape[0], weights.shape[1]), points.dtype)
+    total, _ = jax.lax.scan(add, zero, (weights, means, cov_trils))
     return total / weights.shape[0]
 
 

@@ -131,7 +131,8 @@ def _subset_table(y: np.ndarray, prior: NIWPrior) -> np.ndarray:
 
 
 def exact_log_evidence(
-    data: np.ndarray, k: int, prior: NIWPrior, max_partitions: int = MAX_EXACT_PARTITIONS
+    data: np.ndarray, k: int, prior: NIWPrior, max_partitions: int = MAX_EXACT_PARTITIONS,
+    limit_name: str = "max_assignments",
 ) -> EvidenceEstimate:
     """log p(x | K) by enumerating the set partitions of the points into at most K blocks.
 
@@ -142,7 +143,8 @@ def exact_log_evidence(
 
     Args:
         data: points (N, D), float64, checked. k: K in [1, N]. prior: a checked NIWPrior.
-        max_partitions: refuse when sum_{b<=K} S(N, b) exceeds it.
+        max_partitions: refuse when sum_{b<=K} S(N, b) exceeds it; ``limit_name`` names it
+            in the message (the caller's argument).
 
     Raises:
         ValueError: when there are more partitions than ``max_partitions``.
@@ -157,7 +159,7 @@ def exact_log_evidence(
     if count > max_partitions:
         raise ValueError(
             f"exact enumeration of {n} points into at most K={k} blocks needs more than "
-            f"max_assignments = {max_partitions} set partitions (the limit for (N, D) data; default "
+            f"{limit_name} = {max_partitions} set partitions (the limit for (N, D) data; default "
             f"MAX_EXACT_PARTITIONS = {MAX_EXACT_PARTITIONS}). Use log_marginal_likelihood(..., method='smc')."
         )
     table = _subset_table(y, prior_y)
@@ -234,7 +236,7 @@ def is_log_evidence(key: jax.Array, data: np.ndarray, k: int, prior: NIWPrior, n
             f"importance sampling from the prior of z (K={k}, {n_samples} samples) reached an ESS of "
             f"only {ess:.1f} < {MIN_IS_ESS:g}: its estimate of log p(x | K) is unreliable and its error "
             "bar meaningless (reported as NaN). Use method='smc'.",
-            RuntimeWarning, stacklevel=3,
+            RuntimeWarning, stacklevel=4,
         )
         stderr = math.nan
     return EvidenceEstimate(n_components=k, log_evidence=log_ev - log_jac, stderr=stderr, method="is", ess=ess)

@@ -1,6 +1,8 @@
-"""Posterior sampling for the Dirichlet process mixture of 1-D Gaussians.
+"""Posterior sampling for the Dirichlet process mixture of Gaussians, data (N,) or (N, D).
 
-:func:`gmm.dp_gibbs` runs Neal's (2000) Algorithm 8 on the model ``gmm.crp.dp_mixture``:
+:func:`gmm.dp_gibbs` picks the sampler from the base measure: the collapsed Algorithm 3
+(:mod:`gmm._dp_collapsed`) under the conjugate Normal-Inverse-Wishart (any D), and, under
+the 1-D :class:`~gmm.models.Prior`, Neal's (2000) Algorithm 8 on ``gmm.crp.dp_mixture``:
 
 - each point in turn leaves its cluster and picks a new one with probability
   proportional to n_c p(x_i | mu_c, sigma_c) for an occupied cluster c, or
@@ -33,22 +35,23 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from genjax import const, seed
+from genjax import seed
 from scipy import stats
 
-from gmm._validation import as_data, check_key, check_positive, check_positive_int
-from gmm.crp import cluster_params, crp_process, dp_point
+from gmm._dp_collapsed import INITS, check_count, check_memory, check_niw_options, check_run_options
+from gmm._dp_collapsed import initial_labels, record, run_collapsed, update_concentration
+from gmm._validation import as_data, check_key, check_positive_int
+from gmm.crp import cluster_params, dp_point
 from gmm.diagnostics import ess as _ess
 from gmm.diagnostics import rhat as _rhat
 from gmm.diagnostics import to_datatree, warn_if_unconverged
 from gmm._scoring import quiet_tfp as _quiet_tfp
 from gmm._scoring import standardised_prior
 from gmm.models import Prior, mean_conditional, resolve_prior, std_quantile
+from gmm.niw import NIWPrior
 
 _N_MH = 3  # random-walk steps on each log sigma per sweep
 _SD_FLOOR = 1e-6  # smallest cluster sd, in units of the data's sd
-_MAX_BYTES = 2**30  # stored draws and co-clustering counts: refuse runs beyond 1 GiB
-_INITS = ("one", "singletons", "prior")
 
 
 def _point_log_liks(x_i, means, stds):
@@ -131,40 +134,6 @@ def _update_clusters(key, state, x, prior, use_lik):
     return z, counts, means, stds, alpha
 
 
-def _gamma_draw(key, shape, n_try: int = 8):
-    """Gamma(shape, 1) draws (any array of shapes > 0) with a fixed amount of work.
-
-    Marsaglia and Tsang (2000) for Gamma(shape + 1), whose acceptance rate is at least 0.95,
-    with ``n_try`` proposals at once (all rejected with probability < 1e-10, when the last is
-    kept), then Gamma(shape) = Gamma(shape + 1) U^(1 / shape). No rejection loop, which keeps
-    the compiled sampler small (``jax.random.gamma``/``beta`` triple its compile time).
-    """
-    k_z, k_u, k_boost = jax.random.split(key, 3)
-    size = jnp.shape(shape)
-    d = shape + 1.0 - 1.0 / 3.0
-    c = 1.0 / jnp.sqrt(9.0 * d)
-    z = jax.random.normal(k_z, (n_try,) + size)
-    u = jax.random.uniform(k_u, (n_try,) + size)
-    v = (1.0 + c * z) ** 3
-    ok = (v > 0) & (jnp.log(u) < 0.5 * z**2 + d - d * v + d * jnp.log(jnp.where(v > 0, v, 1.0)))
-    first = jnp.where(ok.any(axis=0), jnp.argmax(ok, axis=0), n_try - 1)
-    g = d * jnp.maximum(jnp.take_along_axis(v, first[None], axis=0)[0], 0.0)
-    return g * jax.random.uniform(k_boost, size) ** (1.0 / shape)
-
-
-def _update_concentration(key, alpha, k, n, a, b):
-    """Escobar and West (1995): eta ~ Beta(alpha + 1, N); alpha | eta, k is the two-part mixture
-    pi Gamma(a + k, b - log eta) + (1 - pi) Gamma(a + k - 1, b - log eta),
-    pi / (1 - pi) = (a + k - 1) / (N (b - log eta)). Beta from two Gamma draws."""
-    k_eta, k_mix, k_g = jax.random.split(key, 3)
-    g = _gamma_draw(k_eta, jnp.stack([alpha + 1.0, jnp.asarray(n, alpha.dtype)]))
-    log_eta = jnp.log(jnp.maximum(g[0], 1e-30)) - jnp.log(jnp.maximum(g[0] + g[1], 1e-30))
-    rate = b - log_eta
-    odds = (a + k - 1.0) / (n * rate)
-    shape = jnp.where(jax.random.uniform(k_mix) < odds / (1.0 + odds), a + k, a + k - 1.0)
-    return jnp.maximum(_gamma_draw(k_g, shape) / rate, 1e-30)
-
-
 def _init_state(key, x, n_valid, alpha, n_aux: int, init):
     """Assignments from ``init`` (0: one cluster, 1: singletons, 2: a CRP draw), a traced code so
     that every start shares one compiled sampler; padding points go to the sink (last slot).
@@ -173,10 +142,7 @@ def _init_state(key, x, n_valid, alpha, n_aux: int, init):
     n = x.shape[0]
     slots = n + n_aux + 1
     k_crp, k_upd = jax.random.split(key)
-    # The CRP's first n_valid customers are a CRP of n_valid customers.
-    crp = seed(crp_process.simulate)(k_crp, const(n), alpha).get_retval().astype(jnp.int32)
-    z = jnp.select([init == 0, init == 1], [jnp.zeros(n, jnp.int32), jnp.arange(n, dtype=jnp.int32)], crp)
-    z = jnp.where(jnp.arange(n) < n_valid, z, slots - 1)
+    z = jnp.where(jnp.arange(n) < n_valid, initial_labels(k_crp, n, alpha, init), slots - 1)
     counts = jax.ops.segment_sum(jnp.ones(n, jnp.int32), z, num_segments=slots)
     return z, counts, jnp.zeros(slots, x.dtype), jnp.ones(slots, x.dtype), alpha, k_upd
 
@@ -228,15 +194,10 @@ def _dp_run(key, x, n_valid, prior, alpha0, alpha_ab, init, n_warmup, learn_alph
             z, counts, means, stds, alpha = _update_clusters(k_cl, state, x, prior, use_lik)
             sizes = jnp.where(real, counts, 0)
             k = jnp.sum(sizes > 0)
-            alpha = jnp.where(learn_alpha, _update_concentration(k_a, alpha, k.astype(x.dtype), nv, a, b), alpha)
-            keep = t >= n_warmup
-            co = co + jnp.where(keep, (z[:, None] == z[None, :]).astype(co.dtype), 0.0)
+            alpha = jnp.where(learn_alpha, update_concentration(k_a, alpha, k.astype(x.dtype), nv, a, b), alpha)
             order = jnp.argsort(-sizes)
-            row = jnp.maximum(t - n_warmup, 0)  # warmup sweeps write row 0, overwritten by the first kept one
-            bufs = tuple(
-                jax.lax.dynamic_update_index_in_dim(buf, val, row, 0)
-                for buf, val in zip(bufs, (k.astype(jnp.int32), sizes[order], means[order], stds[order], alpha))
-            )
+            co, bufs = record(t, n_warmup, z, co, bufs, (k.astype(jnp.int32), sizes[order], means[order],
+                                                          stds[order], alpha))
             return (z, counts, means, stds, alpha), co, bufs
 
         co0 = jnp.zeros((n, n), x.dtype)
@@ -262,36 +223,44 @@ def _prior_predictive(grid: np.ndarray, prior: Prior, n_nodes: int = 200) -> np.
 @dataclass(frozen=True)
 class DPPosterior:
     """Outcome of :func:`dp_gibbs`. Clusters in each draw are sorted by size, largest first.
+    Algorithm 8 (1-D, a :class:`~gmm.models.Prior`) fills ``means`` and ``stds``; Algorithm 3
+    (a :class:`~gmm.niw.NIWPrior`) fills ``means`` (..., L, D) and ``covariances``.
 
     Attributes:
         n_clusters: occupied clusters of each draw, shape (n_chains, n_samples), int.
         concentration: alpha of each draw, shape (n_chains, n_samples) (constant when fixed).
         sizes: points in each cluster, shape (n_chains, n_samples, L), int, 0 for padding;
             L is the most clusters any draw had.
-        means: cluster means, shape (n_chains, n_samples, L), data units, NaN for padding.
-        stds: cluster standard deviations, same shape, data units, NaN for padding.
+        means: cluster means, shape (n_chains, n_samples, L), or (n_chains, n_samples, L, D)
+            under a NIWPrior; data units, NaN for padding.
+        stds: cluster standard deviations, shape (n_chains, n_samples, L), data units, NaN for
+            padding; None when D >= 2 (see ``covariances``).
         coclustering: P(z_i = z_j | x), shape (N, N), the fraction of draws (all chains)
             in which points i and j share a cluster; 1 on the diagonal.
-        data: the observations, shape (N,), data units.
-        prior: the base measure's :class:`~gmm.models.Prior`, data units.
+        data: the observations, shape (N,), or (N, D) under a NIWPrior, data units.
+        prior: the base measure, a :class:`~gmm.models.Prior` or :class:`~gmm.niw.NIWPrior`, data units.
         concentration_prior: (a, b) of alpha's Gamma(a, b) prior (shape-rate), or None.
         rhat: R-hat of ``{"n_clusters": (), "concentration": ()}`` (NaN for constant draws).
         ess: bulk ESS, same layout.
         init: how the chains started, ``"one"``, ``"singletons"`` or ``"prior"``.
+        covariances: cluster covariance matrices, shape (n_chains, n_samples, L, D, D), squared
+            data units, NaN for padding, drawn from the NIW posterior given the draw's
+            partition; None for Algorithm 8.
     """
 
     n_clusters: np.ndarray
     concentration: np.ndarray
     sizes: np.ndarray
     means: np.ndarray
-    stds: np.ndarray
+    stds: np.ndarray | None
     coclustering: np.ndarray
     data: np.ndarray
-    prior: Prior
+    prior: Prior | NIWPrior
     concentration_prior: tuple[float, float] | None
     rhat: dict[str, float]
     ess: dict[str, float]
     init: str
+    covariances: np.ndarray | None = None
 
     @property
     def n_chains(self) -> int:
@@ -305,7 +274,25 @@ class DPPosterior:
     def weights(self) -> np.ndarray:
         """Posterior-predictive weight n_c / (N + alpha) of each cluster, shape (n_chains, n_samples, L);
         the rest, alpha / (N + alpha), goes to a new cluster drawn from G0."""
-        return self.sizes / (self.data.size + self.concentration[..., None])
+        return self.sizes / (self.data.shape[0] + self.concentration[..., None])
+
+    @property
+    def dim(self) -> int:
+        """D, the dimension of a point (1 for data of shape (N,))."""
+        return 1 if self.data.ndim == 1 else int(self.data.shape[1])
+
+    def components(self, chain: int, draw: int) -> dict[str, np.ndarray]:
+        """The occupied clusters of one draw, as keyword arguments of :class:`gmm.Mixture`:
+        ``weights`` n_c / N (K,) and ``means`` and ``stds`` (K,) (Algorithm 8) or ``means``
+        (K, D) and ``covariances`` (K, D, D) (NIWPrior); data units, largest cluster first.
+        (The posterior predictive also gives alpha / (N + alpha) to a new cluster; see ``weights``.)"""
+        c, s = check_count(chain, "chain", 0), check_count(draw, "draw", 0)
+        if c >= self.n_chains or s >= self.n_samples:
+            raise ValueError(f"(chain, draw) = ({c}, {s}) is out of range: chain < {self.n_chains}, draw < {self.n_samples}.")
+        k = int(self.n_clusters[c, s])
+        spread = {"stds": self.stds} if self.covariances is None else {"covariances": self.covariances}
+        return {"weights": self.sizes[c, s, :k] / self.data.shape[0], "means": self.means[c, s, :k],
+                **{name: v[c, s, :k] for name, v in spread.items()}}
 
     def n_clusters_probs(self) -> dict[int, float]:
         """P(number of occupied clusters = k | x) for every k seen, pooled over chains."""
@@ -330,6 +317,9 @@ class DPPosterior:
         (at most ``max_draws`` evenly spaced) draws. With ``quantiles``, also returns those
         pointwise quantiles of the per-draw density, shape (len(quantiles), G).
         """
+        if self.covariances is not None:
+            raise ValueError("predictive_density is for Algorithm 8 (1-D data under a gmm.Prior); under a NIWPrior "
+                             "average the mixtures of components(chain, draw) over draws.")
         g = as_data(grid, "grid")
         if quantiles is not None:
             quantiles = tuple(float(q) for q in quantiles)
@@ -369,69 +359,102 @@ class DPPosterior:
 
     def to_arviz(self):
         """An ArviZ DataTree: posterior n_clusters, concentration and the size-sorted clusters'
-        sizes, means, stds (dimension ``cluster``); observed data ``x``."""
+        sizes, means and stds (dimension ``cluster``) or, under a NIWPrior, means (``cluster``,
+        ``dim``) and covariances (``cluster``, ``dim``, ``dim_b``); observed data ``x``."""
+        coords = {"cluster": np.arange(self.sizes.shape[2])}
+        if self.covariances is None:
+            comp, dims = {"means": self.means, "stds": self.stds}, {"means": ["cluster"], "stds": ["cluster"]}
+        else:
+            comp = {"means": self.means, "covariances": self.covariances}
+            dims = {"means": ["cluster", "dim"], "covariances": ["cluster", "dim", "dim_b"]}
+            coords.update(dim=np.arange(self.dim), dim_b=np.arange(self.dim))
         return to_datatree(
-            {"n_clusters": self.n_clusters, "concentration": self.concentration, "sizes": self.sizes,
-             "means": self.means, "stds": self.stds},
-            dims={name: ["cluster"] for name in ("sizes", "means", "stds")},
-            coords={"cluster": np.arange(self.sizes.shape[2])},
-            observed_data={"x": self.data},
+            {"n_clusters": self.n_clusters, "concentration": self.concentration, "sizes": self.sizes, **comp},
+            dims={"sizes": ["cluster"], **dims}, coords=coords, observed_data={"x": self.data},
         )
 
 
-def _check_concentration_prior(value: Any) -> tuple[float, float] | None:
-    if value is None:
-        return None
-    try:
-        a, b = value
-    except (TypeError, ValueError):
-        raise ValueError(f"concentration_prior must be None or a pair (a, b) of numbers > 0, got {value!r}.") from None
-    return (check_positive(a, "concentration_prior[0]"), check_positive(b, "concentration_prior[1]"))
-
-
-def _check_count(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
+def _run_algorithm8(key, data: np.ndarray, prior: Prior, *, alpha: float, concentration_prior, n_samples: int,
+                    n_warmup: int, n_chains: int, n_aux: int, init: str, prior_only: bool) -> dict[str, np.ndarray]:
+    """Algorithm 8 on checked 1-D data; the fields of :class:`DPPosterior` that it fills (data units)."""
+    n, n_pad = data.size, _bucket(data.size)
+    check_memory(n_chains * (n_samples * (n_pad + n_aux + 1) * 12 + n_pad * n_pad * 4),
+                 f"n_chains={n_chains}, n_samples={n_samples} and N={n} points",
+                 "(n_chains x (n_samples x (N + n_aux) x 12 + N^2 x 4) bytes)", "use fewer samples or chains")
+    centre = float(np.mean(data))
+    scale = float(np.std(data)) or 1.0
+    x_pad = np.pad((data - centre) / scale, (0, n_pad - n))
+    ab = concentration_prior
+    with _quiet_tfp(), warnings.catch_warnings():
+        # TFP's samplers pass shape=None to jax.random while tracing (a JAX deprecation note)
+        warnings.filterwarnings("ignore", message="shape requires ndarray", category=DeprecationWarning)
+        ks, counts, means, stds, alphas, co = _dp_run(
+            key, jnp.asarray(x_pad, jnp.float32), jnp.int32(n), standardised_prior(prior, centre, scale),
+            jnp.float32(alpha), tuple(jnp.float32(v) for v in (ab or (1.0, 1.0))),
+            jnp.int32(INITS.index(init)), jnp.int32(n_warmup), jnp.asarray(ab is not None),
+            jnp.asarray(not prior_only), n_aux=n_aux, n_samples=n_samples, n_chains=n_chains,
+        )
+    ks = np.asarray(ks, np.int64)
+    width = max(int(ks.max()), 1)
+    sizes = np.asarray(counts[..., :width], np.int64)
+    occupied = sizes > 0
+    return {
+        "n_clusters": ks, "concentration": np.asarray(alphas, np.float64), "sizes": sizes,
+        "means": np.where(occupied, np.asarray(means[..., :width], np.float64) * scale + centre, np.nan),
+        "stds": np.where(occupied, np.asarray(stds[..., :width], np.float64) * scale, np.nan),
+        "coclustering": np.asarray(co[:n, :n], np.float64) / (n_chains * n_samples),
+    }
 
 
 def dp_gibbs(
     key: Any,
     x: Any,
     *,
-    prior: Prior | None = None,
+    prior: Prior | NIWPrior | None = None,
     concentration: float = 1.0,
     concentration_prior: tuple[float, float] | None = None,
     n_samples: int = 1000,
     n_warmup: int = 500,
     n_chains: int = 4,
-    n_aux: int = 3,
+    n_aux: int | None = None,
+    max_clusters: int | None = None,
     init: str = "prior",
     prior_only: bool = False,
 ) -> DPPosterior:
-    """Sample the posterior of a Dirichlet process mixture of 1-D Gaussians (Neal's Algorithm 8).
+    """Sample the posterior of a Dirichlet process mixture of Gaussians, for data (N,) or (N, D).
 
-    Model (``gmm.crp.dp_mixture``): a partition from the CRP with concentration alpha;
-    for each cluster (mu, sigma) ~ G0, mu ~ Normal(mean_loc, mean_scale), sigma ~
-    Gamma(std_shape, std_rate) or sigma^2 ~ InverseGamma(var_shape, var_scale) (``prior``'s
-    fields and family; its ``alpha`` is not used); x_i ~
-    Normal(mu_{z_i}, sigma_{z_i}). Algorithm 8 because G0 is not conjugate (see the module
-    docstring). The data are centred and scaled in float64 and the prior transformed with
-    them; every result is in data units.
+    Model: a partition from the CRP with concentration alpha; each cluster's parameters from
+    the base measure G0; x_i ~ Normal(mu_{z_i}, Sigma_{z_i}). ``prior`` picks G0 and the sampler:
+
+    - 1-D data (N,) or (N, 1), ``prior`` a :class:`~gmm.models.Prior` or None
+      (``gmm.crp.dp_mixture``): mu ~ Normal(mean_loc, mean_scale), sigma ~ Gamma(std_shape,
+      std_rate) or sigma^2 ~ InverseGamma(var_shape, var_scale); not conjugate, so Neal's
+      Algorithm 8 (see the module docstring). Data centred and scaled in float64.
+    - D >= 2, or ``prior`` a :class:`~gmm.niw.NIWPrior` (None gives ``NIWPrior.from_data(x)``):
+      (mu, Sigma) ~ Normal-Inverse-Wishart, conjugate, so the collapsed Algorithm 3 moves the
+      partition alone (:mod:`gmm._dp_collapsed`), in float64 on data scaled per column
+      (median, IQR / 1.349); each draw's (mu_c, Sigma_c) come from their NIW posterior given
+      its partition.
+
+    The prior's own ``alpha`` is not used. Every result is in data units.
 
     Args:
         key: ``jax.random`` key; the same key gives the same draws.
-        x: observations, shape (N,), finite numbers.
-        prior: base measure; None gives ``Prior.from_data(x)``.
+        x: observations, shape (N,) or (N, D) (N > D), finite numbers.
+        prior: base measure, as above.
         concentration: alpha (> 0), fixed, or the starting value when it has a prior.
         concentration_prior: (a, b) for alpha ~ Gamma(a, b) (shape-rate), updated every sweep
             by Escobar and West's auxiliary-variable step; None keeps alpha fixed.
         n_samples: kept sweeps per chain (>= 4).
         n_warmup: discarded sweeps per chain (>= 0).
         n_chains: independent chains (>= 1; R-hat needs 2).
-        n_aux: m, the auxiliary clusters of Algorithm 8 (>= 1).
-        init: ``"one"`` (all points in one cluster), ``"singletons"`` (each point alone) or
-            ``"prior"`` (a CRP draw per chain).
+        n_aux: m, the auxiliary clusters of Algorithm 8 (>= 1; None: 3); not for a NIWPrior.
+        max_clusters: cluster slots of Algorithm 3 (>= 1; None: 32); at capacity no new cluster
+            opens, so the draws follow the posterior restricted to at most this many clusters
+            (a ``RuntimeWarning`` says when a draw reached it; never below N). Not for Algorithm 8.
+        init: ``"one"`` (all points in one cluster), ``"singletons"`` (each point alone; under
+            Algorithm 3 points past ``max_clusters - 1`` share the last slot) or ``"prior"``
+            (a CRP draw per chain).
         prior_only: drop the likelihood, so the draws are from the prior (for checks).
 
     Returns:
@@ -439,7 +462,7 @@ def dp_gibbs(
         number of clusters or alpha.
 
     Raises:
-        ValueError: naming the bad argument.
+        ValueError: naming the bad argument, or an option of the other sampler.
 
     Example:
         >>> import jax, gmm
@@ -449,69 +472,28 @@ def dp_gibbs(
         2
     """
     key = check_key(key)
-    data = as_data(x)
-    prior = resolve_prior(prior, data)
-    alpha = check_positive(concentration, "concentration")
-    ab = _check_concentration_prior(concentration_prior)
-    n_samples = _check_count(n_samples, "n_samples", 4)
-    n_warmup = _check_count(n_warmup, "n_warmup", 0)
-    n_chains = _check_count(n_chains, "n_chains", 1)
-    n_aux = _check_count(n_aux, "n_aux", 1)
-    if not isinstance(init, str) or init not in _INITS:
-        raise ValueError(f"init must be one of {_INITS}, got {init!r}.")
-    if not isinstance(prior_only, bool):
-        raise ValueError(f"prior_only must be True or False, got {prior_only!r}.")
-    n, n_pad = data.size, _bucket(data.size)
-    need = n_chains * (n_samples * (n_pad + n_aux + 1) * 12 + n_pad * n_pad * 4)
-    if need > _MAX_BYTES:
-        raise ValueError(
-            f"n_chains={n_chains}, n_samples={n_samples} and N={n} points need about {need / 2**30:.1f} GiB "
-            f"of stored draws (n_chains x (n_samples x (N + n_aux) x 12 + N^2 x 4) bytes); at most 1 GiB: "
-            "use fewer samples or chains."
-        )
-    centre = float(np.mean(data))
-    scale = float(np.std(data)) or 1.0
-    x_pad = np.zeros(n_pad)
-    x_pad[:n] = (data - centre) / scale
-    with _quiet_tfp(), warnings.catch_warnings():
-        # TFP's samplers pass shape=None to jax.random while tracing (a JAX deprecation note)
-        warnings.filterwarnings("ignore", message="shape requires ndarray", category=DeprecationWarning)
-        ks, counts, means, stds, alphas, co = _dp_run(
-            key, jnp.asarray(x_pad, jnp.float32), jnp.int32(n), standardised_prior(prior, centre, scale),
-            jnp.float32(alpha), tuple(jnp.float32(v) for v in (ab or (1.0, 1.0))),
-            jnp.int32(_INITS.index(init)), jnp.int32(n_warmup), jnp.asarray(ab is not None),
-            jnp.asarray(not prior_only), n_aux=n_aux, n_samples=n_samples, n_chains=n_chains,
-        )
-    ks = np.asarray(ks, np.int64)
-    width = max(int(ks.max()), 1)
-    sizes = np.asarray(counts[..., :width], np.int64)
-    occupied = sizes > 0
-    means = np.where(occupied, np.asarray(means[..., :width], np.float64) * scale + centre, np.nan)
-    stds = np.where(occupied, np.asarray(stds[..., :width], np.float64) * scale, np.nan)
-    conc = np.asarray(alphas, np.float64)
-    draws = {"n_clusters": ks, "concentration": conc}
-    rhats = {name: float(_rhat(d[..., None])[0]) for name, d in draws.items()}
-    esses = {name: float(_ess(d[..., None])[0]) for name, d in draws.items()}
-    warn_if_unconverged(
-        {k: v for k, v in rhats.items() if not (k == "concentration" and ab is None)},
-        {k: v for k, v in esses.items() if not (k == "concentration" and ab is None)},
-        sampler="dp_gibbs",
-        advice="Run more sweeps (n_samples, n_warmup) or more auxiliary clusters (n_aux).",
-    )
-    return DPPosterior(
-        n_clusters=ks,
-        concentration=conc,
-        sizes=sizes,
-        means=means,
-        stds=stds,
-        coclustering=np.asarray(co[:n, :n], np.float64) / (n_chains * n_samples),
-        data=data,
-        prior=prior,
-        concentration_prior=ab,
-        rhat=rhats,
-        ess=esses,
-        init=init,
-    )
+    data = as_data(x, ndim=None)
+    collapsed = isinstance(prior, NIWPrior) or (data.ndim == 2 and data.shape[1] > 1)
+    data = (data if data.ndim == 2 else data[:, None]) if collapsed else data.reshape(-1)  # (N, 1) is (N,)
+    run = check_run_options(concentration, concentration_prior, n_samples, n_warmup, n_chains, init, prior_only)
+    if collapsed:
+        prior, cap = check_niw_options(data, prior, n_aux, max_clusters)
+        out = run_collapsed(key, data, prior, max_clusters=cap, **run)
+        advice = "Run more sweeps (n_samples, n_warmup)."
+    else:
+        prior = resolve_prior(prior, data)
+        if max_clusters is not None:
+            raise ValueError(f"max_clusters={max_clusters!r} is for the NIW base measure (Algorithm 3); Algorithm 8 "
+                             "(1-D data, a gmm.Prior) has a slot for every point: leave max_clusters out.")
+        out = _run_algorithm8(key, data, prior, n_aux=check_count(3 if n_aux is None else n_aux, "n_aux", 1), **run)
+        advice = "Run more sweeps (n_samples, n_warmup) or more auxiliary clusters (n_aux)."
+    rhats = {name: float(_rhat(out[name][..., None])[0]) for name in ("n_clusters", "concentration")}
+    esses = {name: float(_ess(out[name][..., None])[0]) for name in rhats}
+    watched = ("n_clusters",) if run["concentration_prior"] is None else ("n_clusters", "concentration")  # a fixed alpha is constant
+    warn_if_unconverged({k: rhats[k] for k in watched}, {k: esses[k] for k in watched}, sampler="dp_gibbs",
+                        advice=advice)
+    return DPPosterior(data=data, prior=prior, concentration_prior=run["concentration_prior"], rhat=rhats, ess=esses,
+                       init=init, **{"stds": None, **out})
 
 
 __all__ = ["DPPosterior", "dp_gibbs"]

@@ -18,6 +18,13 @@ Three routes:
   with an error bar from independent runs / the weights.
 - :func:`posterior_over_k` turns the evidences into P(K | x) with error bars.
 
+Data of shape (N, D) take the full-covariance model with the conjugate Normal-Inverse-Wishart
+prior (:class:`gmm.NIWPrior`; None derives :meth:`NIWPrior.from_data`), where pi and every
+(mu_k, Sigma_k) integrate out in closed form: exact enumeration sums over set partitions, and
+``"smc"`` is a particle filter over the points, ``"is"`` importance sampling of z from its
+prior (:mod:`gmm.collapsed`). (N, 1) data take this route when the prior is a NIWPrior,
+else the 1-D one.
+
 Everything is in nats and the data's units.
 """
 
@@ -35,10 +42,10 @@ from scipy.special import logsumexp as np_logsumexp
 
 from gmm._exact import _exact, _prior_tuple, exact_log_marginal_likelihood
 from gmm._scoring import standardised_prior
-from gmm._validation import as_data, check_key, check_ks, check_n_components, check_positive, check_positive_int
+from gmm._validation import check_key, check_ks, check_n_components, check_positive, check_positive_int
 from gmm._smc import _pad_points, _smc
 from gmm._numerics import bucket, robust_scale
-from gmm.models import Prior, draw_stds_numpy, resolve_prior, typical_std
+from gmm.models import Prior, draw_stds_numpy, typical_std
 
 # ---------------------------------------------------------------------------
 # Estimated evidence: adaptive tempered SMC
@@ -154,6 +161,20 @@ def _is_estimate(key: jax.Array, data: np.ndarray, k: int, prior: Prior, n_parti
 
 
 _METHODS = ("smc", "is")
+_DEFAULT_MOVES = 8  # 1-D: Metropolis sweeps per tempering step
+# (N, D) data (gmm.collapsed): the particle filter is cheap per particle and its spread of
+# log Z falls with M (Old Faithful, K = 3: sd of log Z_r 0.6 nats at 250, 0.35 at 1000); prior
+# draws of z need many samples for a useful ESS even on 8 points.
+_ND_DEFAULT_PARTICLES = 1000
+_ND_DEFAULT_IS_SAMPLES = 10_000
+_ND_MAX_CELLS = 25_000_000  # particles x runs x (N + K D^2): float64 statistics and labels in memory
+
+
+def _resolve(x: Any, prior: Any):
+    """(data, prior, is_nd): see :func:`gmm.collapsed.resolve_data`."""
+    from gmm.collapsed import resolve_data  # imported here: gmm.collapsed imports this module
+
+    return resolve_data(x, prior)
 # SMC defaults, tuned on the galaxies (K = 3 and 7): at a fixed cost M x n_moves, fewer
 # particles moved more often give the smaller spread of log Z (the moves' mixing, not M,
 # limits it); 250 x 8 sweeps beat 1000 x 4 at half the cost (about 0.09 nats at K = 7).
@@ -171,7 +192,7 @@ def log_marginal_likelihood(
     method: str = "smc",
     n_particles: int | None = None,
     n_runs: int = 8,
-    n_moves: int = 8,
+    n_moves: int | None = None,
     ess_target: float = 0.8,
     max_steps: int = 500,
 ) -> EvidenceEstimate:
@@ -190,19 +211,28 @@ def log_marginal_likelihood(
     ``n_particles`` particles (2 <= K <= 5) and its delta-method error bar; it can miss
     posterior mass when K is larger than the data support (the error bar cannot see it).
 
+    Data of shape (N, D) (or any data with a :class:`~gmm.NIWPrior`): ``method="smc"`` runs
+    ``n_runs`` particle filters over the points with z summed out (:func:`gmm.collapsed.smc_log_evidence`),
+    ``"is"`` draws z from its prior (:func:`gmm.collapsed.is_log_evidence`; when its ESS is
+    below 50 it warns and its ``stderr`` is NaN). Exact values: :func:`exact_log_marginal_likelihood`.
+
     Args:
         key: ``jax.random`` key.
-        x: observations, shape (N,), finite numbers.
+        x: observations, shape (N,) or (N, D), finite numbers.
         n_components: K, an integer in [1, N].
-        prior: the model's :class:`~gmm.models.Prior`; None derives one from the data
-            (:meth:`~gmm.Prior.from_data`).
+        prior: the model's :class:`~gmm.models.Prior` for data (N,), or a
+            :class:`~gmm.NIWPrior` (full covariances, any D); None derives one from the data
+            (:meth:`~gmm.Prior.from_data` for (N,) or (N, 1), :meth:`~gmm.NIWPrior.from_data` for (N, D)).
         method: ``"smc"`` or ``"is"``.
-        n_particles: particles per SMC run (>= 2; default 250), or importance samples
-            (default 1000).
+        n_particles: particles per SMC run (>= 2; default 250, for (N, D) data 1000), or
+            importance samples (default 1000, for (N, D) data 10,000).
         n_runs: independent SMC runs (with 1 the error bar is NaN).
-        n_moves: Metropolis sweeps per tempering step.
-        ess_target: ESS fraction in (0, 1) kept by each tempering step.
-        max_steps: most tempering steps per run (the last one jumps to beta = 1).
+        n_moves: Metropolis sweeps per tempering step (default 8); for (N, D) data,
+            collapsed-Gibbs sweeps over the points seen so far after each step in which a
+            run resampled (default 0: each costs O(N) per particle).
+        ess_target: ESS fraction in (0, 1) kept by each tempering step; for (N, D) data,
+            the ESS fraction below which a run resamples.
+        max_steps: most tempering steps per run (the last one jumps to beta = 1); 1-D only.
 
     Returns:
         An :class:`EvidenceEstimate` (``log_evidence``, ``stderr`` in nats).
@@ -219,21 +249,34 @@ def log_marginal_likelihood(
         True
     """
     key = check_key(key)
-    data = as_data(x)
-    k = check_n_components(n_components, data.size)
-    prior = resolve_prior(prior, data)
+    data, prior, nd = _resolve(x, prior)
+    k = check_n_components(n_components, data.shape[0])
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}.")
-    settings = _check_estimator_settings(method, k, n_particles, n_runs, n_moves, ess_target, max_steps)
+    settings = _check_estimator_settings(method, k, n_particles, n_runs, n_moves, ess_target, max_steps,
+                                         data.shape if nd else None)
+    if nd:
+        return _estimate_nd(key, data, k, prior, method, *settings[:4])
     return _estimate(key, data, k, prior, method, *settings)
 
 
-def _check_estimator_settings(method, k, n_particles, n_runs, n_moves, ess_target, max_steps):
-    """Checked (n_particles, n_runs, n_moves, ess_target, max_steps) for an estimator."""
+def _check_estimator_settings(method, k, n_particles, n_runs, n_moves, ess_target, max_steps, nd_shape=None):
+    """Checked (n_particles, n_runs, n_moves, ess_target, max_steps) for an estimator; with
+    ``nd_shape`` (N, D) for the (N, D) estimators (defaults, n_moves >= 0, memory, any K)."""
+    nd = nd_shape is not None
     if n_particles is None:
-        n_particles = _DEFAULT_IS_SAMPLES if method == "is" else _DEFAULT_PARTICLES
+        n_particles = ((_ND_DEFAULT_IS_SAMPLES if nd else _DEFAULT_IS_SAMPLES) if method == "is"
+                       else (_ND_DEFAULT_PARTICLES if nd else _DEFAULT_PARTICLES))
+    if n_moves is None:
+        n_moves = 0 if nd else _DEFAULT_MOVES
     n_particles = check_positive_int(n_particles, "n_particles", maximum=1_000_000)
-    if method == "is" and not 2 <= k <= _MAX_IS_COMPONENTS:
+    if nd and method == "smc" and n_particles * check_positive_int(n_runs, "n_runs") * (
+            nd_shape[0] + k * nd_shape[1] ** 2) > _ND_MAX_CELLS:
+        raise ValueError(
+            f"n_particles x n_runs x (N + K D^2) must be at most {_ND_MAX_CELLS:.2g} for (N, D) data "
+            f"(memory), got {n_particles} x {n_runs} x ({nd_shape[0]} + {k} x {nd_shape[1]}^2)."
+        )
+    if method == "is" and not nd and not 2 <= k <= _MAX_IS_COMPONENTS:
         raise ValueError(
             f"method='is' needs 2 <= n_components <= {_MAX_IS_COMPONENTS} (beyond that its proposal "
             f"misses most of the posterior's modes), got {k}; use method='smc'."
@@ -245,7 +288,9 @@ def _check_estimator_settings(method, k, n_particles, n_runs, n_moves, ess_targe
         raise ValueError(
             f"n_particles x n_runs must be at most 1e7 (memory), got {n_particles} x {n_runs}."
         )
-    n_moves = check_positive_int(n_moves, "n_moves", maximum=1000)
+    no_moves = isinstance(n_moves, (int, np.integer)) and not isinstance(n_moves, bool) and n_moves == 0
+    if not (nd and no_moves):  # (N, D) data may do without rejuvenation
+        n_moves = check_positive_int(n_moves, "n_moves (0 allowed for (N, D) data)" if nd else "n_moves", maximum=1000)
     max_steps = check_positive_int(max_steps, "max_steps", maximum=100_000)
     ess_target = check_positive(ess_target, "ess_target")
     if not ess_target < 1.0:
@@ -278,6 +323,15 @@ def _check_vagueness(data: np.ndarray, prior: Prior) -> None:
                 "exact enumeration on small data (exact_log_marginal_likelihood), or a prior on "
                 "the data's scale (prior=None derives one)."
             )
+
+
+def _estimate_nd(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_threshold, k_max=None):
+    """log_marginal_likelihood on checked (N, D) data and NIWPrior (:mod:`gmm.collapsed`)."""
+    from gmm.collapsed import is_log_evidence, smc_log_evidence
+
+    if method == "is":
+        return is_log_evidence(key, data, k, prior, n_particles)
+    return smc_log_evidence(key, data, k, prior, n_particles, n_runs, n_moves, ess_threshold, k_max)
 
 
 def _estimate(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_target, max_steps):
@@ -346,25 +400,27 @@ def posterior_over_k(
     max_exact_assignments: int = 1 << 14,
     n_particles: int | None = None,
     n_runs: int = 8,
-    n_moves: int = 8,
+    n_moves: int | None = None,
 ) -> KPosterior:
     """P(K | x) ∝ p(x | K) under a uniform prior on the candidate ks, with error bars.
 
     Args:
         key: ``jax.random`` key (split over the candidate K).
-        x: observations, shape (N,), finite numbers.
+        x: observations, shape (N,) or (N, D), finite numbers.
         ks: candidate numbers of components, integers >= 1.
-        prior: the model's :class:`~gmm.models.Prior` (the same for every K); None derives
-            one from the data (:meth:`~gmm.Prior.from_data`).
+        prior: the model's :class:`~gmm.models.Prior` or :class:`~gmm.NIWPrior` (the same
+            for every K); None derives one from the data (as in :func:`log_marginal_likelihood`).
         method: ``"auto"`` (exact enumeration when K^N <= ``max_exact_assignments``, else
             SMC), ``"exact"``, ``"smc"`` or ``"is"``. K = 1 is always exact (one
-            quadrature, any N).
-        max_exact_assignments: the K^N limit for exact evidences (``"auto"`` and ``"exact"``).
+            quadrature, any N; for (N, D) data one closed form).
+        max_exact_assignments: the K^N limit for exact evidences (``"auto"`` and ``"exact"``);
+            for (N, D) data the limit on the number of set partitions into at most K blocks.
         n_particles, n_runs, n_moves: passed to :func:`log_marginal_likelihood`.
 
-    Every SMC estimate is padded to the same number of components (the next power of two
+    Every 1-D SMC estimate is padded to the same number of components (the next power of two
     >= max(ks), at least 4), so one compilation serves all of them, and all are dispatched
-    before any is collected.
+    before any is collected. For (N, D) data every K is padded to max(ks), so one
+    compilation serves all of them too.
 
     Returns:
         A :class:`KPosterior`.
@@ -379,13 +435,14 @@ def posterior_over_k(
         (2, True)
     """
     key = check_key(key)
-    data = as_data(x)
-    ks_t = check_ks(ks, data.size)
-    prior = resolve_prior(prior, data)
-    pr = _prior_tuple(prior)
+    data, prior, nd = _resolve(x, prior)
+    ks_t = check_ks(ks, data.shape[0])
     if method not in ("auto", "exact", "smc", "is"):
         raise ValueError(f"method must be 'auto', 'exact', 'smc' or 'is', got {method!r}.")
     max_exact_assignments = check_positive_int(max_exact_assignments, "max_exact_assignments")
+    if nd:
+        return _posterior_over_k_nd(key, data, ks_t, prior, method, max_exact_assignments, n_particles, n_runs, n_moves)
+    pr = _prior_tuple(prior)
     exact = {k: k == 1 or data.size * math.log(k) <= math.log(max_exact_assignments) for k in ks_t}
     if method == "exact" and not all(exact.values()):
         worst = max(ks_t)
@@ -414,6 +471,35 @@ def posterior_over_k(
             estimates[k] = EvidenceEstimate(n_components=k, log_evidence=value, stderr=0.0, method="exact")
         else:
             estimates[k] = pending[k]()
+    return _k_posterior(ks_t, estimates)
+
+
+def _posterior_over_k_nd(key, data, ks_t, prior, method, max_exact, n_particles, n_runs, n_moves) -> KPosterior:
+    """posterior_over_k on checked (N, D) data and NIWPrior (:mod:`gmm.collapsed`)."""
+    from gmm.collapsed import exact_log_evidence, n_partitions
+
+    n = data.shape[0]
+    exact = {k: k == 1 or n_partitions(n, k, max_exact) <= max_exact for k in ks_t}
+    if method == "exact" and not all(exact.values()):
+        worst = max(ks_t)
+        raise ValueError(
+            f"method='exact' needs at most max_exact_assignments = {max_exact} set partitions of the "
+            f"{n} points for every K; K={worst} has more. Use method='auto' or 'smc'."
+        )
+    est_method = "smc" if method in ("auto", "exact") else method
+    settings = _check_estimator_settings(est_method, max(ks_t), n_particles, n_runs, n_moves, 0.8, 500, data.shape)
+    estimates = {}
+    for i, k in enumerate(ks_t):
+        if method == "exact" or k == 1 or (method == "auto" and exact[k]):
+            estimates[k] = exact_log_evidence(data, k, prior, max_exact, "max_exact_assignments")
+        else:  # padded to max(ks): one compilation serves every K
+            estimates[k] = _estimate_nd(jax.random.fold_in(key, i), data, k, prior, est_method, *settings[:4],
+                                        k_max=max(ks_t))
+    return _k_posterior(ks_t, estimates)
+
+
+def _k_posterior(ks_t: tuple[int, ...], estimates: dict[int, EvidenceEstimate]) -> KPosterior:
+    """The KPosterior of the evidences of every candidate K."""
     log_ev = [estimates[k].log_evidence for k in ks_t]
     se = [estimates[k].stderr for k in ks_t]  # NaN (a single SMC run) propagates to P's error bar
     p, sd = _posterior_from_evidence(log_ev, se)

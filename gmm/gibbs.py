@@ -258,7 +258,8 @@ def _sample_full(key, data: np.ndarray, k: int, prior: NIWPrior | None, n_sample
     points = data[:, None] if data.ndim == 1 else data
     prior = resolve_niw_prior(prior, points)
     with quiet_tfp():
-        out = conjugate.sample(jax.random.split(key)[1], points, k, prior, n_samples, n_warmup, n_chains, betas, relabel, adapt)
+        out = conjugate.sample(jax.random.split(key)[1], points, k, prior, n_samples, n_warmup, n_chains, betas,
+                               relabel, adapt)
     if points.shape[1] == 1:
         draws = {"weights": out["weights"], "means": out["means"][..., 0],
                  "stds": np.sqrt(out["covariances"][..., 0, 0])}

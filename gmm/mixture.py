@@ -294,8 +294,18 @@ class Mixture:
         """x checked for this mixture (a float64 copy): (N,) on the line ((N, 1) is
         accepted and flattened), (N, D) otherwise."""
         if self.on_line:
-            data = as_data(x, name, ndim=None, dim=1)
-            return data[:, 0] if data.ndim == 2 else data
+            try:
+                shape = np.shape(x) if not isinstance(x, (str, bytes)) else ()
+            except ValueError:  # ragged: as_data says what is wrong
+                shape = ()
+            if len(shape) == 2 and shape[1] == 1:
+                return as_data(x, name, ndim=2)[:, 0]
+            if len(shape) == 2:
+                raise ValueError(
+                    f"{name} has shape {shape}, points in {shape[1]} dimensions, but this mixture is 1-D "
+                    "(built from stds): give points of shape (N,) or (N, 1), or build a mixture in D "
+                    "dimensions, gmm.Mixture(weights, means, covariances=...).")
+            return as_data(x, name)
         return as_data(x, name, ndim=2, dim=self.dim)
 
     def sample(self, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:

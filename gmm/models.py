@@ -1,5 +1,8 @@
 """GenJAX generative functions for the chapter's mixture models.
 
+These are the one-dimensional models; the Bayesian GMM in D dimensions with full covariance
+matrices (``bayesian_gmm_full``, Normal-Inverse-Wishart prior) is in :mod:`gmm.models_full`.
+
 Addresses
 ---------
 ``bento_mixture(n, weights, means, stds)``, known parameters:

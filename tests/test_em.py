@@ -93,7 +93,8 @@ def test_random_init_reaches_optimum_and_climbs(random_fit, sklearn_fits):
 
 
 def test_history_complete_when_max_iter_reached():
-    res = fit_em(KEY, gmm.datasets.coffee(), 3, init="random", max_iter=2, n_init=1)
+    with pytest.warns(gmm.ConvergenceWarning):
+        res = fit_em(KEY, gmm.datasets.coffee(), 3, init="random", max_iter=2, n_init=1)
     assert res.history.size == res.n_iter + 1
     assert res.history[-1] == pytest.approx(res.log_likelihood, rel=1e-6)
     assert np.all(np.diff(res.history) >= -1e-6 * np.abs(res.history[1:]))
@@ -182,7 +183,7 @@ BAD = [
     pytest.param({"min_std": -1.0}, "min_std", id="min_std-neg"),
     pytest.param({"min_std": 0.0}, "min_std", id="min_std-zero"),
     pytest.param({"min_std": np.inf}, "min_std", id="min_std-inf"),
-    pytest.param({"reg_var": -1.0}, "reg_var", id="reg_var-neg"),
+    pytest.param({"reg_covar": -1.0}, "reg_covar", id="reg_covar-neg"),
     pytest.param({"max_iter": 0}, "max_iter", id="max_iter-0"),
     pytest.param({"max_iter": 10.5}, "max_iter", id="max_iter-float"),
     pytest.param({"n_init": 0}, "n_init", id="n_init-0"),
@@ -345,7 +346,7 @@ def test_random_start_is_fit_ems_random_start(key_seed):
     means = _np(start.means)
     assert all(np.sum(x == m) >= 1 for m in means)
     assert np.sum(x == means[0]) >= 2 or means[0] != means[1]  # two distinct points
-    # One exact EM step from it is fit_em's first step (up to reg_var, 1e-6 g^2 here).
+    # One exact EM step from it is fit_em's first step (up to reg_covar, 1e-6 g^2 here).
     np.testing.assert_allclose(_np(gmm.em.em_step(x, start).means), _np(run.mixture.means), atol=1e-4)
 
 

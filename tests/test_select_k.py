@@ -277,7 +277,7 @@ def test_log_normal_interval_symmetry():
         ({"n_init": 0}, "n_init must be an integer >= 1"),
         ({"key": 0}, "key must be a single jax.random key"),
         ({"x": [1.0, np.nan, 2.0]}, "finite"),
-        ({"x": [[1.0, 2.0]]}, "1-D"),
+        ({"x": np.zeros((2, 2, 2))}, "shape"),
         ({"x": []}, "empty"),
     ],
 )
@@ -290,8 +290,8 @@ def test_select_k_rejects_bad_input(kwargs, match):
 
 def test_other_bad_input():
     x = gmm.datasets.bento()
-    with pytest.raises(ValueError, match="reg_var must be a finite number > 0"):
-        naive_select_k(KEY, x, [1], reg_var=0.0)
+    with pytest.raises(ValueError, match="reg_covar must be a finite number > 0"):
+        naive_select_k(KEY, x, [1], reg_covar=0.0)
     with pytest.raises(ValueError, match="mixture must be a gmm.Mixture"):
         binned_log_prob(x, "two bumps", 1.0)
     with pytest.raises(ValueError, match="resolution must be a finite number > 0"):

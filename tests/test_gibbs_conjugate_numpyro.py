@@ -1,6 +1,7 @@
-"""gibbs_nd against NumPyro's NUTS on the marginalised mixture: the posterior predictive density.
+"""gmm.gibbs on (N, D) data (the conjugate sampler) against NumPyro's NUTS on the marginalised
+mixture: the posterior predictive density.
 
-Kept apart from tests/test_gibbs_nd.py because compiling NUTS is slow (about a minute).
+Kept apart from tests/test_gibbs_conjugate.py because compiling NUTS is slow (about a minute).
 """
 
 import warnings
@@ -10,8 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from gmm.gibbs_nd import gibbs_nd
-from test_gibbs_nd import PRIOR, two_clusters
+from gmm.gibbs import gibbs
+from test_gibbs_conjugate import PRIOR, two_clusters
 
 
 def numpyro_predictive(x, grid):
@@ -48,8 +49,8 @@ def test_predictive_density_matches_numpyro():
         warnings.simplefilter("ignore", RuntimeWarning)  # label switching may inflate R-hat here
         # 4 x 4000 draws: at 4 x 1000 our own Monte Carlo error alone reaches about 0.03 of
         # the peak (two keys differ by 0.012 at 4 x 4000), so the check would test the noise.
-        ours = gibbs_nd(jax.random.key(7), x, 2, prior=PRIOR, n_samples=4000, n_warmup=500,
-                        n_chains=4).predictive_density(grid)
+        ours = gibbs(jax.random.key(7), x, 2, prior=PRIOR, n_samples=4000, n_warmup=500,
+                     n_chains=4).predictive_density(grid)
     ref = numpyro_predictive(x, grid)
     assert np.max(np.abs(ours - ref)) <= 0.03 * ref.max(), np.max(np.abs(ours - ref)) / ref.max()
 
