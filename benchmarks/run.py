@@ -10,7 +10,7 @@ Sections:
   imports   seconds to start a process and import jax, numpy, then gmm, then the first use of
             its heavy parts (``--imports`` runs this section alone)
   em        gmm.fit_em vs scikit-learn GaussianMixture at their defaults, 1-D, N up to 5e6
-  em nd     gmm.fit_em_nd vs GaussianMixture, N = 1e5, D = 3, K = 5, full and diagonal
+  em nd     gmm.fit_em in D = 3 vs GaussianMixture, N = 1e5, K = 5, four covariance types
   gibbs     gmm.gibbs vs NumPyro NUTS (assignments marginalised), bento model:
             effective samples per second for the means, 3 runs with different keys; NUTS
             through MCMC.run (recompiles on every call) and as its kernel compiled once
@@ -507,7 +507,7 @@ def main(argv=None) -> int:
     lines += imports[1:] + bench_import(repeats=1 if args.quick else 5) + [""]
     lines += ["### EM: `gmm.fit_em` vs scikit-learn `GaussianMixture`, both at their defaults", ""]
     lines += bench_em(cases)
-    lines += ["", "### EM in D dimensions: `gmm.fit_em_nd` vs scikit-learn (N = 1e5, D = 3, K = 5)", ""]
+    lines += ["", "### EM in D dimensions: `gmm.fit_em` vs scikit-learn (N = 1e5, D = 3, K = 5)", ""]
     sys.path.insert(0, str(Path(__file__).parent))
     from nd import bench_nd
 

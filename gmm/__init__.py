@@ -1,21 +1,23 @@
 """gmm: Gaussian mixture models with GenJAX, the package behind the book.
 
-The modules follow the book's story:
+Every routine takes data of shape (N,) (points on the line) or (N, D) (points in D
+dimensions): one API whatever the dimension. The modules follow the book's story:
 
-- :mod:`gmm.datasets`     the bento and coffee data, and the galaxies and Old Faithful
+- :mod:`gmm.datasets`     the bento and coffee data, the galaxies, Old Faithful, the penguins
 - :mod:`gmm.mixture`      known-parameter mixtures (:class:`Mixture`)
 - :mod:`gmm.models`       GenJAX generative functions and the :class:`Prior`
-- :mod:`gmm.em`           maximum likelihood by EM (:func:`fit_em`)
+- :mod:`gmm.niw`          the Normal-Inverse-Wishart prior (:class:`NIWPrior`), conjugate in any D
+- :mod:`gmm.kmeans`       k-means seeding, shared by EM and the samplers
+- :mod:`gmm.em`           maximum likelihood by EM (:func:`fit_em`), four covariance structures
 - :mod:`gmm.importance`   importance sampling and the evidence p(x) (:func:`importance_sampling`)
-- :mod:`gmm.gibbs`        Metropolis-within-Gibbs posterior sampling (:func:`gibbs`)
+- :mod:`gmm.gibbs`        Gibbs posterior sampling, with parallel tempering (:func:`gibbs`)
 - :mod:`gmm.diagnostics`  R-hat, ESS, convergence warnings and ArviZ ``DataTree`` output
 - :mod:`gmm.selection`    choosing K (:func:`bic`, :func:`aic`, :func:`select_k`)
 - :mod:`gmm.evidence`     the Bayesian evidence p(x | K) and P(K | x)
 - :mod:`gmm.laplace`      a posterior mode's mass split into fit, prior and volume
 - :mod:`gmm.crp`          the Chinese restaurant process and the DP mixture as GenJAX programs
-- :mod:`gmm.dpmm`         Dirichlet process mixtures by Neal's Algorithm 8 (:func:`dp_gibbs`)
-- :mod:`gmm.mixture_nd`, :mod:`gmm.em_nd`, :mod:`gmm.gibbs_nd`, :mod:`gmm.selection_nd`
-                          the same story for points in D dimensions
+- :mod:`gmm.dpmm`         Dirichlet process mixtures (:func:`dp_gibbs`): Neal's Algorithm 8 on the
+                          line, the collapsed Algorithm 3 under a :class:`NIWPrior` in any D
 - :mod:`gmm.plotting`     the book's figures
 
 Every function that draws random numbers takes a ``jax.random`` key as its first

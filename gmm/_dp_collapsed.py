@@ -25,9 +25,10 @@ capacity is never reached.
 Numerics: data centred and scaled per column in float64 (median, IQR / 1.349), the prior
 mapped with them (:meth:`NIWPrior.standardised`); the chains run in float64, and the
 statistics are recomputed from the labels after every sweep, so add-and-remove rounding
-never accumulates. At each kept sweep every slot's (mu_c, Sigma_c) is drawn from its NIW
-posterior given the partition with the model's own generative function (``gmm.models_full.niw_component``),
-so a draw's components are a sample of the full posterior, not only of the partition.
+never accumulates. Each kept sweep stores its clusters' statistics; afterwards every
+cluster's (mu_c, Sigma_c) is drawn from its NIW posterior given that sweep's partition by
+the model's own generative function (``gmm.models_full.niw_component``), so a draw's
+components are a sample of the full posterior, not only of the partition.
 """
 
 from __future__ import annotations
@@ -70,10 +71,12 @@ def check_concentration_prior(value: Any) -> tuple[float, float] | None:
     return (check_positive(a, "concentration_prior[0]"), check_positive(b, "concentration_prior[1]"))
 
 
-def check_count(value: Any, name: str, minimum: int) -> int:
-    """An integer (not bool) >= ``minimum``."""
+def check_count(value: Any, name: str, minimum: int, maximum: int | None = None) -> int:
+    """An integer (not bool) >= ``minimum`` (and <= ``maximum`` when given)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an integer in [{minimum}, {maximum}], got {value!r}.")
     return int(value)
 
 
@@ -241,7 +244,8 @@ def _collapsed_run(key, y, n_valid, prior, alpha0, alpha_ab, init, n_warmup, lea
             k_u, k_a = jax.random.split(jax.random.fold_in(k_run, t))
             move = partial(_move_point, y=y, u=jax.random.uniform(k_u, (npad,), y.dtype), prior=prior,
                            use_lik=use_lik)
-            z, alpha = (lambda s: (s[0], s[-1]))(jax.lax.fori_loop(0, n_valid, move, state))
+            state = jax.lax.fori_loop(0, n_valid, move, state)
+            z, alpha = state[0], state[-1]
             n, s1, s2, lm = stats(z)
             k = jnp.sum(n > 0)
             alpha = jnp.where(learn_alpha, update_concentration(k_a, alpha, k.astype(y.dtype), nv, a, b), alpha)
@@ -320,5 +324,5 @@ def _components(key, prior, sizes, s1, s2, chunk: int = 4096):
     return means.reshape(*shape, d), trils.reshape(*shape, d, d)
 
 
-__all__ = ["INITS", "check_concentration_prior", "check_count", "check_memory", "check_niw_options", "check_run_options",
-           "gamma_draw", "initial_labels", "record", "run_collapsed", "update_concentration"]
+__all__ = ["INITS", "check_concentration_prior", "check_count", "check_memory", "check_niw_options",
+           "check_run_options", "gamma_draw", "initial_labels", "record", "run_collapsed", "update_concentration"]

@@ -49,7 +49,7 @@ from scipy.special import logsumexp as np_logsumexp
 from gmm._numerics import numpy_rng, robust_scale_columns, set_partitions
 from gmm._smc import _ess_fraction, _systematic_resample
 from gmm._validation import as_data
-from gmm.evidence import EvidenceEstimate, _smc_result
+from gmm.evidence import EvidenceEstimate, KPosterior, _k_posterior, _smc_result
 from gmm.models import Prior, resolve_prior
 from gmm.niw import NIWPrior, check_niw_prior, log_marginal, log_predictive, sufficient_stats
 
@@ -346,5 +346,38 @@ def smc_log_evidence(
     return _smc_result(k, n_runs, log_jac, log_z, np.zeros(1), np.array(math.nan))
 
 
-__all__ = ["MAX_EXACT_PARTITIONS", "MIN_IS_ESS", "exact_log_evidence", "is_log_evidence",
-           "n_partitions", "resolve_data", "smc_log_evidence"]
+# ---------------------------------------------------------------------------
+# Dispatch for the public entry points (gmm.evidence)
+# ---------------------------------------------------------------------------
+
+
+def estimate(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_threshold, k_max=None) -> EvidenceEstimate:
+    """:func:`gmm.log_marginal_likelihood` on checked (N, D) data, NIWPrior and settings."""
+    if method == "is":
+        return is_log_evidence(key, data, k, prior, n_particles)
+    return smc_log_evidence(key, data, k, prior, n_particles, n_runs, n_moves, ess_threshold, k_max)
+
+
+def posterior_over_k_nd(key, data, ks, prior, method, max_exact, settings) -> KPosterior:
+    """:func:`gmm.posterior_over_k` on checked (N, D) data, NIWPrior, candidate ks and
+    estimator settings (n_particles, n_runs, n_moves, ess_threshold). K = 1, and with
+    ``"auto"`` every K with at most ``max_exact`` set partitions, is exact."""
+    n = data.shape[0]
+    exact = {k: k == 1 or n_partitions(n, k, max_exact) <= max_exact for k in ks}
+    if method == "exact" and not all(exact.values()):
+        raise ValueError(
+            f"method='exact' needs at most max_exact_assignments = {max_exact} set partitions of the "
+            f"{n} points for every K; K={max(ks)} has more. Use method='auto' or 'smc'."
+        )
+    estimates = {}
+    for i, k in enumerate(ks):
+        if method == "exact" or k == 1 or (method == "auto" and exact[k]):
+            estimates[k] = exact_log_evidence(data, k, prior, max_exact, "max_exact_assignments")
+        else:  # every K padded to max(ks): one compilation serves them all
+            estimates[k] = estimate(jax.random.fold_in(key, i), data, k, prior, "is" if method == "is" else "smc",
+                                    *settings, k_max=max(ks))
+    return _k_posterior(ks, estimates)
+
+
+__all__ = ["MAX_EXACT_PARTITIONS", "MIN_IS_ESS", "estimate", "exact_log_evidence", "is_log_evidence",
+           "n_partitions", "posterior_over_k_nd", "resolve_data", "smc_log_evidence"]

@@ -286,9 +286,7 @@ class DPPosterior:
         ``weights`` n_c / N (K,) and ``means`` and ``stds`` (K,) (Algorithm 8) or ``means``
         (K, D) and ``covariances`` (K, D, D) (NIWPrior); data units, largest cluster first.
         (The posterior predictive also gives alpha / (N + alpha) to a new cluster; see ``weights``.)"""
-        c, s = check_count(chain, "chain", 0), check_count(draw, "draw", 0)
-        if c >= self.n_chains or s >= self.n_samples:
-            raise ValueError(f"(chain, draw) = ({c}, {s}) is out of range: chain < {self.n_chains}, draw < {self.n_samples}.")
+        c, s = check_count(chain, "chain", 0, self.n_chains - 1), check_count(draw, "draw", 0, self.n_samples - 1)
         k = int(self.n_clusters[c, s])
         spread = {"stds": self.stds} if self.covariances is None else {"covariances": self.covariances}
         return {"weights": self.sizes[c, s, :k] / self.data.shape[0], "means": self.means[c, s, :k],
@@ -449,9 +447,10 @@ def dp_gibbs(
         n_warmup: discarded sweeps per chain (>= 0).
         n_chains: independent chains (>= 1; R-hat needs 2).
         n_aux: m, the auxiliary clusters of Algorithm 8 (>= 1; None: 3); not for a NIWPrior.
-        max_clusters: cluster slots of Algorithm 3 (>= 1; None: 32); at capacity no new cluster
-            opens, so the draws follow the posterior restricted to at most this many clusters
-            (a ``RuntimeWarning`` says when a draw reached it; never below N). Not for Algorithm 8.
+        max_clusters: cluster slots of Algorithm 3 (>= 1; None: 32). When the other points fill
+            them all, no new cluster opens, so the draws follow the posterior restricted to at
+            most this many clusters; a ``RuntimeWarning`` says when a draw reached the capacity
+            (never when max_clusters >= N). Not for Algorithm 8.
         init: ``"one"`` (all points in one cluster), ``"singletons"`` (each point alone; under
             Algorithm 3 points past ``max_clusters - 1`` share the last slot) or ``"prior"``
             (a CRP draw per chain).
@@ -489,7 +488,7 @@ def dp_gibbs(
         advice = "Run more sweeps (n_samples, n_warmup) or more auxiliary clusters (n_aux)."
     rhats = {name: float(_rhat(out[name][..., None])[0]) for name in ("n_clusters", "concentration")}
     esses = {name: float(_ess(out[name][..., None])[0]) for name in rhats}
-    watched = ("n_clusters",) if run["concentration_prior"] is None else ("n_clusters", "concentration")  # a fixed alpha is constant
+    watched = ("n_clusters",) if run["concentration_prior"] is None else tuple(rhats)  # a fixed alpha is constant
     warn_if_unconverged({k: rhats[k] for k in watched}, {k: esses[k] for k in watched}, sampler="dp_gibbs",
                         advice=advice)
     return DPPosterior(data=data, prior=prior, concentration_prior=run["concentration_prior"], rhat=rhats, ess=esses,

@@ -295,6 +295,15 @@ def random_start(key: jax.Array, x: Any, n_components: int) -> Mixture:
     return Mixture(np.exp(logw[0]), loc + scale * mu[0], scale * sd[0]).sorted()
 
 
+def default_reg_covar(values: np.ndarray) -> float:
+    """fit_em's default regularisation for points on the line, in squared units of
+    ``values``: 1e-6 times the squared median spacing of the distinct values (scikit-learn's
+    1e-6 for data recorded to whole units, and the same fit in any units)."""
+    distinct = np.unique(values)
+    gap = float(np.median(np.diff(distinct))) if distinct.size > 1 else 1.0
+    return _REL_REG * gap**2
+
+
 def _check_init(init: Any) -> str:
     if init not in ("kmeans", "random"):
         raise ValueError(f"init must be 'kmeans' or 'random', got {init!r}.")
@@ -406,8 +415,7 @@ def _fit_em_points(key, data, k, max_iter, tol, n_init, reg_covar, init, covaria
         scale = np.full(d, float(np.median(scale)))  # one scale for all columns keeps spheres spheres
     rows, counts = np.unique((data - loc) / scale, axis=0, return_counts=True)
     if reg_covar is None:
-        gaps = [np.diff(np.unique(col)) for col in rows.T]
-        reg = _REL_REG * np.array([float(np.median(g)) ** 2 if g.size else 1.0 for g in gaps])
+        reg = np.array([default_reg_covar(col) for col in rows.T])
         if covariance_type == "spherical":
             reg = np.full(d, reg.mean())
     else:
@@ -439,10 +447,7 @@ def _fit_em(key, data, k, max_iter, tol, n_init, reg_covar, min_std, init) -> EM
     values, counts = np.unique((data - loc) / scale, return_counts=True)
     counts = counts.astype(np.float64)
     if reg_covar is None:
-        # 1e-6 times the squared median spacing of the distinct values: scikit-learn's
-        # reg_covar for data recorded to whole units, and the same fit in any units.
-        gap = float(np.median(np.diff(values))) if values.size > 1 else 1.0
-        var_reg = _REL_REG * gap**2
+        var_reg = default_reg_covar(values)
     else:
         var_reg = reg_covar / scale**2
     min_var = 0.0 if min_std is None else (min_std / scale) ** 2

@@ -256,7 +256,9 @@ def log_marginal_likelihood(
     settings = _check_estimator_settings(method, k, n_particles, n_runs, n_moves, ess_target, max_steps,
                                          data.shape if nd else None)
     if nd:
-        return _estimate_nd(key, data, k, prior, method, *settings[:4])
+        from gmm.collapsed import estimate  # imported here: gmm.collapsed imports this module
+
+        return estimate(key, data, k, prior, method, *settings[:4])
     return _estimate(key, data, k, prior, method, *settings)
 
 
@@ -323,15 +325,6 @@ def _check_vagueness(data: np.ndarray, prior: Prior) -> None:
                 "exact enumeration on small data (exact_log_marginal_likelihood), or a prior on "
                 "the data's scale (prior=None derives one)."
             )
-
-
-def _estimate_nd(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_threshold, k_max=None):
-    """log_marginal_likelihood on checked (N, D) data and NIWPrior (:mod:`gmm.collapsed`)."""
-    from gmm.collapsed import is_log_evidence, smc_log_evidence
-
-    if method == "is":
-        return is_log_evidence(key, data, k, prior, n_particles)
-    return smc_log_evidence(key, data, k, prior, n_particles, n_runs, n_moves, ess_threshold, k_max)
 
 
 def _estimate(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_target, max_steps):
@@ -441,7 +434,11 @@ def posterior_over_k(
         raise ValueError(f"method must be 'auto', 'exact', 'smc' or 'is', got {method!r}.")
     max_exact_assignments = check_positive_int(max_exact_assignments, "max_exact_assignments")
     if nd:
-        return _posterior_over_k_nd(key, data, ks_t, prior, method, max_exact_assignments, n_particles, n_runs, n_moves)
+        from gmm.collapsed import posterior_over_k_nd  # imported here: gmm.collapsed imports this module
+
+        settings = _check_estimator_settings("is" if method == "is" else "smc", max(ks_t), n_particles, n_runs,
+                                             n_moves, 0.8, 500, data.shape)
+        return posterior_over_k_nd(key, data, ks_t, prior, method, max_exact_assignments, settings[:4])
     pr = _prior_tuple(prior)
     exact = {k: k == 1 or data.size * math.log(k) <= math.log(max_exact_assignments) for k in ks_t}
     if method == "exact" and not all(exact.values()):
@@ -471,30 +468,6 @@ def posterior_over_k(
             estimates[k] = EvidenceEstimate(n_components=k, log_evidence=value, stderr=0.0, method="exact")
         else:
             estimates[k] = pending[k]()
-    return _k_posterior(ks_t, estimates)
-
-
-def _posterior_over_k_nd(key, data, ks_t, prior, method, max_exact, n_particles, n_runs, n_moves) -> KPosterior:
-    """posterior_over_k on checked (N, D) data and NIWPrior (:mod:`gmm.collapsed`)."""
-    from gmm.collapsed import exact_log_evidence, n_partitions
-
-    n = data.shape[0]
-    exact = {k: k == 1 or n_partitions(n, k, max_exact) <= max_exact for k in ks_t}
-    if method == "exact" and not all(exact.values()):
-        worst = max(ks_t)
-        raise ValueError(
-            f"method='exact' needs at most max_exact_assignments = {max_exact} set partitions of the "
-            f"{n} points for every K; K={worst} has more. Use method='auto' or 'smc'."
-        )
-    est_method = "smc" if method in ("auto", "exact") else method
-    settings = _check_estimator_settings(est_method, max(ks_t), n_particles, n_runs, n_moves, 0.8, 500, data.shape)
-    estimates = {}
-    for i, k in enumerate(ks_t):
-        if method == "exact" or k == 1 or (method == "auto" and exact[k]):
-            estimates[k] = exact_log_evidence(data, k, prior, max_exact, "max_exact_assignments")
-        else:  # padded to max(ks): one compilation serves every K
-            estimates[k] = _estimate_nd(jax.random.fold_in(key, i), data, k, prior, est_method, *settings[:4],
-                                        k_max=max(ks_t))
     return _k_posterior(ks_t, estimates)
 
 

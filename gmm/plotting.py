@@ -245,7 +245,7 @@ def posterior_histograms(posterior: Any, *, names: Sequence[str] = ("weights", "
 
 
 # ---------------------------------------------------------------------------
-# Mixtures in two or more dimensions (gmm.mixture_nd, gmm.em_nd, gmm.gibbs_nd)
+# Mixtures in two or more dimensions
 # ---------------------------------------------------------------------------
 
 

@@ -54,7 +54,7 @@ from gmm._validation import (
     check_positive_int,
 )
 from gmm.binned import bin_terms, check_mixture, check_resolution, input_eps, resolution_of
-from gmm.em import best_of_starts, density_e_step, em_loop, m_step
+from gmm.em import best_of_starts, default_reg_covar, density_e_step, em_loop, m_step
 from gmm._numerics import bucket, robust_scale
 from gmm.kmeans import kmeans_starts
 from gmm.mixture import Mixture, check_covariance_type, n_parameters
@@ -324,8 +324,8 @@ def select_k(
             the rounding error itself: a narrower component puts almost all its mass in one
             bin (Phi(sqrt(3)) - Phi(-sqrt(3)) = 0.92), so the floor costs at most 0.09 nats
             per point, and keeps EM well conditioned. With no resolution the default is 0
-            (only :func:`gmm.fit_em`'s default ``reg_covar``, relative to the data's spacing,
-            regularises the variances).
+            (only :func:`gmm.fit_em`'s default ``reg_covar``, 1e-6 times the squared median
+            spacing of the values, regularises the variances).
         spacing_span: a second floor, per component, against components that a handful of
             points pin down (two close points in a sparse region make a spike whose
             likelihood beats BIC's penalty). Each value's local spacing is the mean gap
@@ -390,7 +390,9 @@ def select_k(
         floor = check_positive(min_std, "min_std")
     if spacing_span is not None:
         spacing_span = check_positive_int(spacing_span, "spacing_span", maximum=1_000_000)
-    reg_covar = 1e-6 if h is None else 0.0
+    # Continuous data: fit_em's regularisation, relative to the spacing of the values, so that
+    # the choice of K does not depend on the units (grams or tonnes).
+    reg_covar = 0.0 if h is not None else default_reg_covar(data)
     scores, lls, mixtures = _fit_and_score(data, ks, key, criterion, h, floor, reg_covar, n_init, max_iter, tol,
                                            spacing_span)
     res = _result(ks, scores, lls, mixtures, criterion, "binned" if h else "density", h, floor, data.size)

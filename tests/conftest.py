@@ -54,13 +54,13 @@ SLOW = (
     "tests/test_dpmm.py::test_results_are_in_data_units_and_consistent",
     "tests/test_docstring_examples.py::test_examples_run_as_documented",
     "tests/test_dpmm.py::test_unconverged_run_warns",
-    "tests/test_em_nd.py::test_reaches_sklearn_log_likelihood",
+    "tests/test_em_multivariate.py::test_reaches_sklearn_log_likelihood",
     "tests/test_gibbs_chunks.py::test_run_in_tiny_chunks_matches_the_whole_data_run",
     "tests/test_inverse_gamma_prior.py::test_genjax_distribution_assess_and_draws",
     "tests/test_samplers.py::test_prior_proposal_collapses_em_proposal_does_not",
     "tests/test_tempering.py::test_ladder_adapts_in_warmup_only_and_keeps_its_ends",
     "tests/test_gibbs_nd.py::test_model_density_matches_scipy",
-    "tests/test_selection_nd.py::test_select_k_finds_the_clusters",
+    "tests/test_selection_multivariate.py::test_select_k_finds_the_clusters",
     "tests/test_samplers.py::test_diagnostics_match_numpyro_on_mixing_and_stuck_chains",
     "tests/test_samplers.py::test_gibbs_convergence_with_book_defaults",
     "tests/test_inputs.py::test_samplers_on_timestamps",
@@ -74,6 +74,14 @@ SLOW = (
     "tests/test_gibbs_nd.py::test_same_key_same_result_and_warning",
     "tests/test_gibbs_nd.py::test_single_component_is_the_exact_niw_posterior",
     "tests/test_evidence.py::test_smc_at_the_defaults_agrees_with_exact_for_every_k_of_one_compile",
+    # the D-dimensional evidence and Dirichlet process mixture
+    "tests/test_evidence_niw.py::test_old_faithful_posterior_over_k",
+    "tests/test_evidence_niw.py::test_smc_and_importance_sampling_match_exact",
+    "tests/test_dpmm_niw.py::test_matches_exact_enumeration_of_partitions",
+    "tests/test_dpmm_niw.py::test_prior_only_follows_the_crp",
+    "tests/test_dpmm_niw.py::test_three_separated_clusters",
+    "tests/test_dpmm_niw.py::test_component_draws_follow_the_niw_posterior",
+    "tests/test_dpmm_niw.py::test_same_key_same_draws_and_units",
 )
 
 

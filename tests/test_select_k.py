@@ -298,3 +298,14 @@ def test_other_bad_input():
         binned_log_likelihood(x, gmm.Mixture([1.0], [400.0], [70.0]), None)
     with pytest.raises(ValueError, match="must contain real numbers"):
         data_resolution(["a", "b"])
+
+
+def test_continuous_data_choose_the_same_k_in_any_units():
+    """Without a resolution the variances are regularised relative to the values' spacing, so
+    rescaling the data (grams to tonnes) changes neither the chosen K nor the fit's shape."""
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(0.0, 1.0, 50), rng.normal(10.0, 1.0, 50)]
+    a = gmm.select_k(KEY, x, range(1, 4), resolution=None)
+    b = gmm.select_k(KEY, x * 1e-6, range(1, 4), resolution=None)
+    assert a.best_k == b.best_k == 2
+    np.testing.assert_allclose(b.mixtures[2].means * 1e6, a.mixtures[2].means, rtol=1e-6)
