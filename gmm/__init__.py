@@ -6,6 +6,7 @@ dimensions): one API whatever the dimension. The modules follow the book's story
 - :mod:`gmm.datasets`     the bento and coffee data, the galaxies, Old Faithful, the penguins
 - :mod:`gmm.mixture`      known-parameter mixtures (:class:`Mixture`)
 - :mod:`gmm.models`       GenJAX generative functions and the :class:`Prior`
+- :mod:`gmm.models_full`  the GenJAX model with full covariances in D dimensions
 - :mod:`gmm.niw`          the Normal-Inverse-Wishart prior (:class:`NIWPrior`), conjugate in any D
 - :mod:`gmm.kmeans`       k-means seeding, shared by EM and the samplers
 - :mod:`gmm.em`           maximum likelihood by EM (:func:`fit_em`), four covariance structures
@@ -46,12 +47,12 @@ _EXPORTS: dict[str, str | None] = {
     "n_parameters": "mixture",
     # models
     "Prior": "models", "bayesian_gmm": "models", "bayesian_gmm_marginal": "models",
-    "bento_mixture": "models", "observations": "models",
+    "bento_mixture": "models", "observations": "models", "bayesian_gmm_full": "models_full",
     # estimation
     "EMResult": "em", "fit_em": "em", "ConvergenceWarning": "_validation",
     # inference
     "GibbsPosterior": "gibbs", "gibbs": "gibbs",
-    "GibbsPosteriorND": "gibbs_nd", "NIWPrior": "niw", "gibbs_nd": "gibbs_nd",
+    "NIWPrior": "niw",
     "ImportanceResult": "importance", "importance_sampling": "importance",
     "NutsPosterior": "nuts", "nuts": "nuts",
     "DPPosterior": "dpmm", "dp_gibbs": "dpmm",
@@ -106,7 +107,7 @@ if TYPE_CHECKING:  # what static tools and editors see: the names, eagerly
     from gmm.evidence import (EvidenceEstimate, KPosterior, exact_log_marginal_likelihood,
                               log_marginal_likelihood, posterior_over_k)
     from gmm.gibbs import GibbsPosterior, gibbs
-    from gmm.gibbs_nd import GibbsPosteriorND, gibbs_nd
+    from gmm.models_full import bayesian_gmm_full
     from gmm.niw import NIWPrior
     from gmm.importance import ImportanceResult, importance_sampling
     from gmm._validation import ConvergenceWarning

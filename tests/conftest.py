@@ -28,7 +28,7 @@ def pytest_generate_tests(metafunc):
 # 100 s on 2 cores and still imported every module of gmm.
 SLOW = (
     "tests/test_multimodal.py", "tests/test_multimodal_k45.py", "tests/test_multimodal_high_k.py",
-    "tests/test_multimodal_priors.py", "tests/test_gibbs_nd_numpyro.py",
+    "tests/test_multimodal_priors.py", "tests/test_gibbs_conjugate_numpyro.py",
     "tests/test_galaxies_evidence.py",
     "tests/test_dpmm.py::test_dp_gibbs_matches_exact_enumeration",
     "tests/test_dpmm.py::test_galaxies_posterior_does_not_depend_on_start",
@@ -59,7 +59,7 @@ SLOW = (
     "tests/test_inverse_gamma_prior.py::test_genjax_distribution_assess_and_draws",
     "tests/test_samplers.py::test_prior_proposal_collapses_em_proposal_does_not",
     "tests/test_tempering.py::test_ladder_adapts_in_warmup_only_and_keeps_its_ends",
-    "tests/test_gibbs_nd.py::test_model_density_matches_scipy",
+    "tests/test_gibbs_conjugate.py::test_model_density_matches_scipy",
     "tests/test_selection_multivariate.py::test_select_k_finds_the_clusters",
     "tests/test_samplers.py::test_diagnostics_match_numpyro_on_mixing_and_stuck_chains",
     "tests/test_samplers.py::test_gibbs_convergence_with_book_defaults",
@@ -69,12 +69,16 @@ SLOW = (
     "tests/test_samplers.py::test_gibbs_single_chain_has_nan_rhat_and_finite_ess",
     "tests/test_laplace.py::test_two_separated_components_match_smc_with_two_copies",
     "tests/test_inputs.py::test_same_key_same_result_and_input_unchanged",
-    "tests/test_gibbs_nd.py::test_fixed_assignments_give_the_closed_form",
+    "tests/test_gibbs_conjugate.py::test_fixed_assignments_give_the_closed_form",
     "tests/test_inputs.py::test_every_key_kind_works_everywhere",
-    "tests/test_gibbs_nd.py::test_same_key_same_result_and_warning",
-    "tests/test_gibbs_nd.py::test_single_component_is_the_exact_niw_posterior",
+    "tests/test_gibbs_conjugate.py::test_same_key_same_result_and_warning",
+    "tests/test_gibbs_conjugate.py::test_single_component_is_the_exact_niw_posterior",
     "tests/test_evidence.py::test_smc_at_the_defaults_agrees_with_exact_for_every_k_of_one_compile",
-    # the D-dimensional evidence and Dirichlet process mixture
+    # the D-dimensional sampler, evidence and Dirichlet process mixture
+    "tests/test_gibbs_conjugate.py::test_tempering_finds_the_modes_untempered_gibbs_misses",
+    "tests/test_gibbs_conjugate.py::test_one_column_is_one_dimension",
+    "tests/test_gibbs_conjugate.py::test_sampler_covariance_draw_is_the_models_prior",
+    "tests/test_gibbs_conjugate.py::test_each_rung_samples_its_tempered_target",
     "tests/test_evidence_niw.py::test_old_faithful_posterior_over_k",
     "tests/test_evidence_niw.py::test_smc_and_importance_sampling_match_exact",
     "tests/test_dpmm_niw.py::test_matches_exact_enumeration_of_partitions",
