@@ -269,8 +269,8 @@ def peak_rss(n: int) -> tuple[float, float, float, float]:
 def bench_scaling(sizes, n_samples: int, n_warmup: int, rss_sizes=()) -> list[str]:
     """Time per sweep, recompilation and compiled memory of gmm.gibbs against N (one chain), and
     the peak resident memory of a fresh process at the sizes in ``rss_sizes``."""
-    from gmm import _sweep
-    from gmm._scoring import standardise
+    from gmm.inference import sweep as _sweep
+    from gmm.inference.scoring import standardise
 
     rows = [
         "| N | points per chunk x chunks | cold (s) | warm (s) | time per sweep (ms) "

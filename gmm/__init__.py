@@ -1,25 +1,21 @@
 """gmm: Gaussian mixture models with GenJAX, the package behind the book.
 
 Every routine takes data of shape (N,) (points on the line) or (N, D) (points in D
-dimensions): one API whatever the dimension. The modules follow the book's story:
+dimensions): one API whatever the dimension. The subpackages follow the book's story:
 
-- :mod:`gmm.datasets`     the bento and coffee data, the galaxies, Old Faithful, the penguins
-- :mod:`gmm.mixture`      known-parameter mixtures (:class:`Mixture`)
-- :mod:`gmm.models`       GenJAX generative functions and the :class:`Prior`
-- :mod:`gmm.models_full`  the GenJAX model with full covariances in D dimensions
-- :mod:`gmm.niw`          the Normal-Inverse-Wishart prior (:class:`NIWPrior`), conjugate in any D
-- :mod:`gmm.kmeans`       k-means seeding, shared by EM and the samplers
-- :mod:`gmm.em`           maximum likelihood by EM (:func:`fit_em`), four covariance structures
-- :mod:`gmm.importance`   importance sampling and the evidence p(x) (:func:`importance_sampling`)
-- :mod:`gmm.gibbs`        Gibbs posterior sampling, with parallel tempering (:func:`gibbs`)
-- :mod:`gmm.diagnostics`  R-hat, ESS, convergence warnings and ArviZ ``DataTree`` output
-- :mod:`gmm.selection`    choosing K (:func:`bic`, :func:`aic`, :func:`select_k`)
-- :mod:`gmm.evidence`     the Bayesian evidence p(x | K) and P(K | x)
-- :mod:`gmm.laplace`      a posterior mode's mass split into fit, prior and volume
-- :mod:`gmm.crp`          the Chinese restaurant process and the DP mixture as GenJAX programs
-- :mod:`gmm.dpmm`         Dirichlet process mixtures (:func:`dp_gibbs`): Neal's Algorithm 8 on the
-                          line, the collapsed Algorithm 3 under a :class:`NIWPrior` in any D
-- :mod:`gmm.plotting`     the book's figures
+- :mod:`gmm.datasets`      the bentos and coffee, the galaxies, Old Faithful, the penguins, a photograph
+- :mod:`gmm.models`        what a mixture is: :class:`Mixture`, the priors (:class:`Prior`,
+                           :class:`NIWPrior`) and the generative programs in GenJAX
+- :mod:`gmm.estimation`    maximum likelihood: :func:`fit_em` (four covariance structures) and k-means
+- :mod:`gmm.inference`     the posterior: :func:`gibbs` (with parallel tempering),
+                           :func:`importance_sampling`, :func:`nuts`, :func:`dp_gibbs`
+- :mod:`gmm.model_choice`  how many components: :func:`bic`, :func:`select_k`, the evidence
+                           :func:`log_marginal_likelihood` and :func:`posterior_over_k`
+- :mod:`gmm.diagnostics`   R-hat, ESS, convergence warnings and ArviZ ``DataTree`` output
+- :mod:`gmm.plotting`      the book's figures (they only draw)
+
+Shared helpers (input checks, float64 scaling) live in ``gmm._util``. Every public name
+is here at the top (``gmm.fit_em``); the modules hold the rest (``gmm.estimation.em.em_step``).
 
 Every function that draws random numbers takes a ``jax.random`` key as its first
 argument, as in JAX and GenJAX: ``gmm.fit_em(key, x, 2)``, ``gmm.gibbs(key, x, 2)``.
@@ -33,85 +29,68 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
-# Public name -> the module that defines it. Modules themselves map to None.
-_EXPORTS: dict[str, str | None] = {
-    # modules
-    "crp": None, "datasets": None, "kmeans": None, "niw": None, "diagnostics": None, "dpmm": None, "laplace": None,
-    "plotting": None,
+# Public name -> the module that defines it, relative to gmm.
+_EXPORTS: dict[str, str] = {
     # data and known mixtures
-    "Mixture": "mixture", "count_modes": "mixture", "decision_boundaries": "mixture",
-    "n_parameters": "mixture",
+    "Mixture": "models.mixture", "count_modes": "models.mixture",
+    "decision_boundaries": "models.mixture", "n_parameters": "models.mixture",
     # models
-    "Prior": "models", "bayesian_gmm": "models", "bayesian_gmm_marginal": "models",
-    "bento_mixture": "models", "observations": "models", "bayesian_gmm_full": "models_full",
+    "Prior": "models.generative", "bayesian_gmm": "models.generative",
+    "bayesian_gmm_marginal": "models.generative", "bento_mixture": "models.generative",
+    "observations": "models.generative", "bayesian_gmm_full": "models.full_covariance",
+    "NIWPrior": "models.niw",
     # estimation
-    "EMResult": "em", "fit_em": "em", "ConvergenceWarning": "_validation",
+    "EMResult": "estimation.em", "fit_em": "estimation.em", "ConvergenceWarning": "_util.validation",
     # inference
-    "GibbsPosterior": "gibbs", "gibbs": "gibbs",
-    "NIWPrior": "niw",
-    "ImportanceResult": "importance", "importance_sampling": "importance",
-    "NutsPosterior": "nuts", "nuts": "nuts",
-    "DPPosterior": "dpmm", "dp_gibbs": "dpmm",
+    "GibbsPosterior": "inference.gibbs_posterior", "gibbs": "inference.gibbs",
+    "ImportanceResult": "inference.importance", "importance_sampling": "inference.importance",
+    "NutsPosterior": "inference.nuts", "nuts": "inference.nuts",
+    "DPPosterior": "inference.dpmm", "dp_gibbs": "inference.dpmm",
     # model choice
-    "EvidenceEstimate": "evidence", "KPosterior": "evidence",
-    "exact_log_marginal_likelihood": "evidence", "log_marginal_likelihood": "evidence",
-    "posterior_over_k": "evidence",
-    "binned_log_likelihood": "binned", "binned_log_prob": "binned", "data_resolution": "binned",
-    "SelectionResult": "selection", "aic": "selection", "bic": "selection",
-    "naive_select_k": "selection", "select_k": "selection",
+    "EvidenceEstimate": "model_choice.evidence", "KPosterior": "model_choice.evidence",
+    "exact_log_marginal_likelihood": "model_choice.evidence",
+    "log_marginal_likelihood": "model_choice.evidence", "posterior_over_k": "model_choice.evidence",
+    "binned_log_likelihood": "model_choice.binned", "binned_log_prob": "model_choice.binned",
+    "data_resolution": "model_choice.binned",
+    "SelectionResult": "model_choice.selection", "aic": "model_choice.selection",
+    "bic": "model_choice.selection", "naive_select_k": "model_choice.selection",
+    "select_k": "model_choice.selection",
 }
-__all__ = sorted(_EXPORTS)
+_SUBPACKAGES = ("datasets", "diagnostics", "estimation", "inference", "model_choice", "models", "plotting")
+__all__ = sorted(_EXPORTS) + list(_SUBPACKAGES)
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        # Any other submodule (gmm.models, gmm.em, ...) is there as an attribute too, as it
-        # would be after an eager import.
-        if not name.startswith("__") and importlib.util.find_spec(f"gmm.{name}") is not None:
-            return importlib.import_module(f"gmm.{name}")
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"gmm.{_EXPORTS[name]}"), name)
+    elif not name.startswith("__") and importlib.util.find_spec(f"gmm.{name}") is not None:
+        value = importlib.import_module(f"gmm.{name}")  # gmm.models, gmm.plotting, ...
+    else:
         raise AttributeError(f"module 'gmm' has no attribute {name!r}")
-    module = _EXPORTS[name]
-    value = importlib.import_module(f"gmm.{name}" if module is None else f"gmm.{module}")
-    if module is not None:
-        value = getattr(value, name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(__all__))
 
-
-class _Package(types.ModuleType):
-    """``gmm.gibbs`` and ``gmm.nuts`` are functions named like their modules. Importing a
-    submodule binds it on its package; for these two the function keeps the name, as an
-    eager ``from gmm.gibbs import gibbs`` in this file would have made it."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 if TYPE_CHECKING:  # what static tools and editors see: the names, eagerly
-    from gmm import crp, datasets, diagnostics, dpmm, kmeans, laplace, niw, plotting
-    from gmm.binned import binned_log_likelihood, binned_log_prob, data_resolution
-    from gmm.dpmm import DPPosterior, dp_gibbs
-    from gmm.em import EMResult, fit_em
-    from gmm.evidence import (EvidenceEstimate, KPosterior, exact_log_marginal_likelihood,
-                              log_marginal_likelihood, posterior_over_k)
-    from gmm.gibbs import GibbsPosterior, gibbs
-    from gmm.models_full import bayesian_gmm_full
-    from gmm.niw import NIWPrior
-    from gmm.importance import ImportanceResult, importance_sampling
-    from gmm._validation import ConvergenceWarning
-    from gmm.mixture import Mixture, count_modes, decision_boundaries, n_parameters
-    from gmm.models import Prior, bayesian_gmm, bayesian_gmm_marginal, bento_mixture, observations
-    from gmm.nuts import NutsPosterior, nuts
-    from gmm.selection import SelectionResult, aic, bic, naive_select_k, select_k
+    from gmm import datasets, diagnostics, estimation, inference, model_choice, models, plotting
+    from gmm._util.validation import ConvergenceWarning
+    from gmm.estimation.em import EMResult, fit_em
+    from gmm.inference.dpmm import DPPosterior, dp_gibbs
+    from gmm.inference.gibbs import gibbs
+    from gmm.inference.gibbs_posterior import GibbsPosterior
+    from gmm.inference.importance import ImportanceResult, importance_sampling
+    from gmm.inference.nuts import NutsPosterior, nuts
+    from gmm.model_choice.binned import binned_log_likelihood, binned_log_prob, data_resolution
+    from gmm.model_choice.evidence import (EvidenceEstimate, KPosterior, exact_log_marginal_likelihood,
+                                           log_marginal_likelihood, posterior_over_k)
+    from gmm.model_choice.selection import SelectionResult, aic, bic, naive_select_k, select_k
+    from gmm.models.full_covariance import bayesian_gmm_full
+    from gmm.models.generative import Prior, bayesian_gmm, bayesian_gmm_marginal, bento_mixture, observations
+    from gmm.models.mixture import Mixture, count_modes, decision_boundaries, n_parameters
+    from gmm.models.niw import NIWPrior

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from gmm._validation import check_positive_int
+from gmm._util.validation import check_positive_int
 
 RHAT_MAX = 1.01
 ESS_MIN = 100.0

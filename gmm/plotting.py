@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from gmm._validation import as_data, check_finite, check_positive_int
-from gmm.mixture import Mixture, decision_boundaries
+from gmm._util.validation import as_data, check_finite, check_positive_int
+from gmm.models.mixture import Mixture, decision_boundaries
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 

@@ -8,8 +8,8 @@ import jax
 import numpy as np
 
 import gmm
-from gmm.evidence import _smc_launch
-from gmm.gibbs import mixture_densities
+from gmm.model_choice.evidence import _smc_launch
+from gmm.inference.gibbs import mixture_densities
 
 PRIOR = gmm.Prior(alpha=1.0, mean_loc=20.0, mean_scale=10.0, std_shape=2.0, std_rate=1.0)
 LADDER = {"n_temperatures": 12, "min_inverse_temperature": 0.003}

@@ -15,7 +15,7 @@ from scipy import stats
 from scipy.special import logsumexp
 
 import gmm
-from gmm._allocation_proposal import (
+from gmm.inference.allocation_proposal import (
     Pieces,
     allocation_stats,
     draw_pieces,
@@ -23,7 +23,7 @@ from gmm._allocation_proposal import (
     log_symmetrised_density,
     piece_parameters,
 )
-from gmm.models import Prior, draw_stds_numpy
+from gmm.models.generative import Prior, draw_stds_numpy
 
 PRIOR = Prior(alpha=1.0, mean_loc=0.0, mean_scale=3.0, std_shape=2.0, std_rate=2.0)
 CHIB_LIKE = Prior.inverse_gamma_variance(1.0, 0.0, 3.0, 3.0, 2.0)

@@ -51,7 +51,7 @@ def test_clean_outputs_pass():
 
 
 def test_stderr_error_and_paths_are_problems():
-    warn = _stream("gmm/gibbs.py:300: RuntimeWarning: R-hat 1.17\n", "stderr")
+    warn = _stream("gmm/inference/gibbs.py:300: RuntimeWarning: R-hat 1.17\n", "stderr")
     error = {"output_type": "error", "ename": "ValueError", "evalue": "bad", "traceback": []}
     path = _stream(f"saved to {ROOT}/_build/x.png\n")
     tmp = _stream("kernel file /tmp/tmpab12/kernel.json\n")
@@ -66,7 +66,7 @@ def test_stderr_error_and_paths_are_problems():
 def test_a_cell_tagged_shows_warning_may_warn_but_not_leak_paths():
     warn = _stream("RuntimeWarning: R-hat 1.55 for means[0]\n", "stderr")
     assert book_pages.output_problems(_nb(_code("g()", [warn], tags=["shows-warning"]))) == []
-    leak = _stream(f"{ROOT}/gmm/gibbs.py:12: RuntimeWarning\n", "stderr")
+    leak = _stream(f"{ROOT}/gmm/inference/gibbs.py:12: RuntimeWarning\n", "stderr")
     assert len(book_pages.output_problems(_nb(_code("g()", [leak], tags=["shows-warning"])))) == 1
 
 

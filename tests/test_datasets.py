@@ -62,7 +62,8 @@ def test_faithful_matches_r_datasets_copy():
 
 def test_import_gmm_is_lazy_and_every_module_is_an_attribute():
     """``import gmm`` loads no submodule; a public name loads its module on first use; any
-    submodule is reachable as an attribute; gmm.gibbs and gmm.nuts stay the functions."""
+    module of any subpackage is reachable as an attribute; gmm.gibbs and gmm.nuts are the
+    functions, their modules live in gmm.inference."""
     import subprocess
     import sys
 
@@ -70,10 +71,12 @@ def test_import_gmm_is_lazy_and_every_module_is_an_attribute():
         "import sys, gmm\n"
         "assert not [m for m in sys.modules if m.startswith('gmm.')], sorted(sys.modules)\n"
         "assert 'genjax' not in sys.modules and 'matplotlib' not in sys.modules\n"
-        "assert callable(gmm.fit_em) and 'gmm.em' in sys.modules and 'genjax' not in sys.modules\n"
-        "import gmm.gibbs, gmm.nuts\n"
+        "assert callable(gmm.fit_em) and 'gmm.estimation.em' in sys.modules and 'genjax' not in sys.modules\n"
+        "import gmm.inference.gibbs, gmm.inference.nuts\n"
         "assert callable(gmm.gibbs) and callable(gmm.nuts), (gmm.gibbs, gmm.nuts)\n"
-        "assert gmm.models.Prior is gmm.Prior and gmm._validation.as_data\n"
+        "assert gmm.inference.gibbs.gibbs is gmm.gibbs\n"
+        "assert gmm.models.generative.Prior is gmm.Prior and gmm._util.validation.as_data\n"
+        "assert gmm.model_choice.laplace.laplace and gmm.estimation.kmeans.lloyd\n"
         "assert set(gmm.__all__) <= set(dir(gmm))\n"
         "try:\n    gmm.no_such_name\nexcept AttributeError:\n    pass\nelse:\n    raise SystemExit(1)\n"
     )

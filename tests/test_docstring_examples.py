@@ -11,7 +11,7 @@ import pytest
 
 import gmm
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(gmm.__path__, "gmm."))
+MODULES = sorted(m.name for m in pkgutil.walk_packages(gmm.__path__, "gmm."))
 
 
 def _examples(name: str) -> list[doctest.DocTest]:
@@ -23,9 +23,8 @@ WITH_EXAMPLES = [name for name in MODULES if _examples(name)]
 
 
 def test_the_public_entry_points_have_examples():
-    assert {"gmm.em", "gmm.evidence", "gmm.selection", "gmm.dpmm", "gmm.mixture", "gmm.datasets"} <= set(
-        WITH_EXAMPLES
-    )
+    assert {"gmm.estimation.em", "gmm.model_choice.evidence", "gmm.model_choice.selection",
+            "gmm.inference.dpmm", "gmm.models.mixture", "gmm.datasets"} <= set(WITH_EXAMPLES)
 
 
 @pytest.mark.parametrize("name", WITH_EXAMPLES)

@@ -2,8 +2,8 @@
 exact enumeration of set partitions, the prior alone, Escobar and West's alpha update, and
 the sampler's independence from its starting point on the galaxies.
 
-Every reference is computed here independently of gmm.dpmm: brute-force enumeration of
-set partitions (Bell numbers), 1-D cluster evidences from gmm.evidence (mean integrated
+Every reference is computed here independently of gmm.inference.dpmm: brute-force enumeration of
+set partitions (Bell numbers), 1-D cluster evidences from gmm.model_choice.evidence (mean integrated
 analytically, sd by quadrature), and closed forms.
 """
 
@@ -19,9 +19,9 @@ from scipy import integrate, stats
 from scipy.special import gammaln
 
 import gmm
-from gmm.crp import crp_expected_clusters, crp_n_clusters_pmf, crp_sample, stick_weights
-from gmm.dpmm import dp_gibbs
-from gmm._exact import _log_sigma_grid, _subset_log_evidence
+from gmm.models.crp import crp_expected_clusters, crp_n_clusters_pmf, crp_sample, stick_weights
+from gmm.inference.dpmm import dp_gibbs
+from gmm.model_choice.exact import _log_sigma_grid, _subset_log_evidence
 
 
 def set_partitions(n: int) -> np.ndarray:
@@ -298,7 +298,7 @@ def test_crp_helpers_reject_bad_input(call, name):
 
 def _posterior_with_counts(n_clusters: np.ndarray):
     """A DPPosterior holding only the given numbers of clusters (the other fields are stubs)."""
-    from gmm.dpmm import DPPosterior
+    from gmm.inference.dpmm import DPPosterior
 
     shape = n_clusters.shape
     return DPPosterior(

@@ -4,7 +4,7 @@ Normal-Inverse-Wishart base measure, ``gmm.dp_gibbs`` on (N, D) data).
 The reference is exact: every set partition of 8 points in 2-D (Bell(8) = 4140), weighted by
 the CRP's probability alpha^b Gamma(alpha) / Gamma(alpha + N) prod_blocks Gamma(n_b) (with
 alpha integrated over its Gamma prior by quadrature when it has one) times each block's
-closed-form NIW marginal likelihood (gmm.niw.log_marginal). Nothing here depends on the
+closed-form NIW marginal likelihood (gmm.models.niw.log_marginal). Nothing here depends on the
 sampler's code or mixing.
 
 Every run uses the same n_samples, n_chains and max_clusters and at most 32 points, so the
@@ -24,10 +24,10 @@ from scipy import integrate, stats
 from scipy.special import gammaln
 
 import gmm
-from gmm import niw
-from gmm._numerics import set_partitions
-from gmm.crp import crp_n_clusters_pmf
-from gmm.niw import NIWPrior
+from gmm.models import niw
+from gmm._util.numerics import set_partitions
+from gmm.models.crp import crp_n_clusters_pmf
+from gmm.models.niw import NIWPrior
 
 RUN = dict(n_samples=5000, n_warmup=200, n_chains=4, max_clusters=8)
 X8 = np.array([[-1.2, -0.4], [-0.7, -1.1], [-1.5, -0.9], [-0.4, -0.3], [1.1, 0.8], [0.6, 1.4], [1.6, 1.0],

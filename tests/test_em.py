@@ -264,12 +264,12 @@ def test_lower_bound_is_below_the_log_likelihood_with_gap_kl():
     rng = np.random.default_rng(0)
     for _ in range(20):
         q = _random_q(rng, x.size, 2)
-        bound = gmm.em.lower_bound(x, THETA_T, q)
+        bound = gmm.estimation.em.lower_bound(x, THETA_T, q)
         kl = float(np.sum(q * (np.log(q) - np.log(r))))
         assert bound < ll
         assert ll - bound == pytest.approx(kl, rel=1e-9, abs=1e-9)
     # Equality (the bound touches) at the responsibilities, the E step.
-    assert gmm.em.lower_bound(x, THETA_T, r) == pytest.approx(ll, abs=1e-9)
+    assert gmm.estimation.em.lower_bound(x, THETA_T, r) == pytest.approx(ll, abs=1e-9)
 
 
 def test_lower_bound_matches_its_formula_and_handles_zeros():
@@ -277,9 +277,9 @@ def test_lower_bound_matches_its_formula_and_handles_zeros():
     m = gmm.Mixture([1.0, 0.0], [0.0, 5.0], [1.0, 2.0])  # component 1 has weight 0
     q = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
     expected = float(np.sum(stats.norm.logpdf(x, 0.0, 1.0)))  # entropy 0, log pi_0 = 0
-    assert gmm.em.lower_bound(x, m, q) == pytest.approx(expected, rel=1e-12)
+    assert gmm.estimation.em.lower_bound(x, m, q) == pytest.approx(expected, rel=1e-12)
     q_bad = np.array([[1.0, 0.0], [1.0, 0.0], [0.5, 0.5]])  # mass on a weight-0 component
-    assert gmm.em.lower_bound(x, m, q_bad) == -np.inf
+    assert gmm.estimation.em.lower_bound(x, m, q_bad) == -np.inf
 
 
 @pytest.mark.parametrize(
@@ -290,13 +290,13 @@ def test_lower_bound_matches_its_formula_and_handles_zeros():
 )
 def test_lower_bound_rejects_bad_q(resp):
     with pytest.raises(ValueError, match="resp"):
-        gmm.em.lower_bound(gmm.datasets.bento(), THETA_T, resp)
+        gmm.estimation.em.lower_bound(gmm.datasets.bento(), THETA_T, resp)
 
 
 def test_em_step_is_the_hand_m_step_and_maximises_the_bound():
     x = _np(gmm.datasets.bento())
     r = _np(THETA_T.responsibilities(x))
-    new = gmm.em.em_step(x, THETA_T)
+    new = gmm.estimation.em.em_step(x, THETA_T)
     nk = r.sum(axis=0)
     mu = r.T @ x / nk
     sd = np.sqrt((r * (x[:, None] - mu) ** 2).sum(axis=0) / nk)
@@ -304,8 +304,8 @@ def test_em_step_is_the_hand_m_step_and_maximises_the_bound():
     np.testing.assert_allclose(_np(new.means), mu, rtol=1e-12)
     np.testing.assert_allclose(_np(new.stds), sd, rtol=1e-12)
     # The M step raises the bound built at theta_t, which raises the log-likelihood.
-    at_new = gmm.em.lower_bound(x, new, r)
-    assert at_new > gmm.em.lower_bound(x, THETA_T, r) + 1.0
+    at_new = gmm.estimation.em.lower_bound(x, new, r)
+    assert at_new > gmm.estimation.em.lower_bound(x, THETA_T, r) + 1.0
     assert float(new.log_likelihood(x)) >= at_new
     # ... and no nearby parameters give a higher bound: it is the bound's maximum.
     rng = np.random.default_rng(1)
@@ -313,7 +313,7 @@ def test_em_step_is_the_hand_m_step_and_maximises_the_bound():
         w = np.clip(_np(new.weights) + rng.normal(0, 0.01, 2), 1e-3, None)
         moved = gmm.Mixture(w / w.sum(), _np(new.means) + rng.normal(0, 1.0, 2),
                             _np(new.stds) * np.exp(rng.normal(0, 0.05, 2)))
-        assert gmm.em.lower_bound(x, moved, r) < at_new
+        assert gmm.estimation.em.lower_bound(x, moved, r) < at_new
 
 
 def test_em_steps_follow_fit_em_from_the_same_start():
@@ -322,14 +322,14 @@ def test_em_steps_follow_fit_em_from_the_same_start():
     m, lls = THETA_T, []
     for _ in range(60):
         lls.append(float(m.log_likelihood(x)))
-        m = gmm.em.em_step(x, m)
+        m = gmm.estimation.em.em_step(x, m)
     assert np.all(np.diff(lls) >= -1e-9)
     assert lls[-1] == pytest.approx(fit_em(KEY, x, 2).log_likelihood, abs=1e-4)
 
 
 def test_em_step_rejects_a_non_mixture():
     with pytest.raises(ValueError, match="mixture"):
-        gmm.em.em_step(gmm.datasets.bento(), (0.5, 0.5))
+        gmm.estimation.em.em_step(gmm.datasets.bento(), (0.5, 0.5))
 
 
 @pytest.mark.parametrize("key_seed", [1, 7, 11])
@@ -338,7 +338,7 @@ def test_random_start_is_fit_ems_random_start(key_seed):
     the run's history[0], its means are distinct data points, its sds the data's sd / K."""
     x = _np(gmm.datasets.bento())
     key = jax.random.key(key_seed)
-    start = gmm.em.random_start(key, x, 2)
+    start = gmm.estimation.em.random_start(key, x, 2)
     run = fit_em(key, x, 2, init="random", n_init=1, max_iter=1)
     assert float(start.log_likelihood(x)) == pytest.approx(run.history[0], abs=1e-9)
     np.testing.assert_allclose(_np(start.weights), [0.5, 0.5])
@@ -347,10 +347,10 @@ def test_random_start_is_fit_ems_random_start(key_seed):
     assert all(np.sum(x == m) >= 1 for m in means)
     assert np.sum(x == means[0]) >= 2 or means[0] != means[1]  # two distinct points
     # One exact EM step from it is fit_em's first step (up to reg_covar, 1e-6 g^2 here).
-    np.testing.assert_allclose(_np(gmm.em.em_step(x, start).means), _np(run.mixture.means), atol=1e-4)
+    np.testing.assert_allclose(_np(gmm.estimation.em.em_step(x, start).means), _np(run.mixture.means), atol=1e-4)
 
 
 def test_random_start_key_7_puts_both_means_on_a_repeated_weight():
     x = _np(gmm.datasets.bento())
-    means = _np(gmm.em.random_start(jax.random.key(7), x, 2).means)
+    means = _np(gmm.estimation.em.random_start(jax.random.key(7), x, 2).means)
     assert means[0] == means[1] and np.sum(x == means[0]) >= 2

@@ -10,7 +10,7 @@ import pytest
 from sklearn.mixture import GaussianMixture
 
 from gmm import EMResult, bic, fit_em
-from gmm.mixture import Mixture
+from gmm.models.mixture import Mixture
 
 KEY = jax.random.key(0)
 N_INIT = 4

@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from gmm._em_proposal import _draw_em, _from_sorted_coordinates, _relabel, _sorted_coordinates, em_proposal
-from gmm.models import Prior
+from gmm.inference.em_proposal import _draw_em, _from_sorted_coordinates, _relabel, _sorted_coordinates, em_proposal
+from gmm.models.generative import Prior
 
 
 def random_piece(rng, d):

@@ -14,14 +14,14 @@ from scipy import integrate, stats
 from scipy.special import gammaln, logsumexp
 
 import gmm
-from gmm.evidence import (
+from gmm.model_choice.evidence import (
     EvidenceEstimate,
     KPosterior,
     exact_log_marginal_likelihood,
     log_marginal_likelihood,
     posterior_over_k,
 )
-from gmm.models import Prior
+from gmm.models.generative import Prior
 
 SMALL_PRIOR = Prior(alpha=1.0, mean_loc=0.0, mean_scale=5.0, std_shape=2.0, std_rate=1.0)
 SMALL_X = np.array([-3.1, -2.4, -2.0, 1.5, 2.2, 2.9, 3.4])
@@ -145,7 +145,7 @@ def test_smc_at_the_defaults_agrees_with_exact_for_every_k_of_one_compile(seed):
     points: one padded size (8 components) and one compilation serve every K, each K
     evaluating only the smallest row bucket (2, 4, 6 or 8 components) that holds it; K = 5
     exercises the rank-dependent steps with their Hastings correction."""
-    from gmm._smc import _smc
+    from gmm.model_choice.smc import _smc
 
     ks = [2, 3, 4, 5]
     before = _smc._cache_size()
@@ -161,7 +161,7 @@ def test_smc_at_the_defaults_agrees_with_exact_for_every_k_of_one_compile(seed):
 def test_counter_based_uniforms_are_uniform_and_streams_independent():
     """The hashed streams behind the SMC moves: uniform on (0, 1) by a KS test, distinct
     streams uncorrelated, and a stream reproducible from its seed and ids."""
-    from gmm._smc import _stream, _uniforms
+    from gmm.model_choice.smc import _stream, _uniforms
 
     seed = jax.numpy.uint32(12345)
     a = np.asarray(_uniforms(_stream(seed, 0, 1), (20_000,)), np.float64)

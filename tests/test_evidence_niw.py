@@ -1,4 +1,4 @@
-"""The evidence p(x | K) for (N, D) data under the Normal-Inverse-Wishart prior (gmm.collapsed).
+"""The evidence p(x | K) for (N, D) data under the Normal-Inverse-Wishart prior (gmm.model_choice.collapsed).
 
 References that do not depend on a sampler: a brute-force sum over all K^N labellings with
 each component's marginal from the Student-t chain rule (SciPy), and Monte Carlo over the
@@ -17,7 +17,7 @@ from scipy import stats
 from scipy.special import gammaln, logsumexp
 
 import gmm
-from gmm.niw import NIWPrior, log_marginal, sufficient_stats
+from gmm.models.niw import NIWPrior, log_marginal, sufficient_stats
 
 X8 = np.array([[-0.9, 0.3], [-0.2, -0.6], [0.4, 0.5], [-0.5, 0.1],
                [3.1, 2.2], [3.9, 3.0], [2.6, 2.9], [3.4, 2.4]])
@@ -113,7 +113,7 @@ def test_smc_and_importance_sampling_match_exact(seed, k):
         moved = gmm.log_marginal_likelihood(key, X8, k, prior=TIGHT, n_particles=200, n_moves=2, ess_target=0.999)
         assert abs(moved.log_evidence - exact) < 5 * moved.stderr + 1e-3
     imp = gmm.log_marginal_likelihood(key, X8, k, prior=TIGHT, method="is", n_particles=50_000)
-    assert imp.method == "is" and imp.ess > 50  # enough for its error bar (gmm.collapsed.MIN_IS_ESS)
+    assert imp.method == "is" and imp.ess > 50  # enough for its error bar (gmm.model_choice.collapsed.MIN_IS_ESS)
     assert abs(imp.log_evidence - exact) < 5 * imp.stderr
 
 

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 import gmm
-from gmm.evidence import exact_log_marginal_likelihood, log_marginal_likelihood, posterior_over_k
-from gmm.models import Prior
+from gmm.model_choice.evidence import exact_log_marginal_likelihood, log_marginal_likelihood, posterior_over_k
+from gmm.models.generative import Prior
 
 CHIB = Prior.inverse_gamma_variance(alpha=1.0, mean_loc=20.0, mean_scale=10.0, var_shape=3.0, var_scale=20.0)
 PUBLISHED = -226.791  # bridge sampling, corrected data (Frühwirth-Schnatter 2004)

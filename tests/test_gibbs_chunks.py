@@ -1,4 +1,4 @@
-"""The chunked sweep of ``gmm.gibbs`` (``gmm._sweep``): per-chunk statistics and responsibilities
+"""The chunked sweep of ``gmm.gibbs`` (``gmm.inference.sweep``): per-chunk statistics and responsibilities
 against NumPy/SciPy, the sigma target against GenJAX's per-point scores, and a run in tiny chunks
 (N not a multiple of the chunk, so padding is present) against the same run on the whole data.
 """
@@ -10,9 +10,9 @@ import pytest
 from scipy.stats import norm
 
 import gmm
-from gmm import _sweep
-from gmm._scoring import component_log_probs
-from gmm.models import Prior, log_std_prior
+from gmm.inference import sweep as _sweep
+from gmm.inference.scoring import component_log_probs
+from gmm.models.generative import Prior, log_std_prior
 
 
 def test_chunk_plan_covers_the_data_with_little_padding():

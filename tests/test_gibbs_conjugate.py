@@ -1,4 +1,4 @@
-"""gmm.gibbs on (N, D) data (the conjugate sampler, gmm/_gibbs_conjugate.py): the GenJAX model's
+"""gmm.gibbs on (N, D) data (the conjugate sampler, gmm/inference/gibbs_conjugate.py): the GenJAX model's
 density against SciPy, the sampler's covariance draw against the model's prior, the sampler
 against the conjugate closed form, parallel tempering against exact enumeration of all K^N
 labellings, the shared API of the two samplers, reproducibility and checks. (Against NumPyro's
@@ -20,12 +20,12 @@ from scipy import stats
 from scipy.special import gammaln
 
 import gmm
-from gmm import _gibbs_conjugate as conjugate
-from gmm._numerics import robust_scale_columns
-from gmm.gibbs import GibbsPosterior, gibbs
-from gmm.models import Prior
-from gmm.models_full import bayesian_gmm_full, niw_component
-from gmm.niw import NIWPrior, log_marginal
+from gmm.inference import gibbs_conjugate as conjugate
+from gmm._util.numerics import robust_scale_columns
+from gmm.inference.gibbs import GibbsPosterior, gibbs
+from gmm.models.generative import Prior
+from gmm.models.full_covariance import bayesian_gmm_full, niw_component
+from gmm.models.niw import NIWPrior, log_marginal
 
 N = 60
 PRIOR = NIWPrior(alpha=1.0, mean_loc=np.array([0.0, 0.0]), kappa=0.1, dof=5.0, scale_matrix=np.array([[1.0, 0.2], [0.2, 0.5]]))

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from gmm.gibbs import gibbs
+from gmm.inference.gibbs import gibbs
 from test_gibbs_conjugate import PRIOR, two_clusters
 
 

@@ -14,11 +14,11 @@ from genjax import const, seed
 from scipy import integrate, stats
 from scipy.special import gammaln, logsumexp
 
-from gmm._scoring import standardised_prior
-from gmm.evidence import exact_log_marginal_likelihood, log_marginal_likelihood
-from gmm.gibbs import gibbs
-from gmm.importance import parameter_prior
-from gmm.models import Prior, check_prior, log_std_density, log_std_prior, std_distribution
+from gmm.inference.scoring import standardised_prior
+from gmm.model_choice.evidence import exact_log_marginal_likelihood, log_marginal_likelihood
+from gmm.inference.gibbs import gibbs
+from gmm.inference.importance import parameter_prior
+from gmm.models.generative import Prior, check_prior, log_std_density, log_std_prior, std_distribution
 
 IG = Prior.inverse_gamma_variance(alpha=1.0, mean_loc=0.0, mean_scale=4.0, var_shape=3.0, var_scale=2.0)
 SMALL_X = np.array([-2.6, -2.1, -1.7, 1.2, 1.9, 2.5, 3.0])

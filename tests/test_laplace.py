@@ -1,4 +1,4 @@
-"""gmm.laplace: the Laplace split of a posterior mode's mass (fit + prior + volume), held
+"""gmm.model_choice.laplace: the Laplace split of a posterior mode's mass (fit + prior + volume), held
 to exact and SMC evidences where the posterior is close to Gaussian, and log_joint held to
 SciPy's densities."""
 
@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 import gmm
-from gmm.laplace import from_unconstrained, laplace, log_joint, to_unconstrained
+from gmm.model_choice.laplace import from_unconstrained, laplace, log_joint, to_unconstrained
 
 
 def test_round_trip_of_the_unconstrained_map():

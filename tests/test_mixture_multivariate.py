@@ -7,8 +7,8 @@ from scipy import stats
 from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
 
-from gmm._validation import as_data
-from gmm.mixture import Mixture, n_parameters
+from gmm._util.validation import as_data
+from gmm.models.mixture import Mixture, n_parameters
 
 W = np.array([0.2, 0.5, 0.3])
 MU = np.array([[0.0, 0.0, 1.0], [3.0, -1.0, 0.0], [-2.0, 4.0, 2.0]])

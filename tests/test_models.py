@@ -204,7 +204,7 @@ def test_prior_accepts_negative_mean_loc():
 
 def test_mean_conditional_matches_normalised_grid():
     """mu | sigma, z: the prior N(m0, s0^2) times the points' likelihood, normalised on a grid."""
-    from gmm.models import mean_conditional
+    from gmm.models.generative import mean_conditional
 
     pts = X[Z == 1]
     grid = np.linspace(480.0, 520.0, 400_001)

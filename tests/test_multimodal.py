@@ -20,7 +20,7 @@ import pytest
 from galaxy_reference import GRID, assert_is_matches_smc, LADDER, PRIOR, is_predictive, is_share_a, mode_a
 
 import gmm
-from gmm.evidence import exact_log_marginal_likelihood
+from gmm.model_choice.evidence import exact_log_marginal_likelihood
 
 pytest.importorskip("numpyro")
 
@@ -106,7 +106,7 @@ def test_gibbs_k3_predictive_matches_nuts_and_is(galaxies, is_k3):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         post = gmm.gibbs(jax.random.key(3), galaxies, 3, prior=PRIOR, n_samples=4000, n_warmup=1000)
-    from gmm.nuts import nuts
+    from gmm.inference.nuts import nuts
 
     ref = nuts(jax.random.key(4), galaxies, 3, prior=PRIOR, n_samples=1000, n_warmup=500)
     dens, nuts_dens, is_dens = post.predictive_density(GRID), ref.predictive_density(GRID), is_predictive(is_k3, GRID)

@@ -1,10 +1,10 @@
-"""scikit-learn's BIC choice of K over seeds and restarts (gmm.restarts)."""
+"""scikit-learn's BIC choice of K over seeds and restarts (gmm.model_choice.restarts)."""
 
 import numpy as np
 import pytest
 
 import gmm
-from gmm.restarts import bic_choice_table, sklearn_bic_choices
+from gmm.model_choice.restarts import bic_choice_table, sklearn_bic_choices
 
 
 def test_continuous_well_separated_data_give_the_true_k():

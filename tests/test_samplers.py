@@ -1,4 +1,4 @@
-"""Tests for gmm.gibbs and gmm.importance: Gibbs against NumPyro NUTS, importance sampling
+"""Tests for gmm.gibbs and gmm.inference.importance: Gibbs against NumPyro NUTS, importance sampling
 against exact values, diagnostics against ArviZ's and NumPyro's.
 
 Reference values come from engines that share no code with the samplers:
@@ -20,10 +20,10 @@ from scipy.stats import norm
 
 import gmm
 from gmm import datasets
-from gmm._sweep import run as _gibbs_run
-from gmm.gibbs import GibbsPosterior, gibbs
-from gmm.importance import ImportanceResult, _is_em, importance_sampling
-from gmm.models import Prior
+from gmm.inference.sweep import run as _gibbs_run
+from gmm.inference.gibbs import GibbsPosterior, gibbs
+from gmm.inference.importance import ImportanceResult, _is_em, importance_sampling
+from gmm.models.generative import Prior
 
 numpyro = pytest.importorskip("numpyro")
 import numpyro.distributions as dist  # noqa: E402
@@ -473,7 +473,7 @@ def test_exported_from_package():
 
 def test_assignment_draws_follow_their_probabilities():
     """The sampler's inverse-CDF draw of z_i has frequencies softmax_k(log pi_k + log N(x_i | mu_k, sigma_k))."""
-    from gmm._scoring import component_log_probs, sample_assignments
+    from gmm.inference.scoring import component_log_probs, sample_assignments
 
     x = jnp.asarray([-1.0, 0.4, 1.0, 2.5], jnp.float32)
     theta = (jnp.asarray([0.2, 0.5, 0.3]), jnp.asarray([-1.0, 0.5, 2.0]), jnp.asarray([1.0, 0.7, 1.5]))
@@ -496,7 +496,7 @@ def test_predictive_assignment_probs_average_the_draws(gibbs_bento, bento):
 
 
 def test_relabel_false_keeps_the_samplers_labels_and_shares_the_compiled_program():
-    from gmm._sweep import run as _gibbs_run
+    from gmm.inference.sweep import run as _gibbs_run
 
     x = gmm.datasets.galaxies()
     kw = dict(n_samples=50, n_warmup=20, n_chains=2)

@@ -14,8 +14,8 @@ from scipy import special, stats
 from sklearn.mixture import GaussianMixture
 
 import gmm
-from gmm.binned import binned_log_likelihood, binned_log_prob, data_resolution, log_normal_interval
-from gmm.selection import SelectionResult, local_spacing, naive_select_k, select_k
+from gmm.model_choice.binned import binned_log_likelihood, binned_log_prob, data_resolution, log_normal_interval
+from gmm.model_choice.selection import SelectionResult, local_spacing, naive_select_k, select_k
 
 KEY = jax.random.key(0)
 KS = range(1, 7)

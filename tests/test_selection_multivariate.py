@@ -7,8 +7,8 @@ from sklearn.mixture import GaussianMixture
 from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
 
 from gmm.datasets import coffee_image, penguins
-from gmm.mixture import Mixture
-from gmm.selection import bic, select_k
+from gmm.models.mixture import Mixture
+from gmm.model_choice.selection import bic, select_k
 
 W = np.array([0.3, 0.7])
 MU = np.array([[0.0, 1.0, 2.0], [2.0, -1.0, 0.5]])

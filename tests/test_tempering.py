@@ -1,4 +1,4 @@
-"""Parallel tempering internals (gmm/_tempering.py): every rung's sweep leaves its tempered
+"""Parallel tempering internals (gmm/inference/tempering.py): every rung's sweep leaves its tempered
 posterior p(theta) p(x | theta)^beta invariant, and the warmup ladder equalises swap rates.
 
 The reference for a rung is self-normalised importance sampling from the prior with weights
@@ -18,8 +18,8 @@ import pytest
 from scipy.special import logsumexp
 
 import gmm
-from gmm import _tempering as tempering
-from gmm.models import Prior
+from gmm.inference import tempering
+from gmm.models.generative import Prior
 
 X = np.array([-1.9, -1.6, -1.4, -1.3, -1.1, -0.2, 0.9, 1.2, 1.3, 1.5, 1.7, 2.2], np.float32)
 PRIOR = Prior(alpha=1.0, mean_loc=0.0, mean_scale=2.0, std_shape=2.0, std_rate=2.0)
@@ -51,7 +51,7 @@ def is_reference(beta: float, n: int = 400_000, seed: int = 0) -> tuple[np.ndarr
 
 def make_chains():
     """A jitted function (key, beta) -> N_CHAINS independent chains of
-    :func:`gmm._tempering.tempered_sweep` at one fixed beta (no swaps): per-chain means of the
+    :func:`gmm.inference.tempering.tempered_sweep` at one fixed beta (no swaps): per-chain means of the
     statistics after burn-in. Traced afresh by each call of this factory."""
     x = jnp.asarray(X)
 

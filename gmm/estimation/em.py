@@ -1,0 +1,518 @@
+"""Maximum-likelihood fitting of a Gaussian mixture by Expectation-Maximization, any D.
+
+:func:`fit_em` takes points of shape (N,) or (N, D). Points on the line ((N,), or (N, 1))
+use the steps below; points in D >= 2 dimensions use the same driver with the steps of
+:mod:`gmm.estimation.em_multivariate` (scikit-learn's four covariance structures).
+
+E step: responsibilities r_ik = P(z_i = k | x_i, theta), in log space.
+M step: N_k = sum_i r_ik, pi_k = N_k / N, mu_k = sum_i r_ik E[x_i] / N_k,
+sigma_k^2 = max(sum_i r_ik (Var[x_i] + (E[x_i] - mu_k)^2) / N_k + reg_covar, min_std^2),
+where E[x_i] = x_i and Var[x_i] = 0 for the density likelihood; the grouped-data EM of
+:mod:`gmm.model_choice.selection` passes the moments of each component truncated to each bin.
+
+One driver, :func:`em_loop`, runs any E step to convergence (as scikit-learn's
+``BaseMixture.fit_predict`` does for its subclasses), and :func:`best_of_starts` runs
+it from several starts at once (``vmap``) and keeps the best. Starting points come from
+one k-means seeding, :func:`kmeans_starts`.
+
+Numerics: the data are centred and scaled in float64 (median and interquartile range, so
+one outlier or an offset such as a timestamp cannot swamp the others) and EM runs in
+float64, so the stopping rule sees per-point changes of 1e-7 on a million points and the
+reported log-likelihood is the returned mixture's. Repeated values are grouped (value,
+count), which is exact for the likelihood and makes rounded data cheap.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import logsumexp
+from jax.scipy.stats import norm
+
+from gmm._util.numerics import bucket, numpy_rng, quantile_sketch, robust_scale, robust_scale_columns
+from gmm._util.validation import (
+    ConvergenceWarning,
+    as_data,
+    check_key,
+    check_n_components,
+    check_positive,
+    check_positive_int,
+)
+from gmm.estimation.kmeans import kmeans_starts
+from gmm.models.mixture import Mixture, check_covariance_type
+
+MAX_ITER_LIMIT = 100_000  # the history buffer holds max_iter + 1 numbers
+_SKETCH = 16_384  # above this many distinct values, restarts run on a quantile sketch first
+_REL_REG = 1e-6  # default reg_covar, in units of the squared median spacing of the values
+_MAX_ELEMENTS = 2**27  # floats in the largest (rows, K, D) temporary of EM in D dimensions: 1 GiB
+_EPS = float(np.finfo(np.float64).eps)
+
+
+@dataclass(frozen=True)
+class EMResult:
+    """Outcome of :func:`fit_em`.
+
+    Attributes:
+        mixture: fitted parameters (float64), components ordered by increasing mean.
+        log_likelihood: total log-likelihood sum_i log p(x_i) at the fit (nats), equal to
+            ``mixture.log_likelihood(x)``.
+        history: total log-likelihood at the start and after each iteration,
+            shape (n_iter + 1,); ``history[-1] == log_likelihood``.
+        n_iter: number of EM iterations (E and M step pairs) run by the best restart.
+        converged: whether the best restart's last iteration improved the mean
+            log-likelihood per point by at most ``tol`` (rather than stopping at ``max_iter``).
+    """
+
+    mixture: Mixture
+    log_likelihood: float
+    history: np.ndarray
+    n_iter: int
+    converged: bool
+
+
+# ---------------------------------------------------------------------------
+# E and M steps (traced; float64 under jax.enable_x64)
+# ---------------------------------------------------------------------------
+
+
+def density_e_step(y, logw, mu, sd, active):
+    """log pi_k + log N(y_j | mu_k, sd_k) per (value, component), and E[x], Var[x] = (y, 0)."""
+    lp = jnp.where(active, logw + norm.logpdf(y[:, None], mu, sd), -jnp.inf)
+    return lp, y[:, None], jnp.zeros((), y.dtype)
+
+
+def m_step(lp, ex, vx, c, var_reg, floor, logw, mu, sd, active):
+    """Responsibilities from ``lp`` (weighted by the counts c), then the weighted moments.
+
+    Returns the new (log pi, mu, sd) and the log-likelihood of the parameters that produced
+    ``lp``. A component that loses every point keeps its mean and sd.
+    """
+    lse = logsumexp(lp, axis=1)
+    ll = jnp.sum(jnp.where(c > 0, c * lse, 0.0))
+    r = jnp.exp(lp - lse[:, None]) * c[:, None]
+    nk = r.sum(axis=0)
+    alive = active & (nk > 1e-12)
+    nk_safe = jnp.where(alive, nk, 1.0)
+    mu_new = (r * ex).sum(axis=0) / nk_safe
+    var_new = (r * (vx + (ex - mu_new) ** 2)).sum(axis=0) / nk_safe + var_reg
+    sd_new = jnp.maximum(jnp.sqrt(var_new), floor)
+    logw_new = jnp.where(active, jnp.log(nk / c.sum()), -jnp.inf)
+    return (logw_new, jnp.where(alive, mu_new, mu), jnp.where(alive, sd_new, sd)), ll
+
+
+def lower_bound(x: Any, mixture: Mixture, resp: Any) -> float:
+    """EM's lower bound on the log-likelihood, L(q, theta) = E_q[log p(x, z | theta)] + H(q).
+
+    For a table q of label probabilities (row i: a distribution over the K components for
+    x_i; the labels independent across points),
+
+        L(q, theta) = sum_i sum_k q_ik [log pi_k + log N(x_i | mu_k, sigma_k^2)]
+                      - sum_i sum_k q_ik log q_ik,                  (0 log 0 = 0)
+
+    By Jensen's inequality L(q, theta) <= log p(x | theta) = ``mixture.log_likelihood(x)``
+    for every q; the gap is sum_i KL(q_i || r_i), zero exactly when q is the
+    responsibilities r = ``mixture.responsibilities(x)`` (the E step). For fixed q the
+    bound is maximised over theta by the M step (:func:`em_step`).
+
+    Args:
+        x: observations, shape (N,).
+        mixture: the parameters theta, K components.
+        resp: q, shape (N, K), non-negative, each row summing to 1 (within 1e-6).
+
+    Returns:
+        L(q, theta) in nats (float64); -inf where q puts mass on a component of weight 0.
+
+    Raises:
+        ValueError: on bad data, a q of the wrong shape, a negative or non-finite entry,
+            or a row that does not sum to 1.
+
+    Example:
+        >>> import gmm
+        >>> x = gmm.datasets.bento()
+        >>> theta = gmm.Mixture([0.5, 0.5], [420.0, 470.0], [40.0, 40.0])
+        >>> r = theta.responsibilities(x)
+        >>> abs(gmm.estimation.em.lower_bound(x, theta, r) - float(theta.log_likelihood(x))) < 1e-9
+        True
+    """
+    data = as_data(x)
+    if not isinstance(mixture, Mixture):
+        raise ValueError(f"mixture must be a gmm.Mixture, got {type(mixture).__name__}.")
+    q = np.asarray(resp, dtype=np.float64)
+    shape = (data.size, mixture.n_components)
+    if q.shape != shape:
+        raise ValueError(f"resp must have shape (N, K) = {shape}, got {q.shape}.")
+    if not np.all(np.isfinite(q)) or np.any(q < 0):
+        raise ValueError("resp must be finite and non-negative.")
+    if np.max(np.abs(q.sum(axis=1) - 1.0)) > 1e-6:
+        raise ValueError("every row of resp must sum to 1 (within 1e-6).")
+    lp = np.asarray(mixture.component_log_prob(data), dtype=np.float64)
+    used = q > 0  # 0 log 0 = 0, and q = 0 ignores a component of weight 0
+    return float(np.sum(q[used] * (lp[used] - np.log(q[used]))))
+
+
+def em_step(x: Any, mixture: Mixture) -> Mixture:
+    """One exact EM iteration from ``mixture`` on the observations x, shape (N,).
+
+    E step: r_ik = pi_k N(x_i | mu_k, sigma_k^2) / sum_j pi_j N(x_i | mu_j, sigma_j^2).
+    M step, with N_k = sum_i r_ik: pi_k = N_k / N, mu_k = sum_i r_ik x_i / N_k,
+    sigma_k^2 = sum_i r_ik (x_i - mu_k)^2 / N_k: the maximiser over theta of
+    :func:`lower_bound` with q = r. These are :func:`gmm.fit_em`'s steps (the same code) without
+    its ``reg_covar`` and without reordering: component k stays component k. A component
+    that loses every point keeps its mean and sd.
+
+    Returns:
+        The new parameters, a :class:`~gmm.Mixture` with K components (float64).
+
+    Example:
+        >>> import gmm
+        >>> x = gmm.datasets.bento()
+        >>> theta = gmm.Mixture([0.5, 0.5], [420.0, 470.0], [40.0, 40.0])
+        >>> new = gmm.estimation.em.em_step(x, theta)
+        >>> bool(new.log_likelihood(x) >= theta.log_likelihood(x))
+        True
+    """
+    data = as_data(x)
+    if not isinstance(mixture, Mixture):
+        raise ValueError(f"mixture must be a gmm.Mixture, got {type(mixture).__name__}.")
+    with jax.enable_x64(True):
+        y = jnp.asarray(data)
+        with np.errstate(divide="ignore"):  # a weight of 0 is a log weight of -inf
+            params = tuple(jnp.asarray(a) for a in (np.log(mixture.weights), mixture.means, mixture.stds))
+        active = jnp.ones(mixture.n_components, bool)
+        lp, ex, vx = density_e_step(y, *params, active)
+        zero = jnp.zeros((), y.dtype)
+        (logw, mu, sd), _ = m_step(lp, ex, vx, jnp.ones_like(y), zero, zero, *params, active)
+        weights = np.exp(np.asarray(logw))
+        return Mixture(weights / weights.sum(), np.asarray(mu), np.asarray(sd))
+
+
+def em_loop(step: Callable, params: tuple, max_iter: int, tol: jax.Array, n_points: jax.Array):
+    """Run ``step`` (params -> (new params, log-likelihood of params)) until the mean
+    log-likelihood per point improves by at most ``tol``, or ``max_iter`` iterations.
+
+    Returns (params, ll, history, n_iter, converged): the last parameters whose
+    log-likelihood is known, that log-likelihood, the log-likelihood of the start and
+    after each iteration (shape (max_iter + 1,), NaN past n_iter), the number of
+    iterations, and whether the tolerance (not ``max_iter``) stopped it.
+    """
+    history = jnp.full(max_iter + 1, jnp.nan, dtype=tol.dtype)
+
+    def cond(state):
+        it, _, _, prev, ll, _ = state
+        return (it <= max_iter) & ((it < 2) | ((ll - prev) / n_points > tol))
+
+    def body(state):
+        it, cur, _, _, ll, history = state
+        new, ll_cur = step(cur)
+        ll_cur = jnp.where(jnp.isnan(ll_cur), -jnp.inf, ll_cur)
+        return it + 1, new, cur, ll, ll_cur, history.at[it].set(ll_cur)
+
+    inf = jnp.asarray(-jnp.inf, tol.dtype)
+    state = (jnp.asarray(0), params, params, inf, inf, history)
+    it, _, scored, prev, ll, history = jax.lax.while_loop(cond, body, state)
+    converged = (it >= 2) & ((ll - prev) / n_points <= tol)
+    return scored, ll, history, it - 1, converged
+
+
+def best_of_starts(run: Callable, starts: tuple):
+    """``run`` from every start (leading axis of ``starts``), vmapped; the best run's output.
+
+    ``run(*start)`` returns a tuple whose second entry is the log-likelihood.
+    """
+    out = jax.vmap(run)(*starts)
+    best = jnp.argmax(jnp.where(jnp.isfinite(out[1]), out[1], -jnp.inf))
+    return jax.tree_util.tree_map(lambda a: a[best], out)
+
+
+# ---------------------------------------------------------------------------
+# fit_em
+# ---------------------------------------------------------------------------
+
+
+@partial(jax.jit, static_argnames=("max_iter",))
+def _em_from_starts(y, c, var_reg, min_var_floor, tol, logw, mu, sd, *, max_iter: int):
+    """EM on the grouped, standardised data from every start (rows of logw, mu, sd); the
+    best run's (params, ll, history, n_iter, converged)."""
+    active = jnp.ones(mu.shape[-1], bool)
+    floor = jnp.sqrt(min_var_floor)
+
+    def step(params):
+        lp, ex, vx = density_e_step(y, *params, active)
+        return m_step(lp, ex, vx, c, var_reg, floor, *params, active)
+
+    def run(logw, mu, sd):
+        return em_loop(step, (logw, mu, sd), max_iter, tol, c.sum())
+
+    return best_of_starts(run, (logw, mu, sd))
+
+
+def _starts(key, y, c, k, n_init, init, var_reg):
+    """(n_init, K) starting parameters: k-means, or (``"random"``) means at K random values
+    drawn by count, equal weights and every sd the data's sd / K."""
+    if init == "kmeans":
+        return kmeans_starts(key, y, c, k, n_init, var_extra=var_reg)
+    rng = numpy_rng(key)
+    n = c.sum()
+    spread = float(np.sqrt(np.sum(c * (y - np.sum(c * y) / n) ** 2) / n)) or 1.0
+    # K distinct data points (not distinct values: two may share a repeated value).
+    cum = np.cumsum(c)
+    points = [rng.choice(int(n), size=k, replace=n < k) for _ in range(n_init)]
+    mu = np.stack([y[np.searchsorted(cum, p, side="right")] for p in points])
+    return np.full((n_init, k), -math.log(k)), mu, np.full((n_init, k), spread / k)
+
+
+def random_start(key: jax.Array, x: Any, n_components: int) -> Mixture:
+    """The parameters that ``fit_em(key, x, n_components, init="random", n_init=1)`` starts
+    from: K data points drawn without replacement as the means (two may share a repeated
+    value), equal proportions 1/K, and every sd the data's sd / K.
+
+    x has shape (N,). Returns a :class:`~gmm.Mixture` (float64), components by increasing
+    mean; its ``log_likelihood(x)`` is that run's ``history[0]``.
+
+    Example:
+        >>> import jax, gmm
+        >>> start = gmm.estimation.em.random_start(jax.random.key(7), gmm.datasets.bento(), 2)
+        >>> [float(m) for m in start.means]
+        [499.0, 499.0]
+    """
+    key = check_key(key)
+    data = as_data(x)
+    k = check_n_components(n_components, data.size)
+    loc, scale = robust_scale(data)
+    values, counts = np.unique((data - loc) / scale, return_counts=True)
+    counts = counts.astype(np.float64)
+    if values.size > _SKETCH:  # as in fit_em: the starts are drawn from the sketch
+        values, counts = np.unique(quantile_sketch(values, counts, _SKETCH), return_counts=True)
+        counts = counts.astype(np.float64)
+    logw, mu, sd = _starts(key, values, counts, k, 1, "random", 0.0)
+    return Mixture(np.exp(logw[0]), loc + scale * mu[0], scale * sd[0]).sorted()
+
+
+def default_reg_covar(values: np.ndarray) -> float:
+    """fit_em's default regularisation for points on the line, in squared units of
+    ``values``: 1e-6 times the squared median spacing of the distinct values (scikit-learn's
+    1e-6 for data recorded to whole units, and the same fit in any units)."""
+    distinct = np.unique(values)
+    gap = float(np.median(np.diff(distinct))) if distinct.size > 1 else 1.0
+    return _REL_REG * gap**2
+
+
+def _check_init(init: Any) -> str:
+    if init not in ("kmeans", "random"):
+        raise ValueError(f"init must be 'kmeans' or 'random', got {init!r}.")
+    return init
+
+
+def fit_em(
+    key: jax.Array,
+    x: Any,
+    n_components: int,
+    *,
+    covariance_type: str = "full",
+    max_iter: int = 1000,
+    tol: float = 1e-7,
+    n_init: int = 4,
+    reg_covar: float | None = None,
+    min_std: float | None = None,
+    init: str = "kmeans",
+) -> EMResult:
+    """Fit a K-component Gaussian mixture to x by EM (maximum likelihood), in any dimension.
+
+    Args:
+        key: ``jax.random`` key for the starts.
+        x: observations, shape (N,) or (N, D), finite numbers (one row per point). (N, 1)
+            is the same as (N,).
+        n_components: K, an integer in [1, N].
+        covariance_type: scikit-learn's four structures, for D >= 2: ``"full"`` (each
+            component its own matrix), ``"tied"`` (one matrix shared), ``"diag"``
+            (axis-aligned: variances only) or ``"spherical"`` (one variance per component).
+            On the line "full", "diag" and "spherical" are the same model; "tied" (one
+            variance shared) returns a mixture with D = 1 covariances.
+        max_iter: most EM iterations per start (at most 100,000).
+        tol: stop when the mean log-likelihood per point improves by at most this (nats);
+            a run that stops at ``max_iter`` instead warns (:class:`gmm.ConvergenceWarning`).
+        n_init: number of starts; the one with the highest likelihood is kept. On the line
+            they are equal-count quantiles then k-means++, and with more than 16,384
+            distinct values all starts first run on a 16,384-point quantile sketch of the
+            data, and only the best one is refined on the full data. In D dimensions every
+            start is k-means++ followed by Lloyd iterations.
+        reg_covar: added to every variance so that a component can never reach zero width,
+            as scikit-learn's ``reg_covar``; squared data units (per dimension). Default
+            1e-6 times the squared median spacing of the distinct values (per column):
+            scikit-learn's 1e-6 for data recorded to whole units, and a fit that does not
+            depend on the units.
+        min_std: on the line only, an optional floor on every component standard deviation
+            (data units), used by model selection to respect the data's rounding.
+        init: ``"kmeans"`` (k-means++ then Lloyd iterations) or ``"random"`` (means at K
+            random data points; on the line every sd the data's sd / K, in D dimensions
+            every covariance the data's: slower, and shows EM's climb more clearly).
+
+    Returns:
+        An :class:`EMResult`; ``history[t]`` is the total log-likelihood after t
+        iterations (``history[0]`` at the start) and never decreases.
+
+    Raises:
+        ValueError: on bad data, key, K, counts, tolerances, init or covariance_type, or a
+            problem too large for memory.
+
+    Numerics, in any D: columns centred and scaled in float64 (median and IQR, so one
+    outlier or an offset such as a timestamp cannot swamp the rest), repeated values or rows
+    grouped, EM in float64, and the log-likelihood recomputed from the returned mixture.
+
+    Example:
+        >>> import jax, gmm
+        >>> fit = gmm.fit_em(jax.random.key(0), gmm.datasets.bento(), 2)
+        >>> [round(float(m)) for m in fit.mixture.means]
+        [350, 500]
+    """
+    key = check_key(key)
+    data = as_data(x, ndim=None)
+    k = check_n_components(n_components, data.shape[0])
+    covariance_type = check_covariance_type(covariance_type)
+    max_iter = check_positive_int(max_iter, "max_iter")
+    if max_iter > MAX_ITER_LIMIT:
+        raise ValueError(f"max_iter must be at most {MAX_ITER_LIMIT}, got {max_iter}.")
+    n_init = check_positive_int(n_init, "n_init")
+    if n_init > 1000:
+        raise ValueError(f"n_init must be at most 1000, got {n_init}.")
+    tol = check_positive(tol, "tol")
+    if reg_covar is not None:
+        reg_covar = check_positive(reg_covar, "reg_covar")
+    if min_std is not None:
+        min_std = check_positive(min_std, "min_std")
+    init = _check_init(init)
+    on_line = covariance_type != "tied" and (data.ndim == 1 or data.shape[1] == 1)
+    if not on_line and min_std is not None:
+        raise ValueError(f"min_std applies to points on the line; x has shape {data.shape} "
+                         "(use reg_covar to keep components from collapsing in D dimensions).")
+    if on_line:
+        result = _fit_em(key, data.reshape(-1), k, max_iter, tol, n_init, reg_covar, min_std, init)
+    else:
+        result = _fit_em_points(key, data.reshape(data.shape[0], -1), k, max_iter, tol, n_init,
+                                reg_covar, init, covariance_type)
+    if not result.converged:
+        warnings.warn(
+            f"fit_em stopped at max_iter={max_iter} before the mean log-likelihood per point "
+            f"improved by less than tol={tol:g}; raise max_iter (or tol) for a converged fit.",
+            ConvergenceWarning, stacklevel=2)
+    return result
+
+
+def _fit_em_points(key, data, k, max_iter, tol, n_init, reg_covar, init, covariance_type) -> EMResult:
+    """fit_em on checked points (N, D): columns scaled, rows grouped, EM in float64."""
+    from gmm.estimation.em_multivariate import fit_from_starts
+
+    n, d = data.shape
+    loc, scale = robust_scale_columns(data)
+    if covariance_type == "spherical":
+        scale = np.full(d, float(np.median(scale)))  # one scale for all columns keeps spheres spheres
+    rows, counts = np.unique((data - loc) / scale, axis=0, return_counts=True)
+    if reg_covar is None:
+        reg = np.array([default_reg_covar(col) for col in rows.T])
+        if covariance_type == "spherical":
+            reg = np.full(d, reg.mean())
+    else:
+        reg = reg_covar / scale**2
+    size = bucket(rows.shape[0], 64)
+    if size * k * d > _MAX_ELEMENTS:
+        raise ValueError(
+            f"x of shape {data.shape} with n_components={k} needs {size * k * d:,} floats per "
+            f"temporary, more than the {_MAX_ELEMENTS:,} allowed; fit a subsample.")
+    y = np.concatenate([rows, np.repeat(rows[-1:], size - rows.shape[0], axis=0)])
+    c = np.concatenate([counts.astype(np.float64), np.zeros(size - rows.shape[0])])
+    with jax.enable_x64(True):
+        out = fit_from_starts(key, jnp.asarray(y), jnp.asarray(c), jnp.asarray(reg), jnp.float64(tol),
+                              k=k, max_iter=max_iter, n_init=n_init, init=init, covariance_type=covariance_type)
+        (logw, mu, cov), ll, history, n_iter, converged = jax.tree_util.tree_map(np.asarray, out)
+    weights = np.exp(logw - logw.max())
+    mixture = Mixture(weights / weights.sum(), loc + scale * mu, covariances=cov * np.outer(scale, scale),
+                      covariance_type=covariance_type).sorted()
+    n_iter = int(n_iter)
+    history = history[: n_iter + 1] - n * float(np.sum(np.log(scale)))
+    history[-1] = float(mixture.log_likelihood(data))
+    return EMResult(mixture=mixture, log_likelihood=history[-1], history=history, n_iter=n_iter,
+                    converged=bool(converged))
+
+
+def _fit_em(key, data, k, max_iter, tol, n_init, reg_covar, min_std, init) -> EMResult:
+    """fit_em on checked arguments."""
+    loc, scale = robust_scale(data)
+    values, counts = np.unique((data - loc) / scale, return_counts=True)
+    counts = counts.astype(np.float64)
+    if reg_covar is None:
+        var_reg = default_reg_covar(values)
+    else:
+        var_reg = reg_covar / scale**2
+    min_var = 0.0 if min_std is None else (min_std / scale) ** 2
+    consts = (var_reg, min_var, tol)
+    if values.size > _SKETCH:
+        # Every start on a quantile sketch, then only the best one on all the data.
+        sv, sc = np.unique(quantile_sketch(values, counts, _SKETCH), return_counts=True)
+        sc = sc.astype(np.float64)
+        (logw, mu, sd), *_ = _run(sv, sc, consts, _starts(key, sv, sc, k, n_init, init, var_reg), max_iter)
+        starts = (logw[None], mu[None], sd[None])
+    else:
+        starts = _starts(key, values, counts, k, n_init, init, var_reg)
+    (logw, mu, sd), ll, history, n_iter, converged = _run(values, counts, consts, starts, max_iter)
+    shift = data.size * math.log(scale)
+    n_iter = int(n_iter)
+    history = history[: n_iter + 1] - shift
+    weights = np.exp(logw - logw.max())
+    weights, mu, sd, ll = weights / weights.sum(), loc + scale * mu, scale * sd, float(ll) - shift
+    if _EPS * (abs(loc) + np.max(np.abs(mu - loc))) > 1e-6 * np.min(sd):
+        # loc + scale * mu has lost the digits that tell nearby values apart (timestamps,
+        # values near 2**62): one more EM step in data units, float64, restores them.
+        weights, mu, sd, ll = _step_in_data_units(data, weights, mu, sd, var_reg * scale**2, min_var * scale**2)
+        history, n_iter = np.append(history, ll), n_iter + 1
+    return EMResult(
+        mixture=Mixture(weights, mu, sd).sorted(),
+        log_likelihood=ll,
+        history=history,
+        n_iter=n_iter,
+        converged=bool(converged),
+    )
+
+
+def _step_in_data_units(x, weights, mu, sd, var_reg, min_var):
+    """One EM step on the raw data in float64 (NumPy); the new parameters and their
+    log-likelihood. Each mean is a weighted average of the data themselves, so it is
+    exact to the data's own precision whatever their offset."""
+    from scipy.special import logsumexp as np_logsumexp
+
+    def comp(w, m, s):
+        with np.errstate(divide="ignore"):
+            return np.log(w) - 0.5 * ((x[:, None] - m) / s) ** 2 - np.log(s) - 0.5 * math.log(2 * math.pi)
+
+    lp = comp(weights, mu, sd)
+    r = np.exp(lp - np_logsumexp(lp, axis=1, keepdims=True))
+    nk = r.sum(axis=0)
+    alive = nk > 1e-12
+    safe = np.where(alive, nk, 1.0)
+    mu_new = np.where(alive, (r * x[:, None]).sum(axis=0) / safe, mu)
+    var = (r * (x[:, None] - mu_new) ** 2).sum(axis=0) / safe + var_reg
+    sd_new = np.where(alive, np.sqrt(np.maximum(var, min_var)), sd)
+    w_new = nk / nk.sum()
+    ll = float(np_logsumexp(comp(w_new, mu_new, sd_new), axis=1).sum())
+    return w_new, mu_new, sd_new, ll
+
+
+def _run(values, counts, consts, starts, max_iter):
+    """EM from the starts on grouped values (zero-count padding to a bucketed length), float64."""
+    size = bucket(values.size, 64)
+    y = np.full(size, values[-1])
+    c = np.zeros(size)
+    y[: values.size], c[: values.size] = values, counts
+    with jax.enable_x64(True):
+        args = (jnp.asarray(a, jnp.float64) for a in (y, c, *consts, *starts))
+        out = _em_from_starts(*args, max_iter=max_iter)
+        return jax.tree_util.tree_map(np.asarray, out)
+
+
+__all__ = ["EMResult", "fit_em"]

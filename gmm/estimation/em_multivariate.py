@@ -1,0 +1,125 @@
+"""EM for points in D dimensions: the E and M steps for scikit-learn's four covariance
+structures, run by :func:`gmm.estimation.em.em_loop` from k-means++ or random starts.
+
+E step: log pi_k + log N(y_i | mu_k, Sigma_k) (:func:`gmm.models.mixture.gaussian_log_prob`).
+M step, with r_ik the responsibilities times the count c_i of row i and N_k = sum_i r_ik:
+pi_k = N_k / N, mu_k = sum_i r_ik y_i / N_k, and
+
+    "full"       Sigma_k = sum_i r_ik (y_i - mu_k)(y_i - mu_k)^T / N_k + diag(reg)
+    "tied"       Sigma   = sum_k sum_i r_ik (y_i - mu_k)(y_i - mu_k)^T / N + diag(reg)
+    "diag"       Sigma_k = diag(sum_i r_ik (y_i - mu_k)^2 / N_k + reg)
+    "spherical"  Sigma_k = s_k I, s_k the mean over d of the "diag" variances.
+
+The numerics are the 1-D ones (:mod:`gmm.estimation.em`): the caller centres and scales each column in
+float64 (median and IQR), groups repeated rows (row, count) and pads them to a bucketed
+length with zero counts; EM runs in float64. A component that loses every point keeps its
+mean and covariance.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import logsumexp
+
+from gmm.estimation.em import em_loop
+from gmm.estimation.kmeans import kmeans_pp_points
+from gmm.models.mixture import gaussian_log_prob
+
+N_LLOYD = 20
+
+
+def e_step(y, logw, mu, cov):
+    """log pi_k + log N(y_i | mu_k, Sigma_k), shape (U, K)."""
+    return logw + gaussian_log_prob(y, mu, jnp.linalg.cholesky(cov))
+
+
+def m_step(y, c, lp, reg, covariance_type: str, prev):
+    """New (log pi, mu, Sigma) from the log joint ``lp`` (U, K) of rows y (U, D) with counts
+    c (U,), and the log-likelihood of the parameters that produced ``lp``."""
+    lse = logsumexp(lp, axis=1)
+    ll = jnp.sum(jnp.where(c > 0, c * lse, 0.0))
+    r = jnp.exp(lp - lse[:, None]) * c[:, None]
+    nk = r.sum(axis=0)
+    alive = nk > 1e-12
+    nk_safe = jnp.where(alive, nk, 1.0)
+    mu = jnp.where(alive[:, None], (r.T @ y) / nk_safe[:, None], prev[1])
+    diff = y[:, None, :] - mu  # (U, K, D), centred: no cancellation
+    d = y.shape[1]
+    eye = jnp.eye(d, dtype=y.dtype)
+    if covariance_type in ("full", "tied"):
+        scatter = jnp.einsum("nk,nkd,nke->kde", r, diff, diff)
+        if covariance_type == "tied":
+            cov = jnp.broadcast_to(scatter.sum(axis=0) / c.sum() + jnp.diag(reg), scatter.shape)
+        else:
+            cov = scatter / nk_safe[:, None, None] + jnp.diag(reg)
+        cov = 0.5 * (cov + jnp.swapaxes(cov, 1, 2))
+    else:
+        var = jnp.einsum("nk,nkd->kd", r, diff * diff) / nk_safe[:, None] + reg
+        if covariance_type == "spherical":
+            var = jnp.broadcast_to(var.mean(axis=1, keepdims=True), var.shape)
+        cov = var[:, :, None] * eye
+    if covariance_type != "tied":  # the shared matrix uses every point, dead components too
+        cov = jnp.where(alive[:, None, None], cov, prev[2])
+    return (jnp.log(nk / c.sum()), mu, cov), ll
+
+
+def _hard_start(y, c, reg, labels, k: int, covariance_type: str):
+    """The M step on hard labels (U,) in [0, K): a start from a clustering."""
+    lp = jnp.where(jax.nn.one_hot(labels, k, dtype=bool), 0.0, -jnp.inf).astype(y.dtype)
+    mean = (c @ y) / c.sum()
+    spread = jnp.einsum("n,nd,ne->de", c, y - mean, y - mean) / c.sum() + jnp.diag(reg)
+    prev = (None, jnp.broadcast_to(mean, (k, y.shape[1])), jnp.broadcast_to(spread, (k,) + spread.shape))
+    params, _ = m_step(y, c, lp, reg, covariance_type, prev)
+    return params
+
+
+def kmeans_start(key, y, c, reg, k: int, covariance_type: str):
+    """k-means++ seeding weighted by the counts, N_LLOYD Lloyd iterations, then one M step
+    on the hard labels."""
+
+    def nearest(centres):
+        return jnp.argmin(jnp.sum((y[:, None, :] - centres) ** 2, axis=-1), axis=1)
+
+    def lloyd(centres, _):
+        one = jax.nn.one_hot(nearest(centres), k, dtype=y.dtype) * c[:, None]
+        cnt = one.sum(0)
+        new = (one.T @ y) / jnp.maximum(cnt, 1e-300)[:, None]
+        return jnp.where(cnt[:, None] > 0, new, centres), None
+
+    centres, _ = jax.lax.scan(lloyd, kmeans_pp_points(key, y, k, c), None, length=N_LLOYD)
+    return _hard_start(y, c, reg, nearest(centres), k, covariance_type)
+
+
+def random_start(key, y, c, reg, k: int, covariance_type: str):
+    """Means at K distinct rows drawn by count, equal weights, every covariance the data's."""
+    idx = jax.random.choice(key, y.shape[0], (k,), replace=False, p=c / c.sum())
+    mean = (c @ y) / c.sum()
+    spread = jnp.einsum("n,nd,ne->de", c, y - mean, y - mean) / c.sum() + jnp.diag(reg)
+    if covariance_type in ("diag", "spherical"):
+        var = jnp.diag(spread)
+        spread = jnp.diag(jnp.full_like(var, var.mean()) if covariance_type == "spherical" else var)
+    return jnp.full(k, -jnp.log(k)).astype(y.dtype), y[idx], jnp.broadcast_to(spread, (k,) + spread.shape)
+
+
+@partial(jax.jit, static_argnames=("k", "max_iter", "n_init", "init", "covariance_type"))
+def fit_from_starts(key, y, c, reg, tol, *, k: int, max_iter: int, n_init: int, init: str, covariance_type: str):
+    """EM from ``n_init`` starts, one after another (``lax.map``: batching the Cholesky
+    factors and triangular solves doubles the compilation time); the best run's
+    (params, ll, history, n_iter, converged), as :func:`gmm.estimation.em.em_loop` returns them."""
+    start = kmeans_start if init == "kmeans" else random_start
+
+    def step(params):
+        return m_step(y, c, e_step(y, *params), reg, covariance_type, params)
+
+    def run(key_r):
+        return em_loop(step, start(key_r, y, c, reg, k, covariance_type), max_iter, tol, c.sum())
+
+    out = jax.lax.map(run, jax.random.split(key, n_init))
+    best = jnp.argmax(jnp.where(jnp.isfinite(out[1]), out[1], -jnp.inf))
+    return jax.tree_util.tree_map(lambda a: a[best], out)
+
+
+__all__ = ["e_step", "fit_from_starts", "kmeans_start", "m_step", "random_start"]

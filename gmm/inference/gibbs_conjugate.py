@@ -1,0 +1,241 @@
+"""The conjugate Gibbs sampler of :func:`gmm.gibbs` for data in D dimensions, with parallel tempering.
+
+The model is :func:`gmm.models.full_covariance.bayesian_gmm_full` (Normal-Inverse-Wishart prior on each
+(mu_k, Sigma_k), :class:`gmm.models.niw.NIWPrior`). Rung r of the ladder 1 = beta_0 > beta_1 > ...
+targets the complete-data tempered law
+
+    pi_beta(z, theta) ∝ p(theta) p(z | pi) p(x | z, theta)^beta,
+
+which stays conjugate: z_i | theta ∝ pi_k N(x_i | mu_k, Sigma_k)^beta; pi | z ~ Dirichlet(alpha + n_k)
+(p(z | pi) is not tempered); (mu_k, Sigma_k) | z is Normal-Inverse-Wishart with the
+beta-weighted statistics (beta n_k, beta sum x_i, beta sum x_i x_i^T), since
+prod_i N(x_i | mu, Sigma)^beta has the Gaussian form of beta n_k points with those sums. Every
+rung's sweep is therefore an exact Gibbs sweep of its own target, and swapping the states of
+rungs i, j is accepted with probability min(1, exp((beta_i - beta_j)(l_j - l_i))),
+l = log p(x | z, theta) (:func:`gmm.inference.tempering.exchange`, which also adapts the ladder during
+warmup). At beta = 1 the sweep is the plain conjugate sampler.
+
+Tempering the complete-data likelihood flattens the assignments as well as the parameters, so
+hot rungs move whole clusters between components, which the cold chain, moving one point at a
+time against sharp components, cannot. (The 1-D sampler tempers p(x | theta) instead, with
+Metropolis-Hastings corrections, :mod:`gmm.inference.tempering`.)
+
+Everything runs on the data standardised per column (robust location and scale, float64; the
+NIW prior maps exactly) in float32. All densities are GenJAX scores of
+:func:`gmm.models.full_covariance.assigned_point_full`.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import logsumexp
+
+from gmm.inference import tempering
+from gmm.models import niw
+from gmm._util.numerics import robust_scale_columns
+from gmm.estimation.kmeans import kmeans_pp_points
+from gmm.models.full_covariance import assigned_point_full
+from gmm.models.niw import NIWPrior
+
+
+def component_columns(y: jax.Array, weights: jax.Array, means: jax.Array, cov_trils: jax.Array) -> jax.Array:
+    """log pi_k + log N(y_i | mu_k, L_k L_k^T) for points y (N, D), shape (N, K): the GenJAX
+    scores ``assigned_point_full.assess({"z": k, "x": y_i}, pi, mu, L)``."""
+
+    def column(k: int) -> jax.Array:
+        zk = jnp.asarray(k, jnp.int32)
+        return jax.vmap(lambda yi: assigned_point_full.assess({"z": zk, "x": yi}, weights, means, cov_trils)[0])(y)
+
+    return jnp.stack([column(k) for k in range(weights.shape[0])], axis=1)
+
+
+def inverse_wishart_tril(chi2: jax.Array, normals: jax.Array, psi: jax.Array) -> jax.Array:
+    """A Cholesky factor of Sigma ~ Inverse-Wishart(dof, Psi) by Bartlett's construction of its
+    precision: with Psi = C C^T and A lower triangular, A_ii^2 = chi2_i ~ chi2(dof - i),
+    A_ij = normals_ij ~ N(0, 1) below the diagonal, Sigma^{-1} = C^{-T} A A^T C^{-1} ~
+    Wishart(dof, Psi^{-1}) (the model's prior, :func:`gmm.models.full_covariance.niw_component`), so
+    Sigma = (C A^{-T})(C A^{-T})^T. Takes the variates, shapes (D,) and (D, D)."""
+    d = psi.shape[-1]
+    a = jnp.tril(normals, -1) + jnp.diag(jnp.sqrt(chi2))
+    c = jnp.linalg.cholesky(psi)
+    b = c @ jax.scipy.linalg.solve_triangular(a, jnp.eye(d, dtype=psi.dtype), lower=True).T
+    cov = b @ b.T
+    return jnp.linalg.cholesky(0.5 * (cov + cov.T))
+
+
+def _log_lik(cols: jax.Array, z: jax.Array, weights: jax.Array) -> jax.Array:
+    """log p(x | z, theta) = sum_i (cols_{i z_i} - log pi_{z_i})."""
+    return jnp.sum(jnp.take_along_axis(cols, z[:, None], axis=1)[:, 0] - jnp.log(weights)[z])
+
+
+def tempered_sweep(key, state, y, prior: NIWPrior, beta):
+    """One exact Gibbs sweep at inverse temperature ``beta`` (module docstring): z | theta, then
+    pi | z and each (mu_k, Sigma_k) | z (Sigma_k ~ IW(dof_n, Psi_n), mu_k ~ N(m_n, Sigma_k / kappa_n)).
+
+    ``state`` = (z (N,), pi (K,), mu (K, D), chol Sigma (K, D, D), columns (N, K) of the
+    current theta (:func:`component_columns`), log p(x | z, theta)); returns the new state.
+    """
+    z, weights, means, cov_trils, cols, _ = state
+    k, d = means.shape
+    k_z, k_g, k_s, k_m = jax.random.split(key, 4)
+    log_w = jnp.log(weights)
+    z = jax.random.categorical(k_z, log_w + beta * (cols - log_w), axis=1)
+    n, s1, s2 = niw.sufficient_stats(y, jax.nn.one_hot(z, k, dtype=y.dtype))
+    kappa_n, m_n, dof_n, psi_n = niw.posterior(prior, beta * n, beta * s1, beta * s2)
+    # One call to the gamma sampler for the Dirichlet (K variates) and the Bartlett chi-squares
+    # (K x D): each call of it adds seconds of compilation.
+    shapes = jnp.concatenate([prior.alpha + n, ((dof_n[:, None] - jnp.arange(d, dtype=y.dtype)) / 2.0).ravel()])
+    g = jax.random.gamma(k_g, shapes)
+    # Floor the weights: a component that lost every point can get pi_k = 0 in float32.
+    weights = jnp.maximum(g[:k] / g[:k].sum(), jnp.finfo(y.dtype).tiny)
+    weights = weights / weights.sum()
+    normals = jax.random.normal(k_s, (k, d, d), y.dtype)
+    cov_trils = jax.vmap(inverse_wishart_tril)(2.0 * g[k:].reshape(k, d), normals, psi_n)
+    eps = jax.random.normal(k_m, m_n.shape, y.dtype)
+    means = m_n + jnp.einsum("kde,ke->kd", cov_trils, eps) / jnp.sqrt(kappa_n)[:, None]
+    cols = component_columns(y, weights, means, cov_trils)
+    return z, weights, means, cov_trils, cols, _log_lik(cols, z, weights)
+
+
+def _init_state(key, y, k: int):
+    """Means at K points picked with k-means++ (D^2) weighting, equal weights, covariances I / K
+    (standardised units); z is drawn in the first sweep."""
+    d = y.shape[1]
+    weights = jnp.full(k, 1.0 / k, y.dtype)
+    means = kmeans_pp_points(key, y, k)
+    trils = jnp.broadcast_to(jnp.eye(d, dtype=y.dtype) / jnp.sqrt(k), (k, d, d))
+    cols = component_columns(y, weights, means, trils)
+    z = jnp.zeros(y.shape[0], jnp.int32)
+    return z, weights, means, trils, cols, _log_lik(cols, z, weights)
+
+
+@partial(jax.jit, static_argnames=("k", "n_samples", "n_warmup", "n_chains"))
+def run(key, y, prior, betas, k: int, n_samples: int, n_warmup: int, n_chains: int, relabel, adapt):
+    """All chains and sweeps: one ``lax.scan`` over warmup + kept sweeps.
+
+    ``y`` (N, D) standardised; ``betas`` (R,), betas[0] = 1, the starting ladder. A sweep updates
+    the C x R rung states one after another (``lax.map``: batching the Cholesky factors,
+    triangular solves and gamma sampler under ``vmap`` doubles the compilation time, and the
+    data are small), then, with R > 1, proposes swaps (:func:`gmm.inference.tempering.exchange`, which
+    adapts the ladder during warmup when ``adapt``). Only rung 0 is recorded, its components
+    ordered by the first coordinate of the means when ``relabel`` (traced).
+
+    Returns the kept draws (pi (C, S, K), mu (C, S, K, D), chol Sigma (C, S, K, D, D)), the
+    mean over chains and kept draws of the responsibilities (N, K), the swap acceptance rates
+    (C, R - 1) and the ladder used after warmup (R,).
+    """
+    n_rungs = betas.shape[0]
+    n_total = n_warmup + n_samples
+    flat = lambda a: a.reshape(n_chains * n_rungs, *a.shape[2:])  # noqa: E731
+    unflat = lambda a: a.reshape(n_chains, n_rungs, *a.shape[1:])  # noqa: E731
+
+    def relabelled(w, m, l, cols):
+        order = jnp.where(relabel, jnp.argsort(m[:, 0]), jnp.arange(k))
+        return w[order], m[order], l[order], cols[:, order]
+
+    def step(carry, inp):
+        state, betas, stats, resp_sum = carry
+        t, key_t = inp  # key_t: (n_chains,) keys
+        keys = jax.vmap(lambda kc: jax.random.split(kc, n_rungs + 1))(key_t)
+        sweep_in = (flat(keys[:, :n_rungs]), jax.tree_util.tree_map(flat, state), jnp.tile(betas, n_chains))
+        swept = jax.lax.map(lambda a: tempered_sweep(a[0], a[1], y, prior, a[2]), sweep_in)
+        state = jax.tree_util.tree_map(unflat, swept)
+        if n_rungs > 1:
+            state, betas, stats = tempering.exchange(keys[:, n_rungs], state, state[5], betas, stats, t, n_warmup,
+                                                     adapt)
+        w, m, l, cols = jax.vmap(relabelled)(*(a[:, 0] for a in state[1:5]))
+        resp_sum = resp_sum + jnp.where(t < n_warmup, 0.0, 1.0) * jax.nn.softmax(cols, axis=-1).sum(axis=0)
+        return (state, betas, stats, resp_sum), (w, m, l)
+
+    init_keys = jax.random.split(jax.random.fold_in(key, 1), n_chains * n_rungs)
+    state = jax.tree_util.tree_map(unflat, jax.lax.map(lambda kc: _init_state(kc, y, k), init_keys))
+    keys = jax.vmap(lambda kc: jax.random.split(kc, n_total), out_axes=1)(jax.random.split(key, n_chains))
+    carry = (state, betas, tempering.init_exchange_stats(n_chains, n_rungs, y.dtype),
+             jnp.zeros((y.shape[0], k), y.dtype))
+    (_, betas, (_, swap_sum, swap_n), resp_sum), (w, m, l) = jax.lax.scan(
+        step, carry, (jnp.arange(n_total, dtype=y.dtype), keys)
+    )
+    w, m, l = (jnp.swapaxes(a[n_warmup:], 0, 1) for a in (w, m, l))
+    return w, m, l, resp_sum / (n_chains * n_samples), swap_sum / jnp.maximum(swap_n, 1.0), betas
+
+
+def sample(key, data: np.ndarray, k: int, prior: NIWPrior, n_samples: int, n_warmup: int, n_chains: int,
+           betas: np.ndarray, relabel: bool, adapt: bool) -> dict[str, np.ndarray]:
+    """Run :func:`run` on data (N, D) (checked) with ``prior`` in data units; returns float64 NumPy
+    in data units: ``weights`` (C, S, K), ``means`` (C, S, K, D), ``covariances`` (C, S, K, D, D),
+    ``assignment_probs`` (N, K) (rows sum to 1), ``swap_acceptance_rate`` (C, R - 1) and
+    ``inverse_temperatures`` (R,)."""
+    loc, scale = robust_scale_columns(data)
+    prior_std = jax.tree_util.tree_map(lambda v: np.asarray(v, np.float32), prior.standardised(loc, scale))
+    if not all(np.all(np.isfinite(v)) for v in jax.tree_util.tree_leaves(prior_std)):
+        raise ValueError(f"prior {prior!r} cannot be represented in float32 on the data's scale {scale.tolist()}; "
+                         "allowed: hyperparameters within about 1e30 of the data's scale.")
+    y = jnp.asarray((data - loc) / scale, jnp.float32)
+    w, m, l, resp, swap, ladder = run(
+        key, y, jax.tree_util.tree_map(jnp.asarray, prior_std), jnp.asarray(betas, jnp.float32), k, n_samples,
+        n_warmup, n_chains, jnp.asarray(relabel), jnp.asarray(adapt),
+    )
+    l = np.asarray(l, np.float64)
+    resp = np.asarray(resp, np.float64)
+    return {
+        "weights": np.asarray(w, np.float64),
+        "means": loc + scale * np.asarray(m, np.float64),
+        "covariances": (l @ np.swapaxes(l, -1, -2)) * np.outer(scale, scale),
+        "assignment_probs": resp / resp.sum(axis=1, keepdims=True),
+        "swap_acceptance_rate": np.asarray(swap, np.float64),
+        "inverse_temperatures": np.asarray(ladder, np.float64),
+    }
+
+
+# ---------------------------------------------------------------------------
+# Posterior summaries at new points (float32, standardised units)
+# ---------------------------------------------------------------------------
+
+
+@jax.jit
+def _draw_log_densities(points, weights, means, cov_trils):
+    """log sum_k pi_k N(point | mu_k, Sigma_k) of each draw (leading axis of the parameters), (S, M)."""
+    return jax.lax.map(lambda th: logsumexp(component_columns(points, *th), axis=1), (weights, means, cov_trils))
+
+
+@jax.jit
+def _mean_responsibilities(points, weights, means, cov_trils):
+    """Average over draws (leading axis) of P(z = k | point, theta), shape (M, K)."""
+
+    def add(total, th):
+        return total + jax.nn.softmax(component_columns(points, *th), axis=1), None
+
+    zero = jnp.zeros((points.shape[0], weights.shape[1]), points.dtype)
+    total, _ = jax.lax.scan(add, zero, (weights, means, cov_trils))
+    return total / weights.shape[0]
+
+
+def _standardised_draws(data, points, weights, means, covariances):
+    """Points (M, D) and draws (S, K, ...) in the units of the data standardised as in :func:`sample`,
+    float32, and the Jacobian prod_d scale_d."""
+    loc, scale = robust_scale_columns(data)
+    chol = np.linalg.cholesky(covariances / np.outer(scale, scale))
+    args = ((points - loc) / scale, weights, (means - loc) / scale, chol)
+    return tuple(jnp.asarray(a, jnp.float32) for a in args), float(np.prod(scale))
+
+
+def draw_densities(data, points, weights, means, covariances) -> np.ndarray:
+    """The mixture density of each draw (weights (S, K), means (S, K, D), covariances (S, K, D, D),
+    data units) at points (M, D), per unit of the data, float64, shape (S, M); the data (N, D)
+    set the standardisation."""
+    args, jac = _standardised_draws(data, points, weights, means, covariances)
+    return np.exp(np.asarray(_draw_log_densities(*args), np.float64)) / jac
+
+
+def mean_responsibilities(data, points, weights, means, covariances) -> np.ndarray:
+    """P(z_new = k | point, x) averaged over the draws (as :func:`draw_densities`), shape (M, K)."""
+    args, _ = _standardised_draws(data, points, weights, means, covariances)
+    return np.asarray(_mean_responsibilities(*args), np.float64)
+
+
+__all__ = ["component_columns", "draw_densities", "inverse_wishart_tril", "mean_responsibilities", "run",
+           "sample", "tempered_sweep"]

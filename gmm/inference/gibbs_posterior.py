@@ -1,0 +1,254 @@
+"""The outcome of :func:`gmm.gibbs` for data in any dimension: :class:`GibbsPosterior`.
+
+One class serves both samplers. Its draws have the one-dimensional shapes (means and stds
+(C, S, K)) when the data have one dimension and the D-dimensional ones (means (C, S, K, D),
+covariances (C, S, K, D, D)) otherwise; the summaries read whichever the draws have.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gmm.inference import gibbs_conjugate as conjugate
+from gmm import diagnostics
+from gmm.inference.scoring import PARAMS, responsibilities
+from gmm._util.validation import as_data, check_positive_int
+
+PARAMS_FULL = ("weights", "means", "covariances")
+
+
+@jax.jit
+def _mean_responsibilities(x: jax.Array, weights: jax.Array, means: jax.Array, stds: jax.Array) -> jax.Array:
+    """Average over draws (rows of the (S, K) parameters) of P(z = k | x_m, theta_s), shape (M, K).
+
+    A scan over the draws, so memory is (M, K) whatever the number of draws.
+    """
+
+    def add(total, theta):
+        return total + jnp.stack(responsibilities(x, *theta), axis=1), None
+
+    total, _ = jax.lax.scan(add, jnp.zeros((x.shape[0], weights.shape[1]), x.dtype), (weights, means, stds))
+    return total / weights.shape[0]
+
+
+def mixture_densities(weights: Any, means: Any, stds: Any, grid: Any, max_draws: int = 2000) -> np.ndarray:
+    """The mixture density of each draw on ``grid``, float64, shape (S', G).
+
+    ``weights``, ``means``, ``stds`` hold draws with the components on the last axis (any
+    leading shape); at most ``max_draws`` evenly spaced draws are used (S' of them).
+    """
+    w, m, s = (np.asarray(a, np.float64).reshape(-1, np.shape(a)[-1]) for a in (weights, means, stds))
+    idx = np.linspace(0, w.shape[0] - 1, min(max_draws, w.shape[0])).astype(int)
+    w, m, s = w[idx], m[idx], s[idx]
+    g = np.asarray(grid, np.float64)[None, :, None]
+    z = (g - m[:, None, :]) / s[:, None, :]
+    return (w[:, None, :] * np.exp(-0.5 * z**2) / (s[:, None, :] * math.sqrt(2 * math.pi))).sum(axis=-1)
+
+
+@dataclass(frozen=True)
+class GibbsPosterior:
+    """Outcome of :func:`gmm.gibbs`: draws relabelled in every sample (by increasing mean in
+    one dimension, by the first coordinate of the means in D), unless ``relabel=False``.
+
+    Data with one dimension ((N,), or (N, 1)) give the one-dimensional shapes below; data
+    (N, D) with D >= 2 the D-dimensional ones.
+
+    Attributes:
+        weights: mixing proportions, shape (n_chains, n_samples, K).
+        means: component means, shape (n_chains, n_samples, K) in one dimension, else
+            (n_chains, n_samples, K, D); data units.
+        stds: component standard deviations, shape (n_chains, n_samples, K), data units; in
+            one dimension only (None otherwise).
+        assignment_probs: P(z_i = k | x), shape (N, K), rows sum to 1, Rao-Blackwellised:
+            the average over all draws of P(z_i = k | theta_s, x_i), in the sorted labelling.
+        rhat: rank-normalised split R-hat of every scalar parameter (ArviZ),
+            ``{"weights": (K,), "means": (K,), "stds": (K,)}`` in one dimension,
+            ``{"weights": (K,), "means": (K, D), "covariances": (K, D, D)}`` in D; NaN with one chain.
+        ess: bulk effective sample size of every scalar parameter (ArviZ), same layout;
+            quote it for Monte Carlo standard errors, sd / sqrt(ess).
+        acceptance_rate: mean acceptance probability of the log-sigma MH steps after
+            warmup, shape (n_chains, K); None for the conjugate sampler (no MH steps).
+        step_size: the adapted random-walk step on log sigma, shape (n_chains, K), in
+            log sigma (unitless); None for the conjugate sampler.
+        inverse_temperatures: the tempering ladder beta_0 = 1 > beta_1 > ... used after
+            warmup (adapted during warmup unless ``adapt_ladder=False``), shape
+            (n_temperatures,); ``[1.0]`` without tempering.
+        swap_acceptance_rate: mean acceptance probability of the proposed swaps between
+            rungs r and r + 1 after warmup, shape (n_chains, n_temperatures - 1) (empty
+            without tempering). Rates near 0 for some pair mean the ladder is too sparse there.
+        correction_acceptance_rate: acceptance rate after warmup of the 1-D sampler's
+            g-corrections of each rung (``gmm.inference.tempering``): [:, :, 0] over pi and the K
+            means, [:, :, 1] over the K standard deviations; shape (n_chains,
+            n_temperatures, 2); all 1 at beta = 1 and without tempering; None for the
+            conjugate sampler, whose rungs need no correction.
+        x: the data, shape (N,) or (N, D).
+        covariances: component covariance matrices, shape (n_chains, n_samples, K, D, D)
+            (D = 1 in one dimension: the variances stds^2), squared data units.
+        prior: the prior used, a :class:`gmm.Prior` or :class:`gmm.NIWPrior`, data units.
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    stds: np.ndarray | None
+    assignment_probs: np.ndarray
+    rhat: dict[str, np.ndarray]
+    ess: dict[str, np.ndarray]
+    acceptance_rate: np.ndarray | None
+    step_size: np.ndarray | None
+    inverse_temperatures: np.ndarray
+    swap_acceptance_rate: np.ndarray
+    correction_acceptance_rate: np.ndarray | None
+    x: np.ndarray
+    covariances: np.ndarray | None = None
+    prior: Any = None
+
+    def __post_init__(self) -> None:
+        if self.covariances is None:  # one dimension: Sigma_k = sigma_k^2 as (1, 1) matrices
+            object.__setattr__(self, "covariances", (self.stds**2)[..., None, None])
+
+    @property
+    def n_chains(self) -> int:
+        return int(self.means.shape[0])
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.means.shape[1])
+
+    @property
+    def n_components(self) -> int:
+        return int(self.means.shape[2])
+
+    @property
+    def dim(self) -> int:
+        """D, the dimension of a point (1 for the one-dimensional shapes)."""
+        return 1 if self.means.ndim == 3 else int(self.means.shape[3])
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The names of the draws the diagnostics cover: weights, means and stds (one
+        dimension) or covariances (D dimensions)."""
+        return PARAMS if self.dim == 1 else PARAMS_FULL
+
+    @functools.cached_property
+    def ess_tail(self) -> dict[str, np.ndarray]:
+        """Tail (5% and 95% quantile) ESS of every scalar parameter (ArviZ), same layout as
+        ``ess``; computed on first use, since the sampler's own checks need only the bulk ESS."""
+        return {name: diagnostics.ess(getattr(self, name), "tail") for name in self.params}
+
+    def posterior_mean(self) -> dict[str, np.ndarray]:
+        """Posterior means over all draws of ``params`` (in the relabelled order), e.g.
+        weights (K,), means (K, D), covariances (K, D, D)."""
+        return {name: getattr(self, name).mean(axis=(0, 1)) for name in self.params}
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per scalar parameter (for covariances the upper triangle): name, mean,
+        sd, 2.5% and 97.5% quantiles, mcse = sd / sqrt(ess), rhat, ess, ess_tail (all
+        pooled over chains)."""
+        rows = []
+        for name in self.params:
+            draws = getattr(self, name)
+            for j in np.ndindex(*draws.shape[2:]):
+                if name == "covariances" and j[1] > j[2]:
+                    continue
+                d = draws[(slice(None), slice(None), *j)].ravel()
+                sd = float(d.std(ddof=1)) if d.size > 1 else float("nan")
+                ess = float(self.ess[name][j])
+                rows.append(
+                    {
+                        "parameter": f"{name}[{', '.join(map(str, j))}]",
+                        "mean": float(d.mean()),
+                        "sd": sd,
+                        "q2.5": float(np.quantile(d, 0.025)),
+                        "q97.5": float(np.quantile(d, 0.975)),
+                        "mcse": sd / math.sqrt(ess) if ess > 0 else float("nan"),
+                        "rhat": float(self.rhat[name][j]),
+                        "ess": ess,
+                        "ess_tail": float(self.ess_tail[name][j]),
+                    }
+                )
+        return rows
+
+    def _points(self, points: Any, name: str) -> np.ndarray:
+        """New points checked against the data's dimension: (M,) in one dimension, (M, D) in D."""
+        if self.dim == 1:
+            p = as_data(points, name, ndim=None)
+            if p.ndim == 2 and p.shape[1] != 1:
+                raise ValueError(f"{name} must have shape (M,) or (M, 1) for one-dimensional data, got {p.shape}.")
+            return p.reshape(-1)
+        return as_data(points, name, ndim=2, dim=self.dim)
+
+    def _flat_draws(self, max_draws: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """At most ``max_draws`` evenly spaced draws pooled over chains: weights (S', K),
+        means (S', K, D), covariances (S', K, D, D)."""
+        k, d = self.n_components, self.dim
+        total = self.n_chains * self.n_samples
+        idx = np.linspace(0, total - 1, min(max_draws, total)).astype(int)
+        return (self.weights.reshape(-1, k)[idx], self.means.reshape(-1, k, d)[idx],
+                self.covariances.reshape(-1, k, d, d)[idx])
+
+    def predictive_density(
+        self, grid: Any, quantiles: tuple[float, float] | None = None, max_draws: int = 2000
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Posterior predictive density p(x_new | x) = E[sum_k pi_k N(x_new | mu_k, Sigma_k) | x]
+        at ``grid`` (points (G,) in one dimension, (G, D) in D; data units): the mixture
+        density averaged over (at most ``max_draws`` evenly spaced) draws, shape (G,), per
+        unit of the data.
+
+        With ``quantiles=(lo, hi)``, also the pointwise lo and hi quantiles of the
+        per-draw densities (a credible band): returns (mean, lower, upper).
+        """
+        g = self._points(grid, "grid")
+        max_draws = check_positive_int(max_draws, "max_draws", maximum=100_000)
+        if quantiles is not None:
+            lo, hi = (float(q) for q in quantiles)
+            if not 0.0 <= lo < hi <= 1.0:
+                raise ValueError(f"quantiles must be (lo, hi) with 0 <= lo < hi <= 1, got {quantiles!r}.")
+        if self.dim == 1:
+            dens = mixture_densities(self.weights, self.means, self.stds, g, max_draws)
+        else:
+            dens = conjugate.draw_densities(self.x, g, *self._flat_draws(max_draws))
+        if quantiles is None:
+            return dens.mean(axis=0)
+        return dens.mean(axis=0), np.quantile(dens, lo, axis=0), np.quantile(dens, hi, axis=0)
+
+    def predictive_assignment_probs(self, x_new: Any) -> np.ndarray:
+        """P(z_new = k | x_new, x) for new points ((M,) in one dimension, (M, D) in D),
+        shape (M, K), in the sorted labelling.
+
+        The responsibilities of each posterior draw, averaged over all draws, so
+        the uncertainty about the parameters is carried into the classification.
+        """
+        data = self._points(x_new, "x_new")
+        k = self.n_components
+        if self.dim > 1:
+            return conjugate.mean_responsibilities(self.x, data, *self._flat_draws(self.n_chains * self.n_samples))
+        with jax.enable_x64(True):
+            w, m, s = (jnp.asarray(a.reshape(-1, k)) for a in (self.weights, self.means, self.stds))
+            return np.asarray(_mean_responsibilities(jnp.asarray(data), w, m, s), dtype=np.float64)
+
+    def to_arviz(self):
+        """The draws as an ArviZ ``DataTree``: ``posterior`` (weights, means and stds or
+        covariances, dims chain, draw, component (, dim, dim_b)), ``sample_stats`` (none per
+        draw here) and ``observed_data`` (x)."""
+        dims = {"weights": ["component"], "means": ["component"], "stds": ["component"],
+                "covariances": ["component", "dim", "dim_b"]}
+        coords = {"component": np.arange(self.n_components)}
+        if self.dim > 1:
+            dims["means"] = ["component", "dim"]
+            coords.update(dim=np.arange(self.dim), dim_b=np.arange(self.dim))
+        return diagnostics.to_datatree(
+            {name: getattr(self, name) for name in self.params},
+            dims={name: dims[name] for name in self.params},
+            coords=coords,
+            observed_data={"x": self.x},
+        )
+
+
+__all__ = ["GibbsPosterior", "mixture_densities"]
