@@ -406,7 +406,7 @@ gmm.posterior_over_k(jax.random.key(1), x, range(1, 8), prior=prior)
 warm = time.perf_counter() - t1
 est = post.estimates
 print(json.dumps({"cold": cold, "import": imported, "warm": warm, "log_evidence": post.log_evidence,
-                  "stderr": post.log_evidence_stderr,
+                  "log_evidence_stderr": post.log_evidence_stderr,
                   "steps": {k: e.n_temperatures for k, e in est.items()},
                   "acceptance": {k: e.acceptance_rate for k, e in est.items()}}))
 """
@@ -431,7 +431,7 @@ def bench_evidence() -> list[str]:
     for k, v in res["log_evidence"].items():
         steps, acc = res["steps"][k], res["acceptance"][k]
         acc_s = "" if acc is None or acc != acc else f"{acc:.2f}"
-        rows.append(f"| {k} | {v:.3f} | {res['stderr'][k]:.3f} | {steps:.1f} | {acc_s} |")
+        rows.append(f"| {k} | {v:.3f} | {res['log_evidence_stderr'][k]:.3f} | {steps:.1f} | {acc_s} |")
     print("\n".join(rows), flush=True)
     return rows
 

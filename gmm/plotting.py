@@ -391,7 +391,7 @@ def predictive_band(x: Any, grid: Any, density: Any, band: Any, *, ax=None, bins
 def cluster_count_bars(probs: dict[str, dict[int, float]], *, ax=None, xlabel: str = "number of clusters",
                        errors: dict[str, dict[int, float]] | None = None):
     """Side-by-side bars of several laws over a count (label -> {k: probability}), with
-    optional error bars (label -> {k: standard error}, e.g. ``KPosterior.stderr``)."""
+    optional error bars (label -> {k: standard error}, e.g. ``KPosterior.probabilities_stderr``)."""
     ax = _ax(ax)
     ks = sorted({k for p in probs.values() for k in p})
     width = 0.8 / max(len(probs), 1)

@@ -37,7 +37,7 @@ def assert_is_matches_smc(r, smc_estimate, label) -> None:
     with an IS effective sample size over 500 (weights that a few particles dominate would
     make its error bar meaningless)."""
     assert r.ess > 500, (label, r.ess)
-    err = np.hypot(r.log_evidence_stderr, smc_estimate.stderr)
+    err = np.hypot(r.log_evidence_stderr, smc_estimate.log_evidence_stderr)
     assert abs(r.log_evidence - smc_estimate.log_evidence) < 4 * err, (label, r.log_evidence, smc_estimate.log_evidence, err)
 
 

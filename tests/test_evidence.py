@@ -135,9 +135,9 @@ def test_smc_agrees_with_exact(k, seed):
     exact = exact_log_marginal_likelihood(SMALL_X, k, prior=SMALL_PRIOR)
     est = log_marginal_likelihood(jax.random.key(1000 * seed + k), SMALL_X, k, prior=SMALL_PRIOR, **SMC)
     assert isinstance(est, EvidenceEstimate) and est.method == "smc" and est.n_components == k
-    assert 0 < est.stderr < 0.1
+    assert 0 < est.log_evidence_stderr < 0.1
     assert est.run_log_evidence.shape == (8,) and est.n_temperatures >= 1
-    assert abs(est.log_evidence - exact) < 4 * est.stderr, (est.log_evidence, exact, est.stderr)
+    assert abs(est.log_evidence - exact) < 4 * est.log_evidence_stderr, (est.log_evidence, exact, est.log_evidence_stderr)
 
 
 def test_smc_at_the_defaults_agrees_with_exact_for_every_k_of_one_compile(seed):
@@ -154,8 +154,8 @@ def test_smc_at_the_defaults_agrees_with_exact_for_every_k_of_one_compile(seed):
     for k in ks:
         exact = exact_log_marginal_likelihood(SMALL_X, k, prior=SMALL_PRIOR)
         est = post.estimates[k]
-        assert est.run_log_evidence.shape == (9,) and 0 < est.stderr < 0.15
-        assert abs(est.log_evidence - exact) < 4 * est.stderr, (k, est.log_evidence, exact, est.stderr)
+        assert est.run_log_evidence.shape == (9,) and 0 < est.log_evidence_stderr < 0.15
+        assert abs(est.log_evidence - exact) < 4 * est.log_evidence_stderr, (k, est.log_evidence, exact, est.log_evidence_stderr)
 
 
 def test_counter_based_uniforms_are_uniform_and_streams_independent():
@@ -185,14 +185,14 @@ def test_posterior_over_k_on_the_bentos():
     assert post.estimates[1].method == "exact" and post.log_evidence_stderr[1] == 0.0
     for k in (2, 3, 4):
         assert post.estimates[k].method == "smc" and 0 < post.log_evidence_stderr[k] < 0.3
-        assert 0 <= post.stderr[k] < 0.1
+        assert 0 <= post.probabilities_stderr[k] < 0.1
 
 
 def test_posterior_with_exact_evidences_only():
     post = posterior_over_k(jax.random.key(0), SMALL_X, [1, 2, 3], prior=SMALL_PRIOR, method="exact")
     ev = [exact_log_marginal_likelihood(SMALL_X, k, prior=SMALL_PRIOR) for k in (1, 2, 3)]
     np.testing.assert_allclose([post.probabilities[k] for k in (1, 2, 3)], np.exp(ev - logsumexp(ev)), rtol=1e-12)
-    assert all(v == 0.0 for v in post.stderr.values())
+    assert all(v == 0.0 for v in post.probabilities_stderr.values())
 
 
 # --- bad input ---------------------------------------------------------------

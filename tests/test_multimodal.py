@@ -61,7 +61,7 @@ def test_is_covers_both_modes(is_k2):
 
 def test_smc_matches_exact_at_k1(galaxies, smc):
     exact = exact_log_marginal_likelihood(galaxies, 1, prior=PRIOR)
-    assert abs(smc[1].log_evidence - exact) < 4 * smc[1].stderr, (smc[1].log_evidence, smc[1].stderr, exact)
+    assert abs(smc[1].log_evidence - exact) < 4 * smc[1].log_evidence_stderr, (smc[1].log_evidence, smc[1].log_evidence_stderr, exact)
 
 
 @pytest.mark.parametrize("k", [2, 3, 4])

@@ -154,7 +154,8 @@ def exact_log_evidence(
     if k == 1:
         with jax.enable_x64(True):
             value = float(_block_log_marginals(jnp.ones((1, n)), jnp.asarray(y), _as_jax(prior_y))[0])
-        return EvidenceEstimate(n_components=1, log_evidence=value - log_jac, stderr=0.0, method="exact")
+        return EvidenceEstimate(n_components=1, log_evidence=value - log_jac, log_evidence_stderr=0.0,
+                                method="exact")
     count = n_partitions(n, k, max_partitions)
     if count > max_partitions:
         raise ValueError(
@@ -180,7 +181,7 @@ def exact_log_evidence(
         )
         block_lse.append(np_logsumexp(log_terms))
     value = const + float(np_logsumexp(block_lse)) - log_jac
-    return EvidenceEstimate(n_components=k, log_evidence=value, stderr=0.0, method="exact")
+    return EvidenceEstimate(n_components=k, log_evidence=value, log_evidence_stderr=0.0, method="exact")
 
 
 # ---------------------------------------------------------------------------
@@ -215,7 +216,7 @@ def is_log_evidence(key: jax.Array, data: np.ndarray, k: int, prior: NIWPrior, n
     sqrt(var(w) / S) / mean(w) and ESS = (sum w)^2 / sum w^2. The error bar is itself estimated
     from the weights drawn, so when ESS < MIN_IS_ESS (50) it means nothing (the heavy tail of
     w has not been seen and the estimate is typically far too low): the estimate is still
-    returned, its ``stderr`` is NaN and a warning says to use SMC. Warned, not refused: the
+    returned, its ``log_evidence_stderr`` is NaN and a warning says to use SMC. Warned, not refused: the
     value is an unbiased estimate of p(x | K) all the same, and a NaN error bar carries the
     verdict into :func:`gmm.posterior_over_k`.
     """
@@ -239,7 +240,8 @@ def is_log_evidence(key: jax.Array, data: np.ndarray, k: int, prior: NIWPrior, n
             RuntimeWarning, stacklevel=4,
         )
         stderr = math.nan
-    return EvidenceEstimate(n_components=k, log_evidence=log_ev - log_jac, stderr=stderr, method="is", ess=ess)
+    return EvidenceEstimate(n_components=k, log_evidence=log_ev - log_jac, log_evidence_stderr=stderr,
+                            method="is", ess=ess)
 
 
 # ---------------------------------------------------------------------------
@@ -331,7 +333,7 @@ def smc_log_evidence(
     """log p(x | K) from ``n_runs`` independent particle filters over the points (the module
     docstring), ``n_particles`` each, resampling a run when its ESS / M < ``ess_threshold``,
     with ``n_moves`` collapsed-Gibbs sweeps after each step in which some run resampled.
-    The estimate is log mean_r Z_r; ``stderr`` = sqrt(var_r(Z_r) / R) / mean_r(Z_r) (delta
+    The estimate is log mean_r Z_r; ``log_evidence_stderr`` = sqrt(var_r(Z_r) / R) / mean_r(Z_r) (delta
     method); ``run_log_evidence`` holds log Z_r. ``k_max`` (>= K; default K) pads the components
     so that calls with the same k_max share one compile. The points are taken in their given
     order; the estimate is unbiased for any order.

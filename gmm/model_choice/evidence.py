@@ -59,7 +59,7 @@ class EvidenceEstimate:
     Attributes:
         n_components: the number of components K.
         log_evidence: the estimate of log p(x | K), nats.
-        stderr: its standard error (nats; 0 for ``"exact"``): for ``"smc"`` from the spread of
+        log_evidence_stderr: its standard error (nats; 0 for ``"exact"``): for ``"smc"`` from the spread of
             the independent runs, sqrt(var_r(Z_r) / R) / mean_r(Z_r) (delta method on the
             unbiased Z scale); for ``"is"`` the importance sampler's delta-method error.
         method: ``"smc"``, ``"is"`` or ``"exact"``.
@@ -71,7 +71,7 @@ class EvidenceEstimate:
 
     n_components: int
     log_evidence: float
-    stderr: float
+    log_evidence_stderr: float
     method: str
     run_log_evidence: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     n_temperatures: float = 0.0
@@ -145,7 +145,7 @@ def _smc_result(k, n_runs, log_scale, log_z, steps, acc) -> EvidenceEstimate:
     else:
         stderr = math.nan
     return EvidenceEstimate(
-        n_components=k, log_evidence=est, stderr=stderr, method="smc", run_log_evidence=log_z,
+        n_components=k, log_evidence=est, log_evidence_stderr=stderr, method="smc", run_log_evidence=log_z,
         n_temperatures=float(np.mean(np.asarray(steps))), acceptance_rate=float(np.mean(np.asarray(acc))),
     )
 
@@ -155,7 +155,7 @@ def _is_estimate(key: jax.Array, data: np.ndarray, k: int, prior: Prior, n_parti
 
     res = _importance_sampling(key, data, k, prior, n_particles, "em", 0.05, 4.0, 1.5)
     return EvidenceEstimate(
-        n_components=k, log_evidence=res.log_evidence, stderr=res.log_evidence_stderr, method="is",
+        n_components=k, log_evidence=res.log_evidence, log_evidence_stderr=res.log_evidence_stderr, method="is",
         ess=float(res.ess),
     )
 
@@ -214,7 +214,7 @@ def log_marginal_likelihood(
     Data of shape (N, D) (or any data with a :class:`~gmm.NIWPrior`): ``method="smc"`` runs
     ``n_runs`` particle filters over the points with z summed out (:func:`gmm.model_choice.collapsed.smc_log_evidence`),
     ``"is"`` draws z from its prior (:func:`gmm.model_choice.collapsed.is_log_evidence`; when its ESS is
-    below 50 it warns and its ``stderr`` is NaN). Exact values: :func:`exact_log_marginal_likelihood`.
+    below 50 it warns and its ``log_evidence_stderr`` is NaN). Exact values: :func:`exact_log_marginal_likelihood`.
 
     Args:
         key: ``jax.random`` key.
@@ -235,7 +235,7 @@ def log_marginal_likelihood(
         max_steps: most tempering steps per run (the last one jumps to beta = 1); 1-D only.
 
     Returns:
-        An :class:`EvidenceEstimate` (``log_evidence``, ``stderr`` in nats).
+        An :class:`EvidenceEstimate` (``log_evidence``, ``log_evidence_stderr`` in nats).
 
     Raises:
         ValueError: on bad data, K, prior, method or counts.
@@ -245,7 +245,7 @@ def log_marginal_likelihood(
         >>> x = gmm.datasets.bento()[:8]  # few enough points to sum over every labelling
         >>> est = gmm.log_marginal_likelihood(jax.random.key(0), x, 2)
         >>> exact = gmm.exact_log_marginal_likelihood(x, 2)
-        >>> bool(abs(est.log_evidence - exact) < 4 * est.stderr)
+        >>> bool(abs(est.log_evidence - exact) < 4 * est.log_evidence_stderr)
         True
     """
     key = check_key(key)
@@ -353,7 +353,7 @@ class KPosterior:
     Attributes:
         ks: the candidate K, increasing.
         probabilities: P(K | x) per K, ``{K: float}``, summing to 1.
-        stderr: delta-method standard error of each probability from the evidences' error
+        probabilities_stderr: delta-method standard error of each probability from the evidences' error
             bars, sd(P_K) ≈ sqrt(sum_j (P_K (1[K = j] - P_j) se_j)^2).
         log_evidence: log p(x | K) per K (nats).
         log_evidence_stderr: its error bar per K (0 when exact).
@@ -363,7 +363,7 @@ class KPosterior:
 
     ks: tuple[int, ...]
     probabilities: dict[int, float]
-    stderr: dict[int, float]
+    probabilities_stderr: dict[int, float]
     log_evidence: dict[int, float]
     log_evidence_stderr: dict[int, float]
     estimates: dict[int, EvidenceEstimate] = field(repr=False)
@@ -465,7 +465,8 @@ def posterior_over_k(
     for k in ks_t:
         if is_exact[k]:
             value = _exact(data, k, pr, max_exact_assignments)
-            estimates[k] = EvidenceEstimate(n_components=k, log_evidence=value, stderr=0.0, method="exact")
+            estimates[k] = EvidenceEstimate(n_components=k, log_evidence=value, log_evidence_stderr=0.0,
+                                            method="exact")
         else:
             estimates[k] = pending[k]()
     return _k_posterior(ks_t, estimates)
@@ -474,12 +475,12 @@ def posterior_over_k(
 def _k_posterior(ks_t: tuple[int, ...], estimates: dict[int, EvidenceEstimate]) -> KPosterior:
     """The KPosterior of the evidences of every candidate K."""
     log_ev = [estimates[k].log_evidence for k in ks_t]
-    se = [estimates[k].stderr for k in ks_t]  # NaN (a single SMC run) propagates to P's error bar
+    se = [estimates[k].log_evidence_stderr for k in ks_t]  # NaN (a single SMC run) propagates to P's error bar
     p, sd = _posterior_from_evidence(log_ev, se)
     return KPosterior(
         ks=ks_t,
         probabilities={k: float(v) for k, v in zip(ks_t, p)},
-        stderr={k: float(v) for k, v in zip(ks_t, sd)},
+        probabilities_stderr={k: float(v) for k, v in zip(ks_t, sd)},
         log_evidence={k: float(v) for k, v in zip(ks_t, log_ev)},
         log_evidence_stderr={k: float(v) for k, v in zip(ks_t, se)},
         estimates=estimates,
