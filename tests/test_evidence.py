@@ -220,7 +220,7 @@ def test_posterior_with_exact_evidences_only():
         ),
         (
             lambda: posterior_over_k(jax.random.key(0), gmm.datasets.coffee(), [2], method="exact"),
-            "max_exact_assignments",
+            "max_assignments",
         ),
     ],
 )

@@ -171,7 +171,7 @@ X30 = np.random.default_rng(0).normal(size=(30, 2))
          "dimension 3 but the data have D = 2"),
         (lambda: gmm.exact_log_marginal_likelihood(X30, 3), r"set partitions.*method='smc'"),
         (lambda: gmm.exact_log_marginal_likelihood(X8, 3, max_assignments=100), "max_assignments = 100"),
-        (lambda: gmm.posterior_over_k(jax.random.key(0), X30, [1, 3], method="exact"), "max_exact_assignments"),
+        (lambda: gmm.posterior_over_k(jax.random.key(0), X30, [1, 3], method="exact"), "max_assignments"),
         (lambda: gmm.log_marginal_likelihood(jax.random.key(0), X8, 9), "n_components=9 exceeds"),
         (lambda: gmm.log_marginal_likelihood(jax.random.key(0), X8, 2, method="laplace"), "method must be one of"),
         (lambda: gmm.log_marginal_likelihood(jax.random.key(0), X8, 2, n_moves=-1), "n_moves"),

@@ -131,8 +131,7 @@ def _subset_table(y: np.ndarray, prior: NIWPrior) -> np.ndarray:
 
 
 def exact_log_evidence(
-    data: np.ndarray, k: int, prior: NIWPrior, max_partitions: int = MAX_EXACT_PARTITIONS,
-    limit_name: str = "max_assignments",
+    data: np.ndarray, k: int, prior: NIWPrior, max_partitions: int = MAX_EXACT_PARTITIONS
 ) -> EvidenceEstimate:
     """log p(x | K) by enumerating the set partitions of the points into at most K blocks.
 
@@ -143,8 +142,8 @@ def exact_log_evidence(
 
     Args:
         data: points (N, D), float64, checked. k: K in [1, N]. prior: a checked NIWPrior.
-        max_partitions: refuse when sum_{b<=K} S(N, b) exceeds it; ``limit_name`` names it
-            in the message (the caller's argument).
+        max_partitions: refuse when sum_{b<=K} S(N, b) exceeds it (the public routines'
+            ``max_assignments``).
 
     Raises:
         ValueError: when there are more partitions than ``max_partitions``.
@@ -160,7 +159,7 @@ def exact_log_evidence(
     if count > max_partitions:
         raise ValueError(
             f"exact enumeration of {n} points into at most K={k} blocks needs more than "
-            f"{limit_name} = {max_partitions} set partitions (the limit for (N, D) data; default "
+            f"max_assignments = {max_partitions} set partitions (the limit for (N, D) data; default "
             f"MAX_EXACT_PARTITIONS = {MAX_EXACT_PARTITIONS}). Use log_marginal_likelihood(..., method='smc')."
         )
     table = _subset_table(y, prior_y)
@@ -368,13 +367,13 @@ def posterior_over_k_nd(key, data, ks, prior, method, max_exact, settings) -> KP
     exact = {k: k == 1 or n_partitions(n, k, max_exact) <= max_exact for k in ks}
     if method == "exact" and not all(exact.values()):
         raise ValueError(
-            f"method='exact' needs at most max_exact_assignments = {max_exact} set partitions of the "
+            f"method='exact' needs at most max_assignments = {max_exact} set partitions of the "
             f"{n} points for every K; K={max(ks)} has more. Use method='auto' or 'smc'."
         )
     estimates = {}
     for i, k in enumerate(ks):
         if method == "exact" or k == 1 or (method == "auto" and exact[k]):
-            estimates[k] = exact_log_evidence(data, k, prior, max_exact, "max_exact_assignments")
+            estimates[k] = exact_log_evidence(data, k, prior, max_exact)
         else:  # every K padded to max(ks): one compilation serves them all
             estimates[k] = estimate(jax.random.fold_in(key, i), data, k, prior, "is" if method == "is" else "smc",
                                     *settings, k_max=max(ks))

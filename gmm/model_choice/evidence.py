@@ -390,7 +390,7 @@ def posterior_over_k(
     *,
     prior: Prior | None = None,
     method: str = "auto",
-    max_exact_assignments: int = 1 << 14,
+    max_assignments: int = 1 << 14,
     n_particles: int | None = None,
     n_runs: int = 8,
     n_moves: int | None = None,
@@ -403,10 +403,10 @@ def posterior_over_k(
         ks: candidate numbers of components, integers >= 1.
         prior: the model's :class:`~gmm.models.generative.Prior` or :class:`~gmm.NIWPrior` (the same
             for every K); None derives one from the data (as in :func:`log_marginal_likelihood`).
-        method: ``"auto"`` (exact enumeration when K^N <= ``max_exact_assignments``, else
+        method: ``"auto"`` (exact enumeration when K^N <= ``max_assignments``, else
             SMC), ``"exact"``, ``"smc"`` or ``"is"``. K = 1 is always exact (one
             quadrature, any N; for (N, D) data one closed form).
-        max_exact_assignments: the K^N limit for exact evidences (``"auto"`` and ``"exact"``);
+        max_assignments: the K^N limit for exact evidences (``"auto"`` and ``"exact"``);
             for (N, D) data the limit on the number of set partitions into at most K blocks.
         n_particles, n_runs, n_moves: passed to :func:`log_marginal_likelihood`.
 
@@ -432,19 +432,19 @@ def posterior_over_k(
     ks_t = check_ks(ks, data.shape[0])
     if method not in ("auto", "exact", "smc", "is"):
         raise ValueError(f"method must be 'auto', 'exact', 'smc' or 'is', got {method!r}.")
-    max_exact_assignments = check_positive_int(max_exact_assignments, "max_exact_assignments")
+    max_assignments = check_positive_int(max_assignments, "max_assignments")
     if nd:
         from gmm.model_choice.collapsed import posterior_over_k_nd  # imported here: gmm.model_choice.collapsed imports this module
 
         settings = _check_estimator_settings("is" if method == "is" else "smc", max(ks_t), n_particles, n_runs,
                                              n_moves, 0.8, 500, data.shape)
-        return posterior_over_k_nd(key, data, ks_t, prior, method, max_exact_assignments, settings[:4])
+        return posterior_over_k_nd(key, data, ks_t, prior, method, max_assignments, settings[:4])
     pr = _prior_tuple(prior)
-    exact = {k: k == 1 or data.size * math.log(k) <= math.log(max_exact_assignments) for k in ks_t}
+    exact = {k: k == 1 or data.size * math.log(k) <= math.log(max_assignments) for k in ks_t}
     if method == "exact" and not all(exact.values()):
         worst = max(ks_t)
         raise ValueError(
-            f"method='exact' needs K^N <= max_exact_assignments = {max_exact_assignments} for every "
+            f"method='exact' needs K^N <= max_assignments = {max_assignments} for every "
             f"K; K={worst} gives {worst}^{data.size}. Use method='auto' or 'smc'."
         )
     settings = {}
@@ -464,7 +464,7 @@ def posterior_over_k(
     estimates = {}
     for k in ks_t:
         if is_exact[k]:
-            value = _exact(data, k, pr, max_exact_assignments)
+            value = _exact(data, k, pr, max_assignments)
             estimates[k] = EvidenceEstimate(n_components=k, log_evidence=value, log_evidence_stderr=0.0,
                                             method="exact")
         else:
