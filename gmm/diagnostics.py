@@ -129,6 +129,55 @@ def rank_counts(draws: Any, n_bins: int = 20) -> np.ndarray:
     return counts.reshape(c, n_bins, *rest)
 
 
+def summary(
+    draws: Mapping[str, Any],
+    rhat: Mapping[str, Any],
+    ess: Mapping[str, Any],
+    ess_tail: Mapping[str, Any],
+    *,
+    weights: Any = None,
+) -> list[dict[str, Any]]:
+    """One row per scalar parameter, the ``summary()`` of every posterior result.
+
+    Args:
+        draws: name -> draws of shape (n_chains, n_samples, ...); of a name ``"covariances"``
+            (..., D, D) only the upper triangle is reported.
+        rhat, ess, ess_tail: name -> the diagnostic per scalar parameter, shape (...).
+        weights: None for equally weighted draws, or self-normalised weights of shape
+            (n_chains, n_samples) (importance sampling): mean, sd and quantiles are then
+            weighted, and mcse = sd / sqrt(ess) uses the importance ESS passed in ``ess``.
+
+    Returns:
+        Rows ``{"parameter": "means[1]", "mean", "sd", "q2.5", "q97.5", "mcse", "rhat",
+        "ess", "ess_tail"}``, all pooled over chains (the 95% central interval).
+    """
+    rows = []
+    w = None if weights is None else np.asarray(weights, np.float64).ravel()
+    for name, a in draws.items():
+        a = np.asarray(a, np.float64)
+        for j in np.ndindex(*a.shape[2:]):
+            if name == "covariances" and j[1] > j[2]:
+                continue
+            d = a[(slice(None), slice(None), *j)].ravel()
+            if w is None:
+                mean = float(d.mean())
+                sd = float(d.std(ddof=1)) if d.size > 1 else float("nan")
+                lo, hi = np.quantile(d, (0.025, 0.975))
+            else:
+                mean = float(w @ d)
+                sd = float(np.sqrt(w @ (d - mean) ** 2))
+                order = np.argsort(d)
+                mid = np.cumsum(w[order]) - 0.5 * w[order]  # each draw at the middle of its mass
+                lo, hi = np.interp((0.025, 0.975), mid, d[order])
+            e = float(np.asarray(ess[name])[j])
+            rows.append({"parameter": f"{name}[{', '.join(map(str, j))}]", "mean": mean, "sd": sd,
+                         "q2.5": float(lo), "q97.5": float(hi),
+                         "mcse": float(sd / np.sqrt(e)) if e > 0 else float("nan"),
+                         "rhat": float(np.asarray(rhat[name])[j]), "ess": e,
+                         "ess_tail": float(np.asarray(ess_tail[name])[j])})
+    return rows
+
+
 def to_datatree(
     posterior: Mapping[str, Any],
     *,
@@ -136,6 +185,7 @@ def to_datatree(
     coords: Mapping[str, Any] | None = None,
     sample_stats: Mapping[str, Any] | None = None,
     observed_data: Mapping[str, Any] | None = None,
+    attrs: Mapping[str, Any] | None = None,
 ):
     """An ArviZ ``DataTree`` from draws shaped (n_chains, n_samples, ...).
 
@@ -145,6 +195,7 @@ def to_datatree(
         coords: dimension name -> coordinate values.
         sample_stats: per-draw sampler statistics, same leading shape.
         observed_data: the data, name -> array.
+        attrs: attributes of the tree (how the draws were made, e.g. a resampling key).
     """
     from arviz_base import from_dict  # imported here: ArviZ's import costs about a second
 
@@ -155,7 +206,9 @@ def to_datatree(
         groups["sample_stats"] = {k: np.asarray(v) for k, v in sample_stats.items()}
     if observed_data:
         groups["observed_data"] = {k: np.asarray(v) for k, v in observed_data.items()}
-    return from_dict(groups, dims=dict(dims or {}), coords=dict(coords or {}))
+    tree = from_dict(groups, dims=dict(dims or {}), coords=dict(coords or {}))
+    tree.attrs.update(dict(attrs or {}))
+    return tree
 
 
-__all__ = ["ESS_MIN", "RHAT_MAX", "ess", "rank_counts", "rhat", "to_datatree", "warn_if_unconverged"]
+__all__ = ["ESS_MIN", "RHAT_MAX", "ess", "rank_counts", "rhat", "summary", "to_datatree", "warn_if_unconverged"]

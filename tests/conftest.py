@@ -74,6 +74,7 @@ SLOW = (
     "tests/test_gibbs_conjugate.py::test_same_key_same_result_and_warning",
     "tests/test_gibbs_conjugate.py::test_single_component_is_the_exact_niw_posterior",
     "tests/test_evidence.py::test_smc_at_the_defaults_agrees_with_exact_for_every_k_of_one_compile",
+    "tests/test_readme.py",
     # the D-dimensional sampler, evidence and Dirichlet process mixture
     "tests/test_gibbs_conjugate.py::test_tempering_finds_the_modes_untempered_gibbs_misses",
     "tests/test_gibbs_conjugate.py::test_one_column_is_one_dimension",

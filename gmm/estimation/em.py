@@ -36,6 +36,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from jax.scipy.stats import norm
 
+from gmm._util import defaults
 from gmm._util.numerics import bucket, numpy_rng, quantile_sketch, robust_scale, robust_scale_columns
 from gmm._util.validation import (
     ConvergenceWarning,
@@ -43,12 +44,10 @@ from gmm._util.validation import (
     check_key,
     check_n_components,
     check_positive,
-    check_positive_int,
 )
 from gmm.estimation.kmeans import kmeans_starts
 from gmm.models.mixture import Mixture, check_covariance_type
 
-MAX_ITER_LIMIT = 100_000  # the history buffer holds max_iter + 1 numbers
 _SKETCH = 16_384  # above this many distinct values, restarts run on a quantile sketch first
 _REL_REG = 1e-6  # default reg_covar, in units of the squared median spacing of the values
 _MAX_ELEMENTS = 2**27  # floats in the largest (rows, K, D) temporary of EM in D dimensions: 1 GiB
@@ -316,9 +315,9 @@ def fit_em(
     n_components: int,
     *,
     covariance_type: str = "full",
-    max_iter: int = 1000,
-    tol: float = 1e-7,
-    n_init: int = 4,
+    max_iter: int = defaults.MAX_ITER,
+    tol: float = defaults.TOL,
+    n_init: int = defaults.N_INIT_FIT,
     reg_covar: float | None = None,
     min_std: float | None = None,
     init: str = "kmeans",
@@ -336,9 +335,10 @@ def fit_em(
             On the line "full", "diag" and "spherical" are the same model; "tied" (one
             variance shared) returns a mixture with D = 1 covariances.
         max_iter: most EM iterations per start (at most 100,000).
-        tol: stop when the mean log-likelihood per point improves by at most this (nats);
-            a run that stops at ``max_iter`` instead warns (:class:`gmm.ConvergenceWarning`).
-        n_init: number of starts; the one with the highest likelihood is kept. On the line
+        tol: stop when the mean log-likelihood per point improves by at most this (nats;
+            the one rule of every EM routine, :mod:`gmm._util.defaults`); a run that stops at
+            ``max_iter`` instead warns (:class:`gmm.ConvergenceWarning`).
+        n_init: number of starts (at most 1000); the one with the highest likelihood is kept. On the line
             they are equal-count quantiles then k-means++, and with more than 16,384
             distinct values all starts first run on a 16,384-point quantile sketch of the
             data, and only the best one is refined on the full data. In D dimensions every
@@ -376,13 +376,7 @@ def fit_em(
     data = as_data(x, ndim=None)
     k = check_n_components(n_components, data.shape[0])
     covariance_type = check_covariance_type(covariance_type)
-    max_iter = check_positive_int(max_iter, "max_iter")
-    if max_iter > MAX_ITER_LIMIT:
-        raise ValueError(f"max_iter must be at most {MAX_ITER_LIMIT}, got {max_iter}.")
-    n_init = check_positive_int(n_init, "n_init")
-    if n_init > 1000:
-        raise ValueError(f"n_init must be at most 1000, got {n_init}.")
-    tol = check_positive(tol, "tol")
+    max_iter, tol, n_init = defaults.check_em_settings(max_iter, tol, n_init)
     if reg_covar is not None:
         reg_covar = check_positive(reg_covar, "reg_covar")
     if min_std is not None:

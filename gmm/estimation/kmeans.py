@@ -93,19 +93,30 @@ def kmeans_starts(
 
 
 def kmeans_pp_points(key: jax.Array, y: jax.Array, k: int, weights: jax.Array | None = None) -> jax.Array:
-    """k-means++ seeding in D dimensions (traced): K rows of y (N, D), each drawn with
-    probability proportional to weight x squared distance to the nearest row chosen so far
-    (the first by weight alone); shape (K, D). Repeated rows fall back to drawing by weight."""
+    """Greedy k-means++ seeding in D dimensions (traced), as scikit-learn's: K rows of y (N, D).
+
+    The first row is drawn by weight; each next one is the best of 2 + floor(log K) candidates
+    drawn with probability proportional to weight x squared distance to the nearest row chosen
+    so far (Arthur and Vassilvitskii 2007), best meaning the lowest weighted sum of squared
+    distances to the nearest centre once it is added. Repeated rows fall back to drawing by
+    weight. Returns shape (K, D).
+    """
     w = jnp.ones(y.shape[0], y.dtype) if weights is None else weights
+    n_try = 2 + int(np.log(k))
+
+    def sqdist(c):
+        return jnp.sum((y - c) ** 2, axis=-1)
 
     def pick(carry, key_j):
-        centres, j = carry
-        d2 = jnp.min(jnp.where(jnp.arange(k) < j, jnp.sum((y[:, None, :] - centres) ** 2, -1), jnp.inf), axis=1)
-        d2 = jnp.where(j == 0, 1.0, d2) * w
-        logits = jnp.log(jnp.where(d2.sum() > 0, d2, w))
-        return (centres.at[j].set(y[jax.random.categorical(key_j, logits)]), j + 1), None
+        centres, d2, j = carry
+        logits = jnp.log(jnp.where(j == 0, w, jnp.where(jnp.sum(d2 * w) > 0, d2 * w, w)))
+        idx = jax.random.categorical(key_j, logits, shape=(n_try,))
+        cand_d2 = jnp.minimum(d2, jax.vmap(lambda i: sqdist(y[i]))(idx))  # (n_try, N)
+        best = jnp.argmin(jnp.sum(cand_d2 * w, axis=1))
+        return (centres.at[j].set(y[idx[best]]), cand_d2[best], j + 1), None
 
-    (centres, _), _ = jax.lax.scan(pick, (jnp.zeros((k, y.shape[1]), y.dtype), 0), jax.random.split(key, k))
+    start = (jnp.zeros((k, y.shape[1]), y.dtype), jnp.full(y.shape[0], jnp.inf, y.dtype), 0)
+    (centres, _, _), _ = jax.lax.scan(pick, start, jax.random.split(key, k))
     return centres
 
 

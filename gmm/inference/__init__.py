@@ -6,7 +6,8 @@
 - :mod:`gmm.inference.tempering`            parallel tempering: rungs, swaps, the adaptive ladder
 - :mod:`gmm.inference.gibbs_conjugate`      the conjugate sampler in D dimensions (with tempering)
 - :mod:`gmm.inference.scoring`              standardised data and priors, responsibilities
-- :mod:`gmm.inference.importance`           :func:`~gmm.importance_sampling`
+- :mod:`gmm.inference.importance`           :func:`~gmm.importance_sampling`; its result in
+                                            :mod:`gmm.inference.importance_result`
 - :mod:`gmm.inference.em_proposal`, :mod:`gmm.inference.modes`, :mod:`gmm.inference.allocation_proposal`
                                             its proposals
 - :mod:`gmm.inference.nuts`                 the NumPyro NUTS reference

@@ -38,6 +38,7 @@ import numpy as np
 from genjax import seed
 from scipy import stats
 
+from gmm._util import defaults
 from gmm.inference.dp_collapsed import INITS, check_count, check_memory, check_niw_options, check_run_options
 from gmm.inference.dp_collapsed import initial_labels, record, run_collapsed, update_concentration
 from gmm._util.validation import as_data, check_key, check_positive_int
@@ -411,9 +412,9 @@ def dp_gibbs(
     prior: Prior | NIWPrior | None = None,
     concentration: float = 1.0,
     concentration_prior: tuple[float, float] | None = None,
-    n_samples: int = 1000,
-    n_warmup: int = 500,
-    n_chains: int = 4,
+    n_samples: int = defaults.N_SAMPLES,
+    n_warmup: int = defaults.N_WARMUP,
+    n_chains: int = defaults.N_CHAINS,
     n_aux: int | None = None,
     max_clusters: int | None = None,
     init: str = "prior",

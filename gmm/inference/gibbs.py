@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gmm._util import defaults
 from gmm.inference import gibbs_conjugate as conjugate
 from gmm import diagnostics
 from gmm.inference import sweep as _sweep
@@ -59,9 +60,9 @@ def gibbs(
     n_components: int,
     *,
     prior: Prior | NIWPrior | None = None,
-    n_samples: int = 2000,
-    n_warmup: int = 500,
-    n_chains: int = 4,
+    n_samples: int = defaults.N_SAMPLES,
+    n_warmup: int = defaults.N_WARMUP,
+    n_chains: int = defaults.N_CHAINS,
     n_mh_steps: int | None = None,
     init_step_size: float | None = None,
     n_temperatures: int = 1,
@@ -120,7 +121,7 @@ def gibbs(
     conjugate (the data terms of (a) and (c) raised to beta, i.e. beta-weighted statistics),
     so every rung's sweep is exact and swaps compare l = log p(x | z, theta)
     (:mod:`gmm.inference.gibbs_conjugate`). ``n_mh_steps`` and ``init_step_size`` do not apply (a
-    ``ValueError`` says so); K = 1 is allowed and gives the exact NIW posterior.
+    ``ValueError`` says so).
 
     A ``RuntimeWarning`` names every parameter whose R-hat exceeds 1.01 or whose bulk ESS
     is below 100 (:func:`gmm.diagnostics.warn_if_unconverged`).
@@ -128,7 +129,7 @@ def gibbs(
     Args:
         key: ``jax.random`` key; the same key gives the same draws.
         x: observations, shape (N,) or (N, D), finite numbers.
-        n_components: K, an integer in [2, N] in one dimension, [1, N] for the conjugate sampler.
+        n_components: K, an integer in [1, N].
         prior: a :class:`~gmm.models.generative.Prior` (one dimension) or a :class:`~gmm.models.niw.NIWPrior`
             (any D, conjugate sampler); None derives one from the data
             (:meth:`~gmm.Prior.from_data` in one dimension, :meth:`~gmm.NIWPrior.from_data` in D).
@@ -163,7 +164,7 @@ def gibbs(
         )
     if data.ndim == 2 and not full:
         data = data[:, 0]  # (N, 1) with the 1-D model: the same as (N,)
-    k = check_n_components(n_components, data.shape[0], minimum=1 if full else 2)
+    k = check_n_components(n_components, data.shape[0], minimum=defaults.MIN_COMPONENTS)
     n_samples, n_warmup, n_chains = check_chain_sizes(n_samples, n_warmup, n_chains, max_warmup=10_000_000,
                                                       max_chains=1024)
     for name, flag in (("relabel", relabel), ("adapt_ladder", adapt_ladder)):
@@ -246,7 +247,7 @@ def _sample_1d(key, data: np.ndarray, k: int, prior: Prior, n_samples: int, n_wa
     fields = dict(
         assignment_probs=resp, acceptance_rate=np.asarray(acc, np.float64), step_size=np.asarray(step, np.float64),
         inverse_temperatures=betas, swap_acceptance_rate=np.asarray(swap, np.float64),
-        correction_acceptance_rate=np.asarray(fix, np.float64), x=data, prior=prior,
+        correction_acceptance_rate=np.asarray(fix, np.float64), data=data, prior=prior,
     )
     return draws, fields
 
@@ -269,7 +270,7 @@ def _sample_full(key, data: np.ndarray, k: int, prior: NIWPrior | None, n_sample
     fields = dict(
         assignment_probs=out["assignment_probs"], acceptance_rate=None, step_size=None,
         inverse_temperatures=out["inverse_temperatures"], swap_acceptance_rate=out["swap_acceptance_rate"],
-        correction_acceptance_rate=None, x=data, prior=prior,
+        correction_acceptance_rate=None, data=data, prior=prior,
     )
     if points.shape[1] == 1:
         fields["covariances"] = out["covariances"]

@@ -88,7 +88,7 @@ class GibbsPosterior:
             means, [:, :, 1] over the K standard deviations; shape (n_chains,
             n_temperatures, 2); all 1 at beta = 1 and without tempering; None for the
             conjugate sampler, whose rungs need no correction.
-        x: the data, shape (N,) or (N, D).
+        data: the observations, shape (N,) or (N, D), data units.
         covariances: component covariance matrices, shape (n_chains, n_samples, K, D, D)
             (D = 1 in one dimension: the variances stds^2), squared data units.
         prior: the prior used, a :class:`gmm.Prior` or :class:`gmm.NIWPrior`, data units.
@@ -105,7 +105,7 @@ class GibbsPosterior:
     inverse_temperatures: np.ndarray
     swap_acceptance_rate: np.ndarray
     correction_acceptance_rate: np.ndarray | None
-    x: np.ndarray
+    data: np.ndarray
     covariances: np.ndarray | None = None
     prior: Any = None
 
@@ -150,30 +150,9 @@ class GibbsPosterior:
     def summary(self) -> list[dict[str, Any]]:
         """One row per scalar parameter (for covariances the upper triangle): name, mean,
         sd, 2.5% and 97.5% quantiles, mcse = sd / sqrt(ess), rhat, ess, ess_tail (all
-        pooled over chains)."""
-        rows = []
-        for name in self.params:
-            draws = getattr(self, name)
-            for j in np.ndindex(*draws.shape[2:]):
-                if name == "covariances" and j[1] > j[2]:
-                    continue
-                d = draws[(slice(None), slice(None), *j)].ravel()
-                sd = float(d.std(ddof=1)) if d.size > 1 else float("nan")
-                ess = float(self.ess[name][j])
-                rows.append(
-                    {
-                        "parameter": f"{name}[{', '.join(map(str, j))}]",
-                        "mean": float(d.mean()),
-                        "sd": sd,
-                        "q2.5": float(np.quantile(d, 0.025)),
-                        "q97.5": float(np.quantile(d, 0.975)),
-                        "mcse": sd / math.sqrt(ess) if ess > 0 else float("nan"),
-                        "rhat": float(self.rhat[name][j]),
-                        "ess": ess,
-                        "ess_tail": float(self.ess_tail[name][j]),
-                    }
-                )
-        return rows
+        pooled over chains; :func:`gmm.diagnostics.summary`)."""
+        return diagnostics.summary({name: getattr(self, name) for name in self.params}, self.rhat, self.ess,
+                                   self.ess_tail)
 
     def _points(self, points: Any, name: str) -> np.ndarray:
         """New points checked against the data's dimension: (M,) in one dimension, (M, D) in D."""
@@ -213,7 +192,7 @@ class GibbsPosterior:
         if self.dim == 1:
             dens = mixture_densities(self.weights, self.means, self.stds, g, max_draws)
         else:
-            dens = conjugate.draw_densities(self.x, g, *self._flat_draws(max_draws))
+            dens = conjugate.draw_densities(self.data, g, *self._flat_draws(max_draws))
         if quantiles is None:
             return dens.mean(axis=0)
         return dens.mean(axis=0), np.quantile(dens, lo, axis=0), np.quantile(dens, hi, axis=0)
@@ -225,13 +204,13 @@ class GibbsPosterior:
         The responsibilities of each posterior draw, averaged over all draws, so
         the uncertainty about the parameters is carried into the classification.
         """
-        data = self._points(x_new, "x_new")
+        new = self._points(x_new, "x_new")
         k = self.n_components
         if self.dim > 1:
-            return conjugate.mean_responsibilities(self.x, data, *self._flat_draws(self.n_chains * self.n_samples))
+            return conjugate.mean_responsibilities(self.data, new, *self._flat_draws(self.n_chains * self.n_samples))
         with jax.enable_x64(True):
             w, m, s = (jnp.asarray(a.reshape(-1, k)) for a in (self.weights, self.means, self.stds))
-            return np.asarray(_mean_responsibilities(jnp.asarray(data), w, m, s), dtype=np.float64)
+            return np.asarray(_mean_responsibilities(jnp.asarray(new), w, m, s), dtype=np.float64)
 
     def to_arviz(self):
         """The draws as an ArviZ ``DataTree``: ``posterior`` (weights, means and stds or
@@ -247,7 +226,7 @@ class GibbsPosterior:
             {name: getattr(self, name) for name in self.params},
             dims={name: dims[name] for name in self.params},
             coords=coords,
-            observed_data={"x": self.x},
+            observed_data={"x": self.data},
         )
 
 

@@ -22,7 +22,6 @@ the proposal's draws are made in NumPy, which keeps that scorer quick to compile
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -44,7 +43,9 @@ from gmm.inference.em_proposal import (
     _sorted_coordinates,
     em_proposal,
 )
+from gmm.inference.importance_result import ImportanceResult
 from gmm.inference.scoring import PARAMS, parameter_prior, quiet_tfp, sort_by_mean, standardise
+from gmm._util import defaults
 from gmm._util.validation import (
     as_data,
     check_finite,
@@ -53,7 +54,7 @@ from gmm._util.validation import (
     check_positive,
     check_positive_int,
 )
-from gmm.estimation.em import EMResult, _fit_em
+from gmm.estimation.em import _fit_em
 from gmm._util.numerics import numpy_rng
 from gmm.models.mixture import Mixture
 from gmm.models.generative import (
@@ -71,64 +72,6 @@ _EQUAL = 0.25  # part of the pieces' probabilities shared equally (the rest by t
 _PROPOSALS = ("prior", "em", "allocations")
 _ALLOCATION_SPREAD = 1.2  # default inflation of the "allocations" pieces (ESS-best on the galaxies, K = 6, 7)
 _MAX_ALLOCATION_K = 10  # the unrolled permanent's compile time grows about 3.5-fold per component (36 s at K = 10)
-
-
-@dataclass(frozen=True)
-class ImportanceResult:
-    """Outcome of :func:`importance_sampling`.
-
-    Attributes:
-        log_weights: log importance weights log p(x, theta_s) - log q(theta_s), shape (S,)
-            (densities of x in data units).
-        weights: mixing proportions of each particle, shape (S, K), components sorted by mean.
-        means: component means of each particle, shape (S, K), data units.
-        stds: component standard deviations of each particle, shape (S, K), data units.
-        ess: effective sample size (sum w)^2 / sum w^2, in [1, S].
-        log_evidence: log p(x) estimate, logsumexp(log_weights) - log S (nats).
-        log_evidence_stderr: delta-method standard error of that estimate,
-            sqrt(var(w) / S) / mean(w) = sqrt((S / ess - 1) / (S - 1)). It measures the
-            spread of the weights that were drawn: when ``ess`` is tiny the estimate is
-            biased low and this error bar is itself unreliable (it cannot see the mass
-            the proposal missed).
-        proposal: ``"prior"``, ``"em"`` or ``"allocations"``.
-        em: the maximum-likelihood EM fit, one of the starts of the ``"em"`` proposal's mode
-            search (None for the other proposals).
-        modes: the distinct posterior modes the ``"em"`` proposal's pieces are built around, as
-            mixtures sorted by mean (data units), best log posterior first (empty for the other
-            proposals).
-        mode_weights: the probability of the pieces around each mode within the non-defensive
-            part of the proposal, shape (len(modes),), summing to 1 (empty for the other
-            proposals).
-    """
-
-    log_weights: np.ndarray
-    weights: np.ndarray
-    means: np.ndarray
-    stds: np.ndarray
-    ess: float
-    log_evidence: float
-    log_evidence_stderr: float
-    proposal: str
-    em: EMResult | None = field(default=None, repr=False)
-    modes: tuple[Mixture, ...] = field(default=(), repr=False)
-    mode_weights: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
-
-    @property
-    def n_particles(self) -> int:
-        """Number of particles S."""
-        return int(self.log_weights.shape[0])
-
-    @property
-    def normalized_weights(self) -> np.ndarray:
-        """Self-normalised importance weights w_s / sum_t w_t, shape (S,)."""
-        lw = self.log_weights - np.max(self.log_weights)
-        w = np.exp(lw)
-        return w / w.sum()
-
-    def posterior_mean(self) -> dict[str, np.ndarray]:
-        """Self-normalised estimates of E[weights], E[means], E[stds] (sorted by mean), each (K,)."""
-        w = self.normalized_weights
-        return {name: w @ getattr(self, name) for name in PARAMS}
 
 
 def _weight_summary(log_w: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -332,7 +275,8 @@ def importance_sampling(
     Args:
         key: ``jax.random`` key.
         x: observations, shape (N,), finite numbers.
-        n_components: K, an integer in [2, N] (at most 10 with ``"allocations"``).
+        n_components: K, an integer in [2, N] (at most 10 with ``"allocations"``; K = 1 has
+            no proportions to draw: its evidence is exact, :func:`gmm.exact_log_marginal_likelihood`).
         prior: the model's :class:`~gmm.models.generative.Prior`; None derives one from the data
             (:meth:`~gmm.Prior.from_data`).
         n_particles: number of particles S >= 1.
@@ -357,7 +301,13 @@ def importance_sampling(
     """
     key = check_key(key)
     data = as_data(x)
-    k = check_n_components(n_components, data.size, minimum=2)
+    k = check_n_components(n_components, data.size)
+    if k == 1:
+        raise ValueError(
+            "n_components must be at least 2 for importance_sampling, got 1: with one component there are no "
+            "mixing proportions to draw (the model's Dirichlet needs K >= 2) and nothing to relabel; for K = 1 "
+            "the evidence is exact, gmm.exact_log_marginal_likelihood(x, 1), and gmm.gibbs(key, x, 1) samples "
+            "the posterior.")
     n_particles = check_positive_int(n_particles, "n_particles", maximum=10_000_000)
     prior = resolve_prior(prior, data)
     if proposal not in _PROPOSALS:
@@ -431,7 +381,7 @@ def _importance_sampling(
         y64 = (data - loc) / scale
         prior64 = tuple(float(v) for v in pj.tree_flatten()[0])
         prior_y64 = Prior.tree_unflatten(pj.family, prior64)
-        fit = _fit_em(k_em, data, k, 1000, 1e-7, 4, None, None, "kmeans")
+        fit = _fit_em(k_em, data, k, defaults.MAX_ITER, defaults.TOL, defaults.N_INIT_FIT, None, None, "kmeans")
         mix = fit.mixture
         first = (mix.weights, (mix.means - loc) / scale, mix.stds / scale)
         found = _modes.distinct_modes(numpy_rng(k_em), y64, k, prior64, n_starts, first, _MAX_MODES, pj.family)
@@ -485,6 +435,7 @@ def _importance_sampling(
         em=fit,
         modes=modes,
         mode_weights=mode_weights,
+        data=data,
     )
 
 

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gmm._util import defaults
 from gmm import diagnostics
 from gmm.inference.scoring import PARAMS
 from gmm._util.validation import as_data, check_chain_sizes, check_key, check_n_components
@@ -34,7 +35,7 @@ class NutsPosterior:
         stds: component standard deviations, shape (n_chains, n_samples, K), data units.
         rhat: rank-normalised split R-hat per parameter (ArviZ), ``{"weights": (K,), ...}``.
         ess: bulk effective sample size per parameter, same layout.
-        x: the data, shape (N,).
+        data: the observations, shape (N,), data units.
     """
 
     weights: np.ndarray
@@ -42,11 +43,18 @@ class NutsPosterior:
     stds: np.ndarray
     rhat: dict[str, np.ndarray]
     ess: dict[str, np.ndarray]
-    x: np.ndarray
+    data: np.ndarray
 
     def predictive_density(self, grid: Any, max_draws: int = 2000) -> np.ndarray:
         """Posterior predictive density on ``grid`` (mixture density averaged over draws), shape (G,)."""
         return mixture_densities(self.weights, self.means, self.stds, as_data(grid, "grid"), max_draws).mean(axis=0)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per scalar parameter: name, mean, sd, 2.5% and 97.5% quantiles, mcse =
+        sd / sqrt(ess), rhat, ess, ess_tail (pooled over chains), as :meth:`gmm.GibbsPosterior.summary`."""
+        draws = {name: getattr(self, name) for name in PARAMS}
+        ess_tail = {name: diagnostics.ess(d, "tail") for name, d in draws.items()}
+        return diagnostics.summary(draws, self.rhat, self.ess, ess_tail)
 
     def to_arviz(self):
         """The draws as an ArviZ ``DataTree`` (dims chain, draw, component) with the observed data."""
@@ -55,7 +63,7 @@ class NutsPosterior:
             {name: getattr(self, name) for name in PARAMS},
             dims={name: ["component"] for name in PARAMS},
             coords={"component": np.arange(k)},
-            observed_data={"x": self.x},
+            observed_data={"x": self.data},
         )
 
 
@@ -80,9 +88,9 @@ def nuts(
     n_components: int,
     *,
     prior: Prior | None = None,
-    n_samples: int = 2000,
-    n_warmup: int = 500,
-    n_chains: int = 4,
+    n_samples: int = defaults.N_SAMPLES,
+    n_warmup: int = defaults.N_WARMUP,
+    n_chains: int = defaults.N_CHAINS,
 ) -> NutsPosterior:
     """NumPyro NUTS for the Bayesian GMM of :mod:`gmm.models.generative` (assignments summed out).
 
@@ -96,9 +104,10 @@ def nuts(
     Args:
         key: ``jax.random`` key.
         x: observations, shape (N,), finite numbers.
-        n_components: K, an integer in [2, N].
+        n_components: K, an integer in [1, N].
         prior: the model's :class:`~gmm.models.generative.Prior`; None derives one from the data.
-        n_samples, n_warmup, n_chains: kept draws per chain (>= 4), warmup draws (>= 1), chains.
+        n_samples, n_warmup, n_chains: kept draws per chain (>= 4), warmup draws (>= 1), chains
+            (the defaults of every sampler, :mod:`gmm._util.defaults`).
 
     Returns:
         A :class:`NutsPosterior`.
@@ -116,7 +125,7 @@ def nuts(
         raise ImportError("gmm.nuts needs NumPyro: pip install numpyro==0.22.0 (the 'test' or 'book' extra).") from err
     key = check_key(key)
     data = as_data(x)
-    k = check_n_components(n_components, data.size, minimum=2)
+    k = check_n_components(n_components, data.size, minimum=defaults.MIN_COMPONENTS)
     prior = resolve_prior(prior, data)
     n_samples, n_warmup, n_chains = check_chain_sizes(n_samples, n_warmup, n_chains, max_samples=1_000_000,
                                                       max_warmup=1_000_000, max_chains=1024)
@@ -132,7 +141,7 @@ def nuts(
         **draws,
         rhat={name: diagnostics.rhat(d) for name, d in draws.items()},
         ess={name: diagnostics.ess(d) for name, d in draws.items()},
-        x=data,
+        data=data,
     )
 
 

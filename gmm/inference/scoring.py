@@ -25,9 +25,9 @@ PARAMS = ("weights", "means", "stds")
 
 
 @gen
-def parameter_prior(k: Const[int], prior: Prior):
+def parameter_prior(n_components: Const[int], prior: Prior):
     """The model's prior p(pi, mu, sigma) alone (the same code and addresses as :func:`gmm.models.generative.bayesian_gmm`)."""
-    return draw_parameters(k, prior)
+    return draw_parameters(n_components, prior)
 
 
 @contextlib.contextmanager

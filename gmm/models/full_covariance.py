@@ -11,14 +11,14 @@ The model (the one-dimensional models are in :mod:`gmm.models.generative`)::
 the Gaussian. TFP has a Wishart distribution but no inverse one, so the model draws the
 precision Lambda_k = Sigma_k^{-1} ~ Wishart(dof, scale_matrix^{-1}): the same prior on Sigma_k.
 
-Addresses of ``bayesian_gmm_full(n, k, prior)``:
+Addresses of ``bayesian_gmm_full(n, n_components, prior)``:
     ``"weights"``                    pi, shape (K,)
     ``"components" / "precision"``   Lambda_k, shape (K, D, D)
     ``"components" / "mean"``        mu_k, shape (K, D)
     ``"obs" / "z"``                  z_i, shape (N,)
     ``"obs" / "x"``                  x_i, shape (N, D)
 
-The static sizes ``n`` and ``k`` are passed as ``genjax.Const``.
+The static sizes ``n`` (points) and ``n_components`` (K) are passed as ``genjax.Const``, positionally.
 """
 
 from __future__ import annotations
@@ -57,11 +57,11 @@ def assigned_point_full(weights, means, cov_trils):
 
 
 @gen
-def bayesian_gmm_full(n: Const[int], k: Const[int], prior: NIWPrior):
+def bayesian_gmm_full(n: Const[int], n_components: Const[int], prior: NIWPrior):
     """The Bayesian GMM with full covariances and explicit assignments; returns
     (pi (K,), mu (K, D), chol Sigma (K, D, D))."""
-    weights = dirichlet(jnp.full(k.value, prior.alpha, dtype=jnp.float32)) @ "weights"
-    means, cov_trils = niw_component.repeat(n=k.value)(prior) @ "components"
+    weights = dirichlet(jnp.full(n_components.value, prior.alpha, dtype=jnp.float32)) @ "weights"
+    means, cov_trils = niw_component.repeat(n=n_components.value)(prior) @ "components"
     assigned_point_full.repeat(n=n.value)(weights, means, cov_trils) @ "obs"
     return weights, means, cov_trils
 

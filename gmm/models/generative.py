@@ -9,17 +9,18 @@ Addresses
     ``"bentos" / "component"``  int labels, shape (n,)
     ``"bentos" / "weight"``     values, shape (n,)
 
-``bayesian_gmm(n, k, prior)``, the Bayesian GMM with explicit assignments:
+``bayesian_gmm(n, n_components, prior)``, the Bayesian GMM with explicit assignments:
     ``"weights"``        mixing proportions pi ~ Dirichlet(alpha 1_K), shape (K,)
     ``"means"``          mu_k ~ Normal(mean_loc, mean_scale), shape (K,)
     ``"stds"``           sigma_k ~ Gamma(std_shape, std_rate) (or, for ``Prior.inverse_gamma_variance``, sigma_k^2 ~ InverseGamma(var_shape, var_scale)), shape (K,)
     ``"obs" / "z"``      z_i ~ Categorical(pi), shape (N,)
     ``"obs" / "x"``      x_i ~ Normal(mu_{z_i}, sigma_{z_i}), shape (N,)
 
-``bayesian_gmm_marginal(n, k, prior)`` has the same parameter addresses and
+``bayesian_gmm_marginal(n, n_components, prior)`` has the same parameter addresses and
 ``"x"`` of shape (N,) drawn from the mixture with the assignments summed out.
 
-The static sizes ``n`` and ``k`` are passed as ``genjax.Const``.
+The static sizes ``n`` (points) and ``n_components`` (K) are passed as ``genjax.Const``,
+positionally: ``bayesian_gmm.simulate(const(n), const(k), prior)``.
 """
 
 from __future__ import annotations
@@ -343,22 +344,23 @@ def assigned_point(weights, means, stds):
     return x
 
 
-def draw_parameters(k: Const[int], prior: Prior):
+def draw_parameters(n_components: Const[int], prior: Prior):
     """Draw (pi, mu, sigma), each of shape (K,), at "weights", "means", "stds".
 
     A plain function called inside a @gen body, so its choices land at the
     caller's top level rather than under a nested address.
     """
-    weights = dirichlet(jnp.full(k.value, prior.alpha, dtype=jnp.float32)) @ "weights"
-    means = normal.repeat(n=k.value)(prior.mean_loc, prior.mean_scale) @ "means"
-    stds = std_distribution(prior).repeat(n=k.value)(*prior.std_params) @ "stds"
+    k = n_components.value
+    weights = dirichlet(jnp.full(k, prior.alpha, dtype=jnp.float32)) @ "weights"
+    means = normal.repeat(n=k)(prior.mean_loc, prior.mean_scale) @ "means"
+    stds = std_distribution(prior).repeat(n=k)(*prior.std_params) @ "stds"
     return weights, means, stds
 
 
 @gen
-def bayesian_gmm(n: Const[int], k: Const[int], prior: Prior):
+def bayesian_gmm(n: Const[int], n_components: Const[int], prior: Prior):
     """Bayesian GMM with explicit assignments; returns (pi, mu, sigma)."""
-    weights, means, stds = draw_parameters(k, prior)
+    weights, means, stds = draw_parameters(n_components, prior)
     assigned_point.repeat(n=n.value)(weights, means, stds) @ "obs"
     return weights, means, stds
 
@@ -372,9 +374,9 @@ mixture_normal = tfp_distribution(
 
 
 @gen
-def bayesian_gmm_marginal(n: Const[int], k: Const[int], prior: Prior):
+def bayesian_gmm_marginal(n: Const[int], n_components: Const[int], prior: Prior):
     """Bayesian GMM with the assignments summed out: x_i ~ sum_k pi_k N(mu_k, sigma_k)."""
-    weights, means, stds = draw_parameters(k, prior)
+    weights, means, stds = draw_parameters(n_components, prior)
     mixture_normal.repeat(n=n.value)(weights, means, stds) @ "x"
     return weights, means, stds
 
