@@ -45,7 +45,7 @@ _EXPORTS: dict[str, str] = {
     "EMResult": "estimation.em", "fit_em": "estimation.em", "ConvergenceWarning": "_util.validation",
     # inference
     "GibbsPosterior": "inference.gibbs_posterior", "gibbs": "inference.gibbs",
-    "ImportanceResult": "inference.importance", "importance_sampling": "inference.importance",
+    "ImportanceResult": "inference.importance_result", "importance_sampling": "inference.importance",
     "NutsPosterior": "inference.nuts", "nuts": "inference.nuts",
     "DPPosterior": "inference.dpmm", "dp_gibbs": "inference.dpmm",
     # model choice
@@ -84,7 +84,8 @@ if TYPE_CHECKING:  # what static tools and editors see: the names, eagerly
     from gmm.inference.dpmm import DPPosterior, dp_gibbs
     from gmm.inference.gibbs import gibbs
     from gmm.inference.gibbs_posterior import GibbsPosterior
-    from gmm.inference.importance import ImportanceResult, importance_sampling
+    from gmm.inference.importance import importance_sampling
+    from gmm.inference.importance_result import ImportanceResult
     from gmm.inference.nuts import NutsPosterior, nuts
     from gmm.model_choice.binned import binned_log_likelihood, binned_log_prob, data_resolution
     from gmm.model_choice.evidence import (EvidenceEstimate, KPosterior, exact_log_marginal_likelihood,

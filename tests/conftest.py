@@ -75,6 +75,8 @@ SLOW = (
     "tests/test_gibbs_conjugate.py::test_single_component_is_the_exact_niw_posterior",
     "tests/test_evidence.py::test_smc_at_the_defaults_agrees_with_exact_for_every_k_of_one_compile",
     "tests/test_readme.py",
+    "tests/test_defaults_and_results.py::test_every_posterior_result_has_summary_and_to_arviz",
+    "tests/test_defaults_and_results.py::test_samplers_take_one_component",
     # the D-dimensional sampler, evidence and Dirichlet process mixture
     "tests/test_gibbs_conjugate.py::test_tempering_finds_the_modes_untempered_gibbs_misses",
     "tests/test_gibbs_conjugate.py::test_one_column_is_one_dimension",

@@ -8,9 +8,9 @@ EM (:func:`gmm.fit_em`, :func:`gmm.select_k`, :func:`gmm.naive_select_k`)
     ``tol``       1e-7 nats per point. One convergence rule for every EM loop
                   (:func:`gmm.estimation.em.em_loop`): a run has converged when the mean
                   log-likelihood per point changed by at most ``tol`` in its last iteration,
-                  ll_t - ll_{t-1} <= tol * N (EM never lowers the likelihood, so a fall is
-                  only round-off and counts as converged). A run that stops at ``max_iter``
-                  instead warns (:class:`gmm.ConvergenceWarning`).
+                  ll_t - ll_{t-1} <= tol * N (a fall, which EM makes only by round-off or
+                  at a variance floor, counts as converged). A run that stops at
+                  ``max_iter`` instead warns (:class:`gmm.ConvergenceWarning`).
     ``max_iter``  1000 per start, at most 100,000 (the history buffer holds max_iter + 1 numbers).
     ``n_init``    4 starts for one fit (:func:`gmm.fit_em`), 10 per K for model selection
                   (``select_k``, ``naive_select_k``: a criterion compares the maxima of every K,
@@ -19,14 +19,16 @@ Samplers (:func:`gmm.gibbs`, :func:`gmm.nuts`, :func:`gmm.dp_gibbs`)
     ``n_samples`` 2000 kept draws per chain (at least 4, for the diagnostics),
     ``n_warmup``  500, ``n_chains`` 4.
 Number of components
-    at least 1 wherever the routine handles one component (``MIN_COMPONENTS``).
+    at least 1 wherever the routine handles one component (``MIN_COMPONENTS``): every
+    routine but :func:`gmm.importance_sampling`, whose error says why (no mixing
+    proportions to draw at K = 1; the evidence is exact there).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gmm._util.validation import check_chain_sizes, check_positive, check_positive_int
+from gmm._util.validation import check_positive, check_positive_int
 
 # --- EM ------------------------------------------------------------------------------------
 TOL = 1e-7
@@ -67,13 +69,7 @@ def check_em_settings(max_iter: Any, tol: Any, n_init: Any) -> tuple[int, float,
     return max_iter, tol, n_init
 
 
-def check_mcmc_sizes(n_samples: Any, n_warmup: Any, n_chains: Any, **limits: int | None) -> tuple[int, int, int]:
-    """Check a sampler's kept draws per chain (>= 4), warmup draws (>= 1) and chains (>= 1),
-    each at most its ``max_samples``, ``max_warmup`` or ``max_chains`` when given."""
-    return check_chain_sizes(n_samples, n_warmup, n_chains, **limits)
-
-
 __all__ = [
     "AUTO_EXACT_ASSIGNMENTS", "MAX_ASSIGNMENTS", "MAX_ITER", "MAX_ITER_LIMIT", "MIN_COMPONENTS", "N_CHAINS",
-    "N_INIT_FIT", "N_INIT_LIMIT", "N_INIT_SELECT", "N_SAMPLES", "N_WARMUP", "TOL", "check_em_settings", "check_mcmc_sizes",
+    "N_INIT_FIT", "N_INIT_LIMIT", "N_INIT_SELECT", "N_SAMPLES", "N_WARMUP", "TOL", "check_em_settings",
 ]

@@ -42,6 +42,7 @@ from scipy.special import logsumexp as np_logsumexp
 
 from gmm.model_choice.exact import _exact, _prior_tuple, exact_log_marginal_likelihood
 from gmm.inference.scoring import standardised_prior
+from gmm._util import defaults
 from gmm._util.validation import check_key, check_ks, check_n_components, check_positive, check_positive_int
 from gmm.model_choice.smc import _pad_points, _smc
 from gmm._util.numerics import bucket, robust_scale
@@ -390,7 +391,7 @@ def posterior_over_k(
     *,
     prior: Prior | None = None,
     method: str = "auto",
-    max_assignments: int = 1 << 14,
+    max_assignments: int = defaults.AUTO_EXACT_ASSIGNMENTS,
     n_particles: int | None = None,
     n_runs: int = 8,
     n_moves: int | None = None,

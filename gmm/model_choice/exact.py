@@ -16,6 +16,7 @@ import numpy as np
 from scipy.special import gammaln as np_gammaln
 from scipy.special import logsumexp as np_logsumexp
 
+from gmm._util import defaults
 from gmm._util.validation import check_n_components, check_positive_int
 from gmm.models.generative import Prior, log_std_density
 
@@ -237,7 +238,7 @@ def exact_log_marginal_likelihood(
     if nd:
         limit = MAX_EXACT_PARTITIONS if max_assignments is None else max_assignments
         return exact_log_evidence(data, k, prior, limit).log_evidence
-    return _exact(data, k, _prior_tuple(prior), 1 << 22 if max_assignments is None else max_assignments)
+    return _exact(data, k, _prior_tuple(prior), defaults.MAX_ASSIGNMENTS if max_assignments is None else max_assignments)
 
 
 def _exact(data: np.ndarray, k: int, pr: tuple, max_assignments: int) -> float:
