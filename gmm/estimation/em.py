@@ -37,7 +37,7 @@ from jax.scipy.special import logsumexp
 from jax.scipy.stats import norm
 
 from gmm._util import defaults
-from gmm._util.numerics import bucket, numpy_rng, quantile_sketch, robust_scale, robust_scale_columns
+from gmm._util.numerics import bucket, numpy_rng, quantile_sketch, robust_scale
 from gmm._util.validation import (
     ConvergenceWarning,
     as_data,
@@ -50,7 +50,6 @@ from gmm.models.mixture import Mixture, check_covariance_type
 
 _SKETCH = 16_384  # above this many distinct values, restarts run on a quantile sketch first
 _REL_REG = 1e-6  # default reg_covar, in units of the squared median spacing of the values
-_MAX_ELEMENTS = 2**27  # floats in the largest (rows, K, D) temporary of EM in D dimensions: 1 GiB
 _EPS = float(np.finfo(np.float64).eps)
 
 
@@ -389,50 +388,16 @@ def fit_em(
     if on_line:
         result = _fit_em(key, data.reshape(-1), k, max_iter, tol, n_init, reg_covar, min_std, init)
     else:
-        result = _fit_em_points(key, data.reshape(data.shape[0], -1), k, max_iter, tol, n_init,
-                                reg_covar, init, covariance_type)
+        from gmm.estimation.em_multivariate import fit_points
+
+        result = fit_points(key, data.reshape(data.shape[0], -1), k, max_iter, tol, n_init,
+                            reg_covar, init, covariance_type)
     if not result.converged:
         warnings.warn(
             f"fit_em stopped at max_iter={max_iter} before the mean log-likelihood per point "
             f"improved by less than tol={tol:g}; raise max_iter (or tol) for a converged fit.",
             ConvergenceWarning, stacklevel=2)
     return result
-
-
-def _fit_em_points(key, data, k, max_iter, tol, n_init, reg_covar, init, covariance_type) -> EMResult:
-    """fit_em on checked points (N, D): columns scaled, rows grouped, EM in float64."""
-    from gmm.estimation.em_multivariate import fit_from_starts
-
-    n, d = data.shape
-    loc, scale = robust_scale_columns(data)
-    if covariance_type == "spherical":
-        scale = np.full(d, float(np.median(scale)))  # one scale for all columns keeps spheres spheres
-    rows, counts = np.unique((data - loc) / scale, axis=0, return_counts=True)
-    if reg_covar is None:
-        reg = np.array([default_reg_covar(col) for col in rows.T])
-        if covariance_type == "spherical":
-            reg = np.full(d, reg.mean())
-    else:
-        reg = reg_covar / scale**2
-    size = bucket(rows.shape[0], 64)
-    if size * k * d > _MAX_ELEMENTS:
-        raise ValueError(
-            f"x of shape {data.shape} with n_components={k} needs {size * k * d:,} floats per "
-            f"temporary, more than the {_MAX_ELEMENTS:,} allowed; fit a subsample.")
-    y = np.concatenate([rows, np.repeat(rows[-1:], size - rows.shape[0], axis=0)])
-    c = np.concatenate([counts.astype(np.float64), np.zeros(size - rows.shape[0])])
-    with jax.enable_x64(True):
-        out = fit_from_starts(key, jnp.asarray(y), jnp.asarray(c), jnp.asarray(reg), jnp.float64(tol),
-                              k=k, max_iter=max_iter, n_init=n_init, init=init, covariance_type=covariance_type)
-        (logw, mu, cov), ll, history, n_iter, converged = jax.tree_util.tree_map(np.asarray, out)
-    weights = np.exp(logw - logw.max())
-    mixture = Mixture(weights / weights.sum(), loc + scale * mu, covariances=cov * np.outer(scale, scale),
-                      covariance_type=covariance_type).sorted()
-    n_iter = int(n_iter)
-    history = history[: n_iter + 1] - n * float(np.sum(np.log(scale)))
-    history[-1] = float(mixture.log_likelihood(data))
-    return EMResult(mixture=mixture, log_likelihood=history[-1], history=history, n_iter=n_iter,
-                    converged=bool(converged))
 
 
 def _fit_em(key, data, k, max_iter, tol, n_init, reg_covar, min_std, init) -> EMResult:

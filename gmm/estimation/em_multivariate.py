@@ -22,11 +22,15 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import logsumexp
 
-from gmm.estimation.em import em_loop
+from gmm._util.numerics import bucket, robust_scale_columns
+from gmm.estimation.em import EMResult, default_reg_covar, em_loop
 from gmm.estimation.kmeans import kmeans_pp_points
-from gmm.models.mixture import gaussian_log_prob
+from gmm.models.mixture import Mixture, gaussian_log_prob
+
+_MAX_ELEMENTS = 2**27  # floats in the largest (rows, K, D) temporary: 1 GiB
 
 N_LLOYD = 20
 
@@ -122,4 +126,38 @@ def fit_from_starts(key, y, c, reg, tol, *, k: int, max_iter: int, n_init: int, 
     return jax.tree_util.tree_map(lambda a: a[best], out)
 
 
-__all__ = ["e_step", "fit_from_starts", "kmeans_start", "m_step", "random_start"]
+def fit_points(key, data, k, max_iter, tol, n_init, reg_covar, init, covariance_type) -> EMResult:
+    """fit_em on checked points (N, D): columns scaled, rows grouped, EM in float64."""
+    n, d = data.shape
+    loc, scale = robust_scale_columns(data)
+    if covariance_type == "spherical":
+        scale = np.full(d, float(np.median(scale)))  # one scale for all columns keeps spheres spheres
+    rows, counts = np.unique((data - loc) / scale, axis=0, return_counts=True)
+    if reg_covar is None:
+        reg = np.array([default_reg_covar(col) for col in rows.T])
+        if covariance_type == "spherical":
+            reg = np.full(d, reg.mean())
+    else:
+        reg = reg_covar / scale**2
+    size = bucket(rows.shape[0], 64)
+    if size * k * d > _MAX_ELEMENTS:
+        raise ValueError(
+            f"x of shape {data.shape} with n_components={k} needs {size * k * d:,} floats per "
+            f"temporary, more than the {_MAX_ELEMENTS:,} allowed; fit a subsample.")
+    y = np.concatenate([rows, np.repeat(rows[-1:], size - rows.shape[0], axis=0)])
+    c = np.concatenate([counts.astype(np.float64), np.zeros(size - rows.shape[0])])
+    with jax.enable_x64(True):
+        out = fit_from_starts(key, jnp.asarray(y), jnp.asarray(c), jnp.asarray(reg), jnp.float64(tol),
+                              k=k, max_iter=max_iter, n_init=n_init, init=init, covariance_type=covariance_type)
+        (logw, mu, cov), ll, history, n_iter, converged = jax.tree_util.tree_map(np.asarray, out)
+    weights = np.exp(logw - logw.max())
+    mixture = Mixture(weights / weights.sum(), loc + scale * mu, covariances=cov * np.outer(scale, scale),
+                      covariance_type=covariance_type).sorted()
+    n_iter = int(n_iter)
+    history = history[: n_iter + 1] - n * float(np.sum(np.log(scale)))
+    history[-1] = float(mixture.log_likelihood(data))
+    return EMResult(mixture=mixture, log_likelihood=history[-1], history=history, n_iter=n_iter,
+                    converged=bool(converged))
+
+
+__all__ = ["e_step", "fit_from_starts", "fit_points", "kmeans_start", "m_step", "random_start"]

@@ -238,12 +238,12 @@ def _fit_and_score(
 
 def _fit_and_score_points(data, ks, key, criterion, covariance_type, n_init, max_iter, tol):
     """Fit every K in ks to points (N, D) by :func:`gmm.fit_em`'s engine and score it (density)."""
-    from gmm.estimation.em import _fit_em_points
+    from gmm.estimation.em_multivariate import fit_points
 
     scores, lls, mixtures, unconverged = {}, {}, {}, []
     n, d = data.shape
     for i, k in enumerate(ks):
-        fit = _fit_em_points(jax.random.fold_in(key, i), data, k, max_iter, tol, n_init, None, "kmeans",
+        fit = fit_points(jax.random.fold_in(key, i), data, k, max_iter, tol, n_init, None, "kmeans",
                              covariance_type)
         mixtures[k], lls[k] = fit.mixture, fit.log_likelihood
         scores[k] = -2.0 * fit.log_likelihood + _penalty(criterion, k, n, d, covariance_type)
