@@ -148,8 +148,9 @@ def summary(
             weighted, and mcse = sd / sqrt(ess) uses the importance ESS passed in ``ess``.
 
     Returns:
-        Rows ``{"parameter": "means[1]", "mean", "sd", "q2.5", "q97.5", "mcse", "rhat",
-        "ess", "ess_tail"}``, all pooled over chains (the 95% central interval).
+        One dict per scalar parameter, with the keys ``parameter`` (e.g. ``"means[1]"``),
+        ``mean``, ``sd``, ``q2.5``, ``q97.5``, ``mcse``, ``rhat``, ``ess`` and ``ess_tail``,
+        all pooled over chains (the 95% central interval).
     """
     rows = []
     w = None if weights is None else np.asarray(weights, np.float64).ravel()

@@ -1,5 +1,5 @@
 """Helpers shared by every part of gmm: input checks (:mod:`gmm._util.validation`), the
-defaults and limits every public routine reads (:mod:`gmm._util.defaults`), float64 scaling,
+defaults and limits every public routine reads (``gmm._util.defaults``), float64 scaling,
 grouping and padding (:mod:`gmm._util.numerics`), and lazy submodules."""
 
 from __future__ import annotations

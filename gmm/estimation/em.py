@@ -335,7 +335,7 @@ def fit_em(
             variance shared) returns a mixture with D = 1 covariances.
         max_iter: most EM iterations per start (at most 100,000).
         tol: stop when the mean log-likelihood per point improves by at most this (nats;
-            the one rule of every EM routine, :mod:`gmm._util.defaults`); a run that stops at
+            the one rule of every EM routine, ``gmm._util.defaults``); a run that stops at
             ``max_iter`` instead warns (:class:`gmm.ConvergenceWarning`).
         n_init: number of starts (at most 1000); the one with the highest likelihood is kept. On the line
             they are equal-count quantiles then k-means++, and with more than 16,384

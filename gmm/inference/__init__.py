@@ -4,7 +4,7 @@
 - :mod:`gmm.inference.gibbs_posterior`      its result, :class:`~gmm.GibbsPosterior`
 - :mod:`gmm.inference.sweep`                one Gibbs sweep on the line, in chunks on large data
 - :mod:`gmm.inference.tempering`            parallel tempering: rungs, swaps, the adaptive ladder
-- :mod:`gmm.inference.gibbs_conjugate`      the conjugate sampler in D dimensions (with tempering)
+- ``gmm.inference.gibbs_conjugate``      the conjugate sampler in D dimensions (with tempering)
 - :mod:`gmm.inference.scoring`              standardised data and priors, responsibilities
 - :mod:`gmm.inference.importance`           :func:`~gmm.importance_sampling`; its result in
                                             :mod:`gmm.inference.importance_result`
@@ -12,7 +12,7 @@
                                             its proposals
 - :mod:`gmm.inference.nuts`                 the NumPyro NUTS reference
 - :mod:`gmm.inference.dpmm`                 :func:`~gmm.dp_gibbs` (Neal's Algorithm 8 on the line)
-- :mod:`gmm.inference.dp_collapsed`         the collapsed Algorithm 3 under a NIW prior, any D
+- ``gmm.inference.dp_collapsed``         the collapsed Algorithm 3 under a NIW prior, any D
 """
 
 from gmm._util import lazy_submodules

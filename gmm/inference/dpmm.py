@@ -1,7 +1,7 @@
 """Posterior sampling for the Dirichlet process mixture of Gaussians, data (N,) or (N, D).
 
 :func:`gmm.dp_gibbs` picks the sampler from the base measure: the collapsed Algorithm 3
-(:mod:`gmm.inference.dp_collapsed`) under the conjugate Normal-Inverse-Wishart (any D), and, under
+(``gmm.inference.dp_collapsed``) under the conjugate Normal-Inverse-Wishart (any D), and, under
 the 1-D :class:`~gmm.models.generative.Prior`, Neal's (2000) Algorithm 8 on ``gmm.models.crp.dp_mixture``:
 
 - each point in turn leaves its cluster and picks a new one with probability
@@ -431,7 +431,7 @@ def dp_gibbs(
       Algorithm 8 (see the module docstring). Data centred and scaled in float64.
     - D >= 2, or ``prior`` a :class:`~gmm.models.niw.NIWPrior` (None gives ``NIWPrior.from_data(x)``):
       (mu, Sigma) ~ Normal-Inverse-Wishart, conjugate, so the collapsed Algorithm 3 moves the
-      partition alone (:mod:`gmm.inference.dp_collapsed`), in float64 on data scaled per column
+      partition alone (``gmm.inference.dp_collapsed``), in float64 on data scaled per column
       (median, IQR / 1.349); each draw's (mu_c, Sigma_c) come from their NIW posterior given
       its partition.
 

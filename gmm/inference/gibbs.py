@@ -8,7 +8,7 @@ when the chains disagree; both samplers offer parallel tempering on an adaptive 
 (``lax.scan`` over sweeps) on standardised float32 data, in chunks on large data
 (:mod:`gmm.inference.sweep`). Data in D >= 2 dimensions, or any data with a
 :class:`~gmm.models.niw.NIWPrior`, go to the conjugate sampler of the model with full covariances
-(:mod:`gmm.models.full_covariance`, :mod:`gmm.inference.gibbs_conjugate`). Sizes are static and the jitted
+(:mod:`gmm.models.full_covariance`, ``gmm.inference.gibbs_conjugate``). Sizes are static and the jitted
 functions are cached, so repeated calls with the same shapes do not recompile. The result
 is a :class:`~gmm.inference.gibbs_posterior.GibbsPosterior` for either.
 """
@@ -73,7 +73,7 @@ def gibbs(
     """Gibbs sampling of the Bayesian GMM's posterior, several chains, for data (N,) or (N, D).
 
     **One dimension** (data (N,), or (N, 1), which is the same; ``prior`` a
-    :class:`~gmm.models.generative.Prior` or None): Metropolis-within-Gibbs for :func:`gmm.models.generative.bayesian_gmm`.
+    :class:`~gmm.models.generative.Prior` or None): Metropolis-within-Gibbs for ``gmm.bayesian_gmm``.
     Each sweep: (a) every z_i from P(z_i = k | theta, x_i) ∝ exp of
     ``assigned_point.assess({"z": k, "x": x_i}, pi, mu, sigma)`` (all i, k at once), adding up
     each component's n_k, sum and sum of squares of x_i in the same pass;
@@ -110,17 +110,17 @@ def gibbs(
     vectorised work, so many short chains cost less per draw than a few long ones).
 
     **D dimensions** (data (N, D) with D >= 2, or any data with ``prior`` a
-    :class:`~gmm.models.niw.NIWPrior`): conjugate Gibbs for :func:`gmm.models.full_covariance.bayesian_gmm_full`.
+    :class:`~gmm.models.niw.NIWPrior`): conjugate Gibbs for ``gmm.bayesian_gmm_full``.
     Each sweep: (a) every z_i from P(z_i = k | theta, x_i) ∝ exp of
     ``assigned_point_full.assess({"z": k, "x": x_i}, pi, mu, L)``; (b) pi ~ Dirichlet(alpha + n_k);
     (c) for each k, (mu_k, Sigma_k) from its Normal-Inverse-Wishart posterior
-    (:func:`gmm.models.niw.posterior`): Sigma_k ~ IW(dof_n, Psi_n), then mu_k ~ N(m_n, Sigma_k / kappa_n).
+    (``gmm.models.niw.posterior``): Sigma_k ~ IW(dof_n, Psi_n), then mu_k ~ N(m_n, Sigma_k / kappa_n).
     It runs on the data standardised per column in float32; draws are relabelled by the first
     coordinate of the means. With R > 1 rungs the ladder, its adaptation and the swaps are
     as above, but rung r targets p(theta) p(z | pi) p(x | z, theta)^beta_r, which stays
     conjugate (the data terms of (a) and (c) raised to beta, i.e. beta-weighted statistics),
     so every rung's sweep is exact and swaps compare l = log p(x | z, theta)
-    (:mod:`gmm.inference.gibbs_conjugate`). ``n_mh_steps`` and ``init_step_size`` do not apply (a
+    (``gmm.inference.gibbs_conjugate``). ``n_mh_steps`` and ``init_step_size`` do not apply (a
     ``ValueError`` says so).
 
     A ``RuntimeWarning`` names every parameter whose R-hat exceeds 1.01 or whose bulk ESS
@@ -254,7 +254,7 @@ def _sample_1d(key, data: np.ndarray, k: int, prior: Prior, n_samples: int, n_wa
 
 def _sample_full(key, data: np.ndarray, k: int, prior: NIWPrior | None, n_samples: int, n_warmup: int,
                  n_chains: int, betas: np.ndarray, relabel: bool, adapt: bool):
-    """The conjugate sampler on checked data (N,) or (N, D) (:mod:`gmm.inference.gibbs_conjugate`): the
+    """The conjugate sampler on checked data (N,) or (N, D) (``gmm.inference.gibbs_conjugate``): the
     draws (weights, means and stds or covariances; data with one column give the
     one-dimensional shapes) and the other fields of a :class:`GibbsPosterior`."""
     points = data[:, None] if data.ndim == 1 else data

@@ -1,6 +1,6 @@
 """The conjugate Gibbs sampler of :func:`gmm.gibbs` for data in D dimensions, with parallel tempering.
 
-The model is :func:`gmm.models.full_covariance.bayesian_gmm_full` (Normal-Inverse-Wishart prior on each
+The model is ``gmm.bayesian_gmm_full`` (Normal-Inverse-Wishart prior on each
 (mu_k, Sigma_k), :class:`gmm.models.niw.NIWPrior`). Rung r of the ladder 1 = beta_0 > beta_1 > ...
 targets the complete-data tempered law
 

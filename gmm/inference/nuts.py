@@ -107,7 +107,7 @@ def nuts(
         n_components: K, an integer in [1, N].
         prior: the model's :class:`~gmm.models.generative.Prior`; None derives one from the data.
         n_samples, n_warmup, n_chains: kept draws per chain (>= 4), warmup draws (>= 1), chains
-            (the defaults of every sampler, :mod:`gmm._util.defaults`).
+            (the defaults of every sampler, ``gmm._util.defaults``).
 
     Returns:
         A :class:`NutsPosterior`.

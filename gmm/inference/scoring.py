@@ -26,7 +26,7 @@ PARAMS = ("weights", "means", "stds")
 
 @gen
 def parameter_prior(n_components: Const[int], prior: Prior):
-    """The model's prior p(pi, mu, sigma) alone (the same code and addresses as :func:`gmm.models.generative.bayesian_gmm`)."""
+    """The model's prior p(pi, mu, sigma) alone (the same code and addresses as ``gmm.bayesian_gmm``)."""
     return draw_parameters(n_components, prior)
 
 

@@ -2,7 +2,7 @@
 
 The ladder, the swaps and the ladder's adaptation (:func:`geometric_ladder`, :func:`exchange`,
 :func:`equalised_ladder`) serve both samplers: the 1-D Metropolis-within-Gibbs sampler below and
-the conjugate sampler for D dimensions (:mod:`gmm.inference.gibbs_conjugate`), which tempers the
+the conjugate sampler for D dimensions (``gmm.inference.gibbs_conjugate``), which tempers the
 complete-data likelihood instead. What follows is the 1-D sampler's tempered target.
 
 Rung r of a ladder 1 = beta_0 > beta_1 > ... targets

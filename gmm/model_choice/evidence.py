@@ -172,7 +172,7 @@ _ND_MAX_CELLS = 25_000_000  # particles x runs x (N + K D^2): float64 statistics
 
 
 def _resolve(x: Any, prior: Any):
-    """(data, prior, is_nd): see :func:`gmm.model_choice.collapsed.resolve_data`."""
+    """(data, prior, is_nd): see ``gmm.model_choice.collapsed.resolve_data``."""
     from gmm.model_choice.collapsed import resolve_data  # imported here: gmm.model_choice.collapsed imports this module
 
     return resolve_data(x, prior)
@@ -213,8 +213,8 @@ def log_marginal_likelihood(
     posterior mass when K is larger than the data support (the error bar cannot see it).
 
     Data of shape (N, D) (or any data with a :class:`~gmm.NIWPrior`): ``method="smc"`` runs
-    ``n_runs`` particle filters over the points with z summed out (:func:`gmm.model_choice.collapsed.smc_log_evidence`),
-    ``"is"`` draws z from its prior (:func:`gmm.model_choice.collapsed.is_log_evidence`; when its ESS is
+    ``n_runs`` particle filters over the points with z summed out (``gmm.model_choice.collapsed.smc_log_evidence``),
+    ``"is"`` draws z from its prior (``gmm.model_choice.collapsed.is_log_evidence``; when its ESS is
     below 50 it warns and its ``log_evidence_stderr`` is NaN). Exact values: :func:`exact_log_marginal_likelihood`.
 
     Args:

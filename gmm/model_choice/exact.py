@@ -206,7 +206,7 @@ def exact_log_marginal_likelihood(
     Data of shape (N, D) (or any data with a :class:`~gmm.NIWPrior`): the full-covariance
     model with the Normal-Inverse-Wishart prior, where each component's marginal is closed-form
     and the sum runs over the set partitions of the points into at most K blocks, each
-    standing for K! / (K - b)! labellings (:func:`gmm.model_choice.collapsed.exact_log_evidence`; exact).
+    standing for K! / (K - b)! labellings (``gmm.model_choice.collapsed.exact_log_evidence``; exact).
 
     Args:
         x: observations, shape (N,) or (N, D), finite numbers.
@@ -217,7 +217,7 @@ def exact_log_marginal_likelihood(
         max_assignments: refuse when K^N exceeds this (the cost is about K^N look-ups and
             2^N quadratures; default 2^22); for the (N, D) model, when the number of set
             partitions into at most K blocks exceeds it (the cost is about that many look-ups
-            and 2^N closed forms; default :data:`gmm.model_choice.collapsed.MAX_EXACT_PARTITIONS` = 2^20).
+            and 2^N closed forms; default ``gmm.model_choice.collapsed.MAX_EXACT_PARTITIONS`` = 2^20).
 
     Returns:
         log p(x | K) in nats; +inf when the density evidence is infinite, which happens

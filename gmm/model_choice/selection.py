@@ -353,7 +353,7 @@ def select_k(
             than :func:`gmm.fit_em`'s 4, because the criterion compares the maxima of every K:
             over 20 keys, 4 starts left 55 of the galaxies' 140 (key, K) fits (K = 1..7) and
             33 of the 2-D Old Faithful's 120 (K = 1..6) more than 0.01 nats below the best
-            of 100 starts, 10 starts 43 and 13 (:mod:`gmm._util.defaults`).
+            of 100 starts, 10 starts 43 and 13 (``gmm._util.defaults``).
         max_iter: most EM iterations per start (at most 100,000).
         tol: stop when the mean log-likelihood per point improves by at most this (nats; the
             rule of :func:`gmm.fit_em`); a K whose best run stops at ``max_iter`` instead

@@ -222,7 +222,7 @@ class Mixture:
 
     @property
     def covariance_type(self) -> str:
-        """The covariance structure: "full", "tied", "diag" or "spherical"."""
+        """Which covariance structure the mixture has ("full", "tied", "diag" or "spherical")."""
         return "full" if self.on_line else self._aux
 
     @property
