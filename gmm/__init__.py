@@ -42,14 +42,14 @@ _EXPORTS: dict[str, str] = {
     "observations": "models.generative", "bayesian_gmm_full": "models.full_covariance",
     "NIWPrior": "models.niw",
     # estimation
-    "EMResult": "estimation.em", "fit_em": "estimation.em", "ConvergenceWarning": "_util.validation",
+    "EMResult": "estimation.driver", "fit_em": "estimation.em", "ConvergenceWarning": "_util.validation",
     # inference
     "GibbsPosterior": "inference.gibbs_posterior", "gibbs": "inference.gibbs",
     "ImportanceResult": "inference.importance_result", "importance_sampling": "inference.importance",
     "NutsPosterior": "inference.nuts", "nuts": "inference.nuts",
     "DPPosterior": "inference.dpmm", "dp_gibbs": "inference.dpmm",
     # model choice
-    "EvidenceEstimate": "model_choice.evidence", "KPosterior": "model_choice.evidence",
+    "EvidenceEstimate": "model_choice.evidence_result", "KPosterior": "model_choice.evidence_result",
     "exact_log_marginal_likelihood": "model_choice.evidence",
     "log_marginal_likelihood": "model_choice.evidence", "posterior_over_k": "model_choice.evidence",
     "binned_log_likelihood": "model_choice.binned", "binned_log_prob": "model_choice.binned",
@@ -80,7 +80,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what static tools and editors see: the names, eagerly
     from gmm import datasets, diagnostics, estimation, inference, model_choice, models, plotting
     from gmm._util.validation import ConvergenceWarning
-    from gmm.estimation.em import EMResult, fit_em
+    from gmm.estimation.driver import EMResult
+    from gmm.estimation.em import fit_em
     from gmm.inference.dpmm import DPPosterior, dp_gibbs
     from gmm.inference.gibbs import gibbs
     from gmm.inference.gibbs_posterior import GibbsPosterior
@@ -88,8 +89,8 @@ if TYPE_CHECKING:  # what static tools and editors see: the names, eagerly
     from gmm.inference.importance_result import ImportanceResult
     from gmm.inference.nuts import NutsPosterior, nuts
     from gmm.model_choice.binned import binned_log_likelihood, binned_log_prob, data_resolution
-    from gmm.model_choice.evidence import (EvidenceEstimate, KPosterior, exact_log_marginal_likelihood,
-                                           log_marginal_likelihood, posterior_over_k)
+    from gmm.model_choice.evidence import exact_log_marginal_likelihood, log_marginal_likelihood, posterior_over_k
+    from gmm.model_choice.evidence_result import EvidenceEstimate, KPosterior
     from gmm.model_choice.selection import SelectionResult, aic, bic, naive_select_k, select_k
     from gmm.models.full_covariance import bayesian_gmm_full
     from gmm.models.generative import Prior, bayesian_gmm, bayesian_gmm_marginal, bento_mixture, observations

@@ -145,12 +145,12 @@ def test_smc_at_the_defaults_agrees_with_exact_for_every_k_of_one_compile(seed):
     points: one padded size (8 components) and one compilation serve every K, each K
     evaluating only the smallest row bucket (2, 4, 6 or 8 components) that holds it; K = 5
     exercises the rank-dependent steps with their Hastings correction."""
-    from gmm.model_choice.smc import _smc
+    from gmm.model_choice.smc import run_smc
 
     ks = [2, 3, 4, 5]
-    before = _smc._cache_size()
+    before = run_smc._cache_size()
     post = posterior_over_k(jax.random.key(seed), SMALL_X, ks, prior=SMALL_PRIOR, method="smc", n_runs=9)
-    assert _smc._cache_size() - before <= 1  # n_runs=9 is a shape no other test compiles
+    assert run_smc._cache_size() - before <= 1  # n_runs=9 is a shape no other test compiles
     for k in ks:
         exact = exact_log_marginal_likelihood(SMALL_X, k, prior=SMALL_PRIOR)
         est = post.estimates[k]

@@ -26,7 +26,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 
 from gmm._util.numerics import bucket, robust_scale_columns
-from gmm.estimation.em import EMResult, default_reg_covar, em_loop
+from gmm.estimation.driver import EMResult, default_reg_covar, em_loop
 from gmm.estimation.kmeans import kmeans_pp_points
 from gmm.models.mixture import Mixture, gaussian_log_prob
 

@@ -29,7 +29,7 @@ from jax.scipy.special import gammaln, logsumexp
 from gmm.inference.scoring import PARAMS, parameter_prior
 from gmm.models.generative import Prior, bayesian_gmm_marginal, draw_stds_numpy, mean_conditional, std_conditional_mode
 
-_MAX_PIECES = 2048  # allocations the proposal mixes (cost per particle grows with it; ESS too, up to K = 7)
+MAX_PIECES = 2048  # allocations the proposal mixes (cost per particle grows with it; ESS too, up to K = 7)
 _CHUNK = 64  # particles per step of the symmetrised density: bounds its (chunk, S) temporaries
 _BATCH = 4096  # particles per call of the jitted scorer (its one compiled size)
 _TABLE = 1 << 22  # entries of the (draws, N, K) tables of allocation_stats per block
@@ -268,7 +268,7 @@ def run_allocations(
     defensive: float,
     spread: float,
     n_particles: int,
-    n_pieces: int = _MAX_PIECES,
+    n_pieces: int = MAX_PIECES,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Importance sampling with the allocation proposal: (log w (P,), pi, mu, sigma (P, K)) for
     P = ``n_particles``, float64, in y's units, unsorted.

@@ -23,20 +23,20 @@ from jax.scipy.special import gammaln
 from gmm.inference.scoring import PARAMS
 from gmm.models.generative import Prior, bayesian_gmm_marginal, draw_stds_numpy, mean_conditional, std_conditional_mode
 
-_MAX_MODES = 16  # distinct modes the "em" proposal is built around
-_MAX_PIECES = 2 * _MAX_MODES  # its pieces (padded to this many: one compiled program)
+MAX_MODES = 16  # distinct modes the "em" proposal is built around
+MAX_PIECES = 2 * MAX_MODES  # its pieces (padded to this many: one compiled program)
 _SWAP = 3.0  # neighbouring means this many standard errors apart get a swapped piece too
 
 
-def _sorted_coordinates(weights: jax.Array, means: jax.Array, stds: jax.Array) -> jax.Array:
+def sorted_coordinates(weights: jax.Array, means: jax.Array, stds: jax.Array) -> jax.Array:
     """z = (log(pi_k / pi_K) for k < K, mu_k, log sigma_k), shape (3K - 1,): unconstrained
     coordinates of (pi, mu, sigma). A zero weight gives -inf entries."""
     log_w = jnp.log(weights)
     return jnp.concatenate([log_w[:-1] - log_w[-1], means, jnp.log(stds)])
 
 
-def _from_sorted_coordinates(z: jax.Array) -> tuple[tuple[jax.Array, jax.Array, jax.Array], jax.Array]:
-    """((pi, mu, sigma), log |d theta / d z|) for z of ``_sorted_coordinates``, K = (len(z) + 1) / 3.
+def from_sorted_coordinates(z: jax.Array) -> tuple[tuple[jax.Array, jax.Array, jax.Array], jax.Array]:
+    """((pi, mu, sigma), log |d theta / d z|) for z of ``sorted_coordinates``, K = (len(z) + 1) / 3.
 
     pi = softmax(r, 0) and sigma = exp(log sigma); the Jacobian's log determinant is
     sum_k log pi_k + sum_k log sigma_k (the density of pi is on its first K - 1 coordinates,
@@ -74,14 +74,14 @@ def em_proposal(df, loc, scale_tril):
     """One piece of the "em" proposal, around one posterior mode in the means-sorted labelling.
 
     ``"z"`` ~ multivariate Student-t(df, loc, scale_tril scale_tril^T), shape (3K - 1,), the
-    coordinates of ``_sorted_coordinates``; returns ((pi, mu, sigma), log |d theta / d z|)
-    (``_from_sorted_coordinates``), so the density of theta is that of z minus the log Jacobian.
+    coordinates of ``sorted_coordinates``; returns ((pi, mu, sigma), log |d theta / d z|)
+    (``from_sorted_coordinates``), so the density of theta is that of z minus the log Jacobian.
     """
     z = _multivariate_t(df, loc, scale_tril) @ "z"
-    return _from_sorted_coordinates(z)
+    return from_sorted_coordinates(z)
 
 
-def _draw_em(rng: np.random.Generator, pieces, df: float, defensive: float, prior: Prior, size: int):
+def draw_em(rng: np.random.Generator, pieces, df: float, defensive: float, prior: Prior, size: int):
     """``size`` draws of the "em" proposal in NumPy (float64), as ``_is_em``'s ``draws``: a
     piece j ~ c, z ~ Student-t(df, loc_j, L_j L_j^T) (:func:`_mvt_sample`'s law), and with
     probability ``defensive`` a prior draw sorted by mean instead. Drawing here keeps the
@@ -108,7 +108,7 @@ def _scale_tril(cov: np.ndarray, df: float, inflation: float) -> np.ndarray:
     return np.linalg.cholesky(factor * cov)
 
 
-def _refit_pieces(loc, tril, log_w, z, log_resp, df, inflation):
+def refit_pieces(loc, tril, log_w, z, log_resp, df, inflation):
     """Mixture population Monte Carlo: each piece's centre and covariance become the weighted
     mean and covariance of the pilot particles in z, each particle counted with its importance
     weight times the piece's responsibility for it (the covariance inflated, see
@@ -151,14 +151,14 @@ def _log_target_hessian(y, prior, z, k: int):
     n = y.shape[0]
 
     def log_target(zz):
-        theta, log_jac = _from_sorted_coordinates(zz)
+        theta, log_jac = from_sorted_coordinates(zz)
         log_p, _ = bayesian_gmm_marginal.assess(dict(zip(PARAMS, theta), x=y), const(n), const(k), prior)
         return log_p + log_jac
 
     return jax.vmap(jax.hessian(log_target))(z)
 
 
-def _initial_pieces(y, modes, prior_y: Prior, df, inflation):
+def initial_pieces(y, modes, prior_y: Prior, df, inflation):
     """Centres and Cholesky factors of the first ``em_proposal`` pieces, in the standardised
     units y, from Laplace approximations around each mode (w, mu, sd), shapes (J, K).
 
@@ -191,7 +191,7 @@ def _initial_pieces(y, modes, prior_y: Prior, df, inflation):
     centre = tuple(np.take_along_axis(v, order, axis=1) for v in (w, mean_c, sigma_c))
     n_modes, k = nk.shape
     z0 = np.concatenate([np.log(centre[0][:, :-1] / centre[0][:, -1:]), centre[1], np.log(centre[2])], axis=1)
-    pad = _MAX_MODES - n_modes  # one compiled program whatever the number of modes
+    pad = MAX_MODES - n_modes  # one compiled program whatever the number of modes
     hess = _log_target_hessian(
         jnp.asarray(y, jnp.float32), prior_y, jnp.asarray(np.concatenate([z0, np.repeat(z0[:1], pad, axis=0)]), jnp.float32), k
     )
@@ -208,7 +208,7 @@ def _initial_pieces(y, modes, prior_y: Prior, df, inflation):
             perm[[i, i + 1]] = perm[[i + 1, i]]
             a = _relabel(perm)
             swaps.append((j, a @ z0[j], a @ cov @ a.T))
-    for j, loc, cov in swaps[: max(_MAX_PIECES - len(locs), 0)]:  # modes come best first
+    for j, loc, cov in swaps[: max(MAX_PIECES - len(locs), 0)]:  # modes come best first
         locs.append(loc), covs.append(cov), owner.append(j)
     trils = np.stack([_scale_tril(c, df, inflation) for c in covs])
     return np.stack(locs), trils, np.asarray(owner)

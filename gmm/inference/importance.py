@@ -34,13 +34,13 @@ from jax.scipy.special import logsumexp
 from gmm.inference import modes as _modes
 from gmm.inference.allocation_proposal import run_allocations
 from gmm.inference.em_proposal import (
-    _MAX_MODES,
-    _MAX_PIECES,
-    _draw_em,
-    _from_sorted_coordinates,
-    _initial_pieces,
-    _refit_pieces,
-    _sorted_coordinates,
+    MAX_MODES,
+    MAX_PIECES,
+    draw_em,
+    from_sorted_coordinates,
+    initial_pieces,
+    refit_pieces,
+    sorted_coordinates,
     em_proposal,
 )
 from gmm.inference.importance_result import ImportanceResult
@@ -54,7 +54,7 @@ from gmm._util.validation import (
     check_positive,
     check_positive_int,
 )
-from gmm.estimation.em import _fit_em
+from gmm.estimation.em import fit_line
 from gmm._util.numerics import numpy_rng
 from gmm.models.mixture import Mixture
 from gmm.models.generative import (
@@ -74,7 +74,7 @@ _ALLOCATION_SPREAD = 1.2  # default inflation of the "allocations" pieces (ESS-b
 _MAX_ALLOCATION_K = 10  # the unrolled permanent's compile time grows about 3.5-fold per component (36 s at K = 10)
 
 
-def _weight_summary(log_w: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+def weight_summary(log_w: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """(ESS, log marginal likelihood, its delta-method standard error) from log weights."""
     n = log_w.shape[0]
     total = logsumexp(log_w)
@@ -121,7 +121,7 @@ def _is_prior(key: jax.Array, x: jax.Array, prior: Prior, k: int, n_particles: i
     log_w, w, m, s = _map_particles(one, key, n_particles)
     log_w = _clean_log_weights(log_w)
     w, m, s = sort_by_mean(w, m, s)
-    return (log_w, w, m, s), _weight_summary(log_w)
+    return (log_w, w, m, s), weight_summary(log_w)
 
 
 # The "em" proposal: full-covariance Student-t pieces in coordinates of the means-sorted region.
@@ -163,11 +163,11 @@ def _is_em(
     log_keep, log_eps = jnp.log1p(-defensive), jnp.log(defensive)
 
     def one(from_prior, z_q, *prior_sorted):
-        theta = tuple(jnp.where(from_prior, a, b) for a, b in zip(prior_sorted, _from_sorted_coordinates(z_q)[0]))
-        z = jnp.where(from_prior, _sorted_coordinates(*prior_sorted), z_q)
+        theta = tuple(jnp.where(from_prior, a, b) for a, b in zip(prior_sorted, from_sorted_coordinates(z_q)[0]))
+        z = jnp.where(from_prior, sorted_coordinates(*prior_sorted), z_q)
         finite = jnp.all(jnp.isfinite(z))
         z_safe = jnp.where(finite, z, 0.0)  # a prior draw with a zero weight: no piece reaches it
-        log_jac = _from_sorted_coordinates(z_safe)[1]
+        log_jac = from_sorted_coordinates(z_safe)[1]
         log_qj = jax.vmap(lambda m, t: em_proposal.assess({"z": z_safe}, df, m, t)[0])(loc, tril)
         log_qj = jnp.where(finite, log_c + log_qj - log_jac, -jnp.inf)  # c_j q_j(theta), (J,)
         log_prior, _ = parameter_prior.assess(dict(zip(PARAMS, theta)), const(k), prior)
@@ -182,13 +182,13 @@ def _is_em(
 
 
 def _run_em(key, y, prior, pieces, df, defensive, k, n_particles):
-    """``_is_em`` on ``_draw_em``'s draws, in batches until ``n_particles`` (the last batch's
+    """``_is_em`` on ``draw_em``'s draws, in batches until ``n_particles`` (the last batch's
     surplus dropped): float64 NumPy arrays (log w, pi, mu, sigma, z, responsibilities)."""
     rng = numpy_rng(key)
     args = tuple(jnp.asarray(a, jnp.float32) for a in pieces[:2]) + (jnp.log(jnp.asarray(pieces[2], jnp.float32)),)
     out = []
     for _ in range(-(-n_particles // _EM_BATCH)):
-        draws = _draw_em(rng, pieces, df, defensive, prior, _EM_BATCH)
+        draws = draw_em(rng, pieces, df, defensive, prior, _EM_BATCH)
         draws = (jnp.asarray(draws[0]),) + tuple(jnp.asarray(a, jnp.float32) for a in draws[1:])
         out.append(_is_em(y, prior, args, jnp.asarray(df, jnp.float32), jnp.asarray(defensive, jnp.float32), draws, k))
     return [np.concatenate([np.asarray(o[i], np.float64) for o in out])[:n_particles] for i in range(len(out[0]))]
@@ -201,7 +201,7 @@ def _centre_log_ratios(y, prior, loc, tril, df, k: int):
     n = y.shape[0]
 
     def one(m, t):
-        theta, log_jac = _from_sorted_coordinates(m)
+        theta, log_jac = from_sorted_coordinates(m)
         log_p, _ = bayesian_gmm_marginal.assess(dict(zip(PARAMS, theta), x=y), const(n), const(k), prior)
         log_q, _ = em_proposal.assess({"z": m}, df, m, t)
         return log_p + log_jac - log_q
@@ -326,7 +326,7 @@ def importance_sampling(
     defensive = check_finite(defensive, "defensive")
     if not 0.0 <= defensive < 1.0:
         raise ValueError(f"defensive must be in [0, 1), got {defensive!r}.")
-    return _importance_sampling(key, data, k, prior, n_particles, proposal, defensive, df, inflation, n_starts, draws)
+    return run_importance_sampling(key, data, k, prior, n_particles, proposal, defensive, df, inflation, n_starts, draws)
 
 
 def _check_draws(draws: Any, k: int, proposal: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -358,7 +358,7 @@ def _check_draws(draws: Any, k: int, proposal: str) -> tuple[np.ndarray, np.ndar
     return tuple(np.take_along_axis(a, order, axis=1) for a in arrays)
 
 
-def _importance_sampling(
+def run_importance_sampling(
     key, data, k, prior, n_particles, proposal, defensive, df, inflation, n_starts=_N_STARTS, draws=None
 ) -> ImportanceResult:
     """importance_sampling on checked arguments; runs on standardised data (float32) and
@@ -375,17 +375,17 @@ def _importance_sampling(
         log_w, *theta = run_allocations(numpy_rng(key), y64, pj, draws_y, df, defensive, inflation, n_particles)
         order = np.argsort(theta[1], axis=1)  # the weights are symmetric: report the sorted labelling
         w, m, s = (np.take_along_axis(a, order, axis=1) for a in theta)
-        summary = _weight_summary(jnp.asarray(log_w))
+        summary = weight_summary(jnp.asarray(log_w))
     else:
         k_em, k_is = jax.random.split(key)
         y64 = (data - loc) / scale
         prior64 = tuple(float(v) for v in pj.tree_flatten()[0])
         prior_y64 = Prior.tree_unflatten(pj.family, prior64)
-        fit = _fit_em(k_em, data, k, defaults.MAX_ITER, defaults.TOL, defaults.N_INIT_FIT, None, None, "kmeans")
+        fit = fit_line(k_em, data, k, defaults.MAX_ITER, defaults.TOL, defaults.N_INIT_FIT, None, None, "kmeans")
         mix = fit.mixture
         first = (mix.weights, (mix.means - loc) / scale, mix.stds / scale)
-        found = _modes.distinct_modes(numpy_rng(k_em), y64, k, prior64, n_starts, first, _MAX_MODES, pj.family)
-        locs, trils, owner = _initial_pieces(y64, found[:3], prior_y64, df, inflation)
+        found = _modes.distinct_modes(numpy_rng(k_em), y64, k, prior64, n_starts, first, MAX_MODES, pj.family)
+        locs, trils, owner = initial_pieces(y64, found[:3], prior_y64, df, inflation)
         df32 = jnp.asarray(df, jnp.float32)
         with quiet_tfp():
             log_mass = _centre_log_ratios(y, pj, jnp.asarray(locs, jnp.float32), jnp.asarray(trils, jnp.float32), df32, k)
@@ -395,7 +395,7 @@ def _importance_sampling(
 
         def run(key_run, locs, trils, weights, size):
             # one compiled program whatever the number of pieces
-            pad = -(-locs.shape[0] // _MAX_PIECES) * _MAX_PIECES - locs.shape[0]
+            pad = -(-locs.shape[0] // MAX_PIECES) * MAX_PIECES - locs.shape[0]
             padded = (np.concatenate([a, np.repeat(a[:1], pad, axis=0)]) for a in (locs, trils))
             return _run_em(key_run, y, prior_y64, (*padded, np.r_[weights, np.zeros(pad)]), df, defensive, k, size)
 
@@ -410,7 +410,7 @@ def _importance_sampling(
             piece_weights = _EQUAL / n_pieces + (1.0 - _EQUAL) * np.exp(log_mass - logsumexp(log_mass))
             k_pilot, k_is = jax.random.split(k_is)
             p_log_w, *_, p_z, p_resp = run(k_pilot, locs, trils, piece_weights, _PILOT)
-            locs, trils, share = _refit_pieces(locs, trils, p_log_w, p_z, p_resp[:, :n_pieces], df, inflation)
+            locs, trils, share = refit_pieces(locs, trils, p_log_w, p_z, p_resp[:, :n_pieces], df, inflation)
             lw = p_log_w - np.max(p_log_w)
             pilot_ess = np.exp(2 * logsumexp(lw) - logsumexp(2 * lw)) if np.isfinite(lw).any() else 0.0
             keep = share >= 1e-3 if pilot_ess >= 100 else np.ones(n_pieces, bool)
@@ -418,7 +418,7 @@ def _importance_sampling(
         locs, trils, owner, log_mass = locs[keep], trils[keep], owner[keep], log_mass[keep]
         piece_weights = _EQUAL / locs.shape[0] + (1.0 - _EQUAL) * np.exp(log_mass - logsumexp(log_mass))
         log_w, w, m, s, _, _ = run(k_is, locs, trils, piece_weights, n_particles)
-        summary = _weight_summary(jnp.asarray(log_w))
+        summary = weight_summary(jnp.asarray(log_w))
         used = np.unique(owner)
         modes = tuple(Mixture(found[0][j], loc + scale * found[1][j], scale * found[2][j]) for j in used)
         mode_weights = np.array([piece_weights[owner == j].sum() for j in used])

@@ -47,9 +47,10 @@ from scipy.special import gammaln as np_gammaln
 from scipy.special import logsumexp as np_logsumexp
 
 from gmm._util.numerics import numpy_rng, robust_scale_columns, set_partitions
-from gmm.model_choice.smc import _ess_fraction, _systematic_resample
+from gmm.model_choice.smc import ess_fraction, systematic_resample
 from gmm._util.validation import as_data
-from gmm.model_choice.evidence import EvidenceEstimate, KPosterior, _k_posterior, _smc_result
+from gmm.inference.importance import weight_summary
+from gmm.model_choice.evidence_result import EvidenceEstimate, KPosterior, k_posterior, smc_result
 from gmm.models.generative import Prior, resolve_prior
 from gmm.models.niw import NIWPrior, check_niw_prior, log_marginal, log_predictive, sufficient_stats
 
@@ -219,7 +220,6 @@ def is_log_evidence(key: jax.Array, data: np.ndarray, k: int, prior: NIWPrior, n
     value is an unbiased estimate of p(x | K) all the same, and a NaN error bar carries the
     verdict into :func:`gmm.posterior_over_k`.
     """
-    from gmm.inference.importance import _weight_summary  # imported here: importance imports evidence's users
 
     y, prior_y, log_jac = _standardised(data, prior)
     rng = numpy_rng(key)
@@ -230,7 +230,7 @@ def is_log_evidence(key: jax.Array, data: np.ndarray, k: int, prior: NIWPrior, n
         for start in range(0, n_samples, chunk):
             z = _prior_labels(rng, y.shape[0], k, float(prior_y.alpha), chunk)
             log_w[start : start + chunk] = np.asarray(_log_lik_given_z(jnp.asarray(z), yj, pj, k))[: n_samples - start]
-        ess, log_ev, stderr = (float(v) for v in _weight_summary(jnp.asarray(log_w)))
+        ess, log_ev, stderr = (float(v) for v in weight_summary(jnp.asarray(log_w)))
     if not ess >= MIN_IS_ESS:
         warnings.warn(
             f"importance sampling from the prior of z (K={k}, {n_samples} samples) reached an ESS of "
@@ -301,8 +301,8 @@ def _smc_runs(key, y, prior, k, ess_threshold, *, n_particles: int, n_runs: int,
         new_w = log_w + logsumexp(log_joint, axis=1).reshape(n_runs, n_particles)
         log_z = log_z + logsumexp(new_w, axis=1) - logsumexp(log_w, axis=1)
         # resample on the predictive weights before drawing z_i (fully adapted filter)
-        resample = jax.vmap(_ess_fraction)(new_w) < ess_threshold
-        idx = jax.vmap(_systematic_resample)(jax.random.uniform(key_r, (n_runs,)), new_w)
+        resample = jax.vmap(ess_fraction)(new_w) < ess_threshold
+        idx = jax.vmap(systematic_resample)(jax.random.uniform(key_r, (n_runs,)), new_w)
         idx = (jnp.where(resample[:, None], idx, jnp.arange(n_particles)) + offsets).reshape(-1)
         z, stats, log_joint, log_m, log_m_add = jax.tree_util.tree_map(
             lambda a: a[idx], (z, stats, log_joint, log_m, log_m_add))
@@ -344,7 +344,7 @@ def smc_log_evidence(
             n_particles=n_particles, n_runs=n_runs, k_max=k if k_max is None else k_max, n_moves=n_moves,
         )
         log_z = np.asarray(log_z, np.float64)
-    return _smc_result(k, n_runs, log_jac, log_z, np.zeros(1), np.array(math.nan))
+    return smc_result(k, n_runs, log_jac, log_z, np.zeros(1), np.array(math.nan))
 
 
 # ---------------------------------------------------------------------------
@@ -377,7 +377,7 @@ def posterior_over_k_nd(key, data, ks, prior, method, max_exact, settings) -> KP
         else:  # every K padded to max(ks): one compilation serves them all
             estimates[k] = estimate(jax.random.fold_in(key, i), data, k, prior, "is" if method == "is" else "smc",
                                     *settings, k_max=max(ks))
-    return _k_posterior(ks, estimates)
+    return k_posterior(ks, estimates)
 
 
 __all__ = ["MAX_EXACT_PARTITIONS", "MIN_IS_ESS", "estimate", "exact_log_evidence", "is_log_evidence",

@@ -40,44 +40,20 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import logsumexp as np_logsumexp
 
-from gmm.model_choice.exact import _exact, _prior_tuple, exact_log_marginal_likelihood
-from gmm.inference.scoring import standardised_prior
 from gmm._util import defaults
-from gmm._util.validation import check_key, check_ks, check_n_components, check_positive, check_positive_int
-from gmm.model_choice.smc import _pad_points, _smc
 from gmm._util.numerics import bucket, robust_scale
+from gmm._util.validation import check_key, check_ks, check_n_components, check_positive, check_positive_int
+from gmm.inference.importance import run_importance_sampling
+from gmm.inference.scoring import standardised_prior
+from gmm.model_choice import collapsed
+from gmm.model_choice.evidence_result import EvidenceEstimate, KPosterior, k_posterior, smc_result
+from gmm.model_choice.exact import exact_log_marginal_likelihood, log_evidence_by_enumeration, prior_tuple
+from gmm.model_choice.smc import pad_points, run_smc
 from gmm.models.generative import Prior, draw_stds_numpy, typical_std
 
 # ---------------------------------------------------------------------------
 # Estimated evidence: adaptive tempered SMC
 # ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EvidenceEstimate:
-    """An estimate of log p(x | K).
-
-    Attributes:
-        n_components: the number of components K.
-        log_evidence: the estimate of log p(x | K), nats.
-        log_evidence_stderr: its standard error (nats; 0 for ``"exact"``): for ``"smc"`` from the spread of
-            the independent runs, sqrt(var_r(Z_r) / R) / mean_r(Z_r) (delta method on the
-            unbiased Z scale); for ``"is"`` the importance sampler's delta-method error.
-        method: ``"smc"``, ``"is"`` or ``"exact"``.
-        run_log_evidence: log Z_r of every independent SMC run, shape (R,) (empty otherwise).
-        n_temperatures: mean number of tempering steps per SMC run (0 otherwise).
-        acceptance_rate: mean Metropolis acceptance rate of the SMC moves (nan otherwise).
-        ess: the importance sampler's effective sample size (nan otherwise).
-    """
-
-    n_components: int
-    log_evidence: float
-    log_evidence_stderr: float
-    method: str
-    run_log_evidence: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
-    n_temperatures: float = 0.0
-    acceptance_rate: float = math.nan
-    ess: float = math.nan
 
 
 def _smc_launch(
@@ -97,7 +73,7 @@ def _smc_launch(
     loc, scale = robust_scale(data)
     y = (data - loc) / scale
     prior_y = standardised_prior(prior, loc, scale)
-    n_pad = _pad_points(data.size)
+    n_pad = pad_points(data.size)
     k_max = bucket(k, 4) if k_max is None else k_max
     x = np.zeros(n_pad)
     x[: data.size] = y
@@ -113,12 +89,12 @@ def _smc_launch(
     stds = draw_stds_numpy(rng, shape, prior_y)
     theta0 = np.stack([v, rng.normal(m0, s0, shape), np.log(stds)], axis=2)
     run_seeds = rng.integers(0, 2**32, size=n_runs, dtype=np.uint64).astype(np.uint32)
-    log_z, steps, acc, theta = _smc(
+    log_z, steps, acc, theta = run_smc(
         jnp.asarray(run_seeds), jnp.asarray(theta0, jnp.float32), jnp.asarray(x, jnp.float32), jnp.asarray(mask), jnp.asarray(k),
         tuple(jnp.asarray(getattr(prior_y, f), jnp.float32) for f in prior_y.fields),
         jnp.asarray(ess_target, jnp.float32), n_moves=n_moves, max_steps=max_steps, family=prior.family,
     )
-    collect = partial(_smc_result, k, n_runs, data.size * math.log(scale), log_z, steps, acc)
+    collect = partial(smc_result, k, n_runs, data.size * math.log(scale), log_z, steps, acc)
     if not particles:
         return collect
     return lambda: (collect(), _smc_particles(theta, k, loc, scale))
@@ -136,25 +112,9 @@ def _smc_particles(theta, k, loc, scale):
     return tuple(np.take_along_axis(a, order, axis=1) for a in (w, m, s))
 
 
-def _smc_result(k, n_runs, log_scale, log_z, steps, acc) -> EvidenceEstimate:
-    """The EvidenceEstimate from _smc's outputs (log Z per run in standardised units)."""
-    log_z = np.asarray(log_z, np.float64) - log_scale
-    est = float(np_logsumexp(log_z) - math.log(n_runs))
-    if n_runs > 1 and np.isfinite(est):
-        rel = np.exp(log_z - est)
-        stderr = float(np.sqrt(np.var(rel, ddof=1) / n_runs))
-    else:
-        stderr = math.nan
-    return EvidenceEstimate(
-        n_components=k, log_evidence=est, log_evidence_stderr=stderr, method="smc", run_log_evidence=log_z,
-        n_temperatures=float(np.mean(np.asarray(steps))), acceptance_rate=float(np.mean(np.asarray(acc))),
-    )
-
-
 def _is_estimate(key: jax.Array, data: np.ndarray, k: int, prior: Prior, n_particles: int) -> EvidenceEstimate:
-    from gmm.inference.importance import _importance_sampling  # imported here: importance imports evidence's users
 
-    res = _importance_sampling(key, data, k, prior, n_particles, "em", 0.05, 4.0, 1.5)
+    res = run_importance_sampling(key, data, k, prior, n_particles, "em", 0.05, 4.0, 1.5)
     return EvidenceEstimate(
         n_components=k, log_evidence=res.log_evidence, log_evidence_stderr=res.log_evidence_stderr, method="is",
         ess=float(res.ess),
@@ -173,9 +133,7 @@ _ND_MAX_CELLS = 25_000_000  # particles x runs x (N + K D^2): float64 statistics
 
 def _resolve(x: Any, prior: Any):
     """(data, prior, is_nd): see ``gmm.model_choice.collapsed.resolve_data``."""
-    from gmm.model_choice.collapsed import resolve_data  # imported here: gmm.model_choice.collapsed imports this module
-
-    return resolve_data(x, prior)
+    return collapsed.resolve_data(x, prior)
 # SMC defaults, tuned on the galaxies (K = 3 and 7): at a fixed cost M x n_moves, fewer
 # particles moved more often give the smaller spread of log Z (the moves' mixing, not M,
 # limits it); 250 x 8 sweeps beat 1000 x 4 at half the cost (about 0.09 nats at K = 7).
@@ -257,9 +215,8 @@ def log_marginal_likelihood(
     settings = _check_estimator_settings(method, k, n_particles, n_runs, n_moves, ess_target, max_steps,
                                          data.shape if nd else None)
     if nd:
-        from gmm.model_choice.collapsed import estimate  # imported here: gmm.model_choice.collapsed imports this module
 
-        return estimate(key, data, k, prior, method, *settings[:4])
+        return collapsed.estimate(key, data, k, prior, method, *settings[:4])
     return _estimate(key, data, k, prior, method, *settings)
 
 
@@ -347,43 +304,6 @@ def _launch(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_targe
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class KPosterior:
-    """P(K | x) under a uniform prior on the candidate K.
-
-    Attributes:
-        ks: the candidate K, increasing.
-        probabilities: P(K | x) per K, ``{K: float}``, summing to 1.
-        probabilities_stderr: delta-method standard error of each probability from the evidences' error
-            bars, sd(P_K) ≈ sqrt(sum_j (P_K (1[K = j] - P_j) se_j)^2).
-        log_evidence: log p(x | K) per K (nats).
-        log_evidence_stderr: its error bar per K (0 when exact).
-        estimates: the :class:`EvidenceEstimate` per K.
-        best_k: the most probable K.
-    """
-
-    ks: tuple[int, ...]
-    probabilities: dict[int, float]
-    probabilities_stderr: dict[int, float]
-    log_evidence: dict[int, float]
-    log_evidence_stderr: dict[int, float]
-    estimates: dict[int, EvidenceEstimate] = field(repr=False)
-    best_k: int
-
-
-def _posterior_from_evidence(log_ev: Any, se: Any) -> tuple[np.ndarray, np.ndarray]:
-    """P(K | x) = softmax(log Z) and its delta-method sd; all mass on infinite evidences."""
-    L = np.asarray(log_ev, np.float64)
-    s = np.asarray(se, np.float64)
-    if np.isposinf(L).any():
-        p = np.isposinf(L).astype(np.float64)
-        return p / p.sum(), np.zeros_like(p)
-    p = np.exp(L - np_logsumexp(L))
-    jac = p[:, None] * (np.eye(L.size) - p[None, :])  # dP_K / dlogZ_j
-    sd = np.sqrt(((jac * s[None, :]) ** 2).sum(axis=1))
-    return p, sd
-
-
 def posterior_over_k(
     key: jax.Array,
     x: Any,
@@ -435,12 +355,11 @@ def posterior_over_k(
         raise ValueError(f"method must be 'auto', 'exact', 'smc' or 'is', got {method!r}.")
     max_assignments = check_positive_int(max_assignments, "max_assignments")
     if nd:
-        from gmm.model_choice.collapsed import posterior_over_k_nd  # imported here: gmm.model_choice.collapsed imports this module
 
         settings = _check_estimator_settings("is" if method == "is" else "smc", max(ks_t), n_particles, n_runs,
                                              n_moves, 0.8, 500, data.shape)
-        return posterior_over_k_nd(key, data, ks_t, prior, method, max_assignments, settings[:4])
-    pr = _prior_tuple(prior)
+        return collapsed.posterior_over_k_nd(key, data, ks_t, prior, method, max_assignments, settings[:4])
+    pr = prior_tuple(prior)
     exact = {k: k == 1 or data.size * math.log(k) <= math.log(max_assignments) for k in ks_t}
     if method == "exact" and not all(exact.values()):
         worst = max(ks_t)
@@ -465,28 +384,12 @@ def posterior_over_k(
     estimates = {}
     for k in ks_t:
         if is_exact[k]:
-            value = _exact(data, k, pr, max_assignments)
+            value = log_evidence_by_enumeration(data, k, pr, max_assignments)
             estimates[k] = EvidenceEstimate(n_components=k, log_evidence=value, log_evidence_stderr=0.0,
                                             method="exact")
         else:
             estimates[k] = pending[k]()
-    return _k_posterior(ks_t, estimates)
-
-
-def _k_posterior(ks_t: tuple[int, ...], estimates: dict[int, EvidenceEstimate]) -> KPosterior:
-    """The KPosterior of the evidences of every candidate K."""
-    log_ev = [estimates[k].log_evidence for k in ks_t]
-    se = [estimates[k].log_evidence_stderr for k in ks_t]  # NaN (a single SMC run) propagates to P's error bar
-    p, sd = _posterior_from_evidence(log_ev, se)
-    return KPosterior(
-        ks=ks_t,
-        probabilities={k: float(v) for k, v in zip(ks_t, p)},
-        probabilities_stderr={k: float(v) for k, v in zip(ks_t, sd)},
-        log_evidence={k: float(v) for k, v in zip(ks_t, log_ev)},
-        log_evidence_stderr={k: float(v) for k, v in zip(ks_t, se)},
-        estimates=estimates,
-        best_k=ks_t[int(np.argmax(p))],
-    )
+    return k_posterior(ks_t, estimates)
 
 
 __all__ = [

@@ -18,6 +18,7 @@ from scipy.special import logsumexp as np_logsumexp
 
 from gmm._util import defaults
 from gmm._util.validation import check_n_components, check_positive_int
+from gmm.model_choice.collapsed import MAX_EXACT_PARTITIONS, exact_log_evidence, resolve_data
 from gmm.models.generative import Prior, log_std_density
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -37,7 +38,7 @@ def _gamma_isf(q: float, a: float) -> float:
     return float(gammainccinv(a, q))
 
 
-def _prior_tuple(prior: Prior) -> tuple:
+def prior_tuple(prior: Prior) -> tuple:
     """(alpha, m0, s0, a, b, family) of a checked prior: floats, with (a, b) the two
     hyperparameters of sigma's prior family (:attr:`Prior.std_params`)."""
     return (*(float(getattr(prior, f)) for f in prior.fields), prior.family)
@@ -229,7 +230,6 @@ def exact_log_marginal_likelihood(
         ValueError: on bad data, K or prior, or when there are more than max_assignments
             terms (use :func:`gmm.log_marginal_likelihood` with ``method="smc"``).
     """
-    from gmm.model_choice.collapsed import MAX_EXACT_PARTITIONS, exact_log_evidence, resolve_data  # it imports gmm.model_choice.evidence
 
     data, prior, nd = resolve_data(x, prior)
     k = check_n_components(n_components, data.shape[0])
@@ -238,10 +238,10 @@ def exact_log_marginal_likelihood(
     if nd:
         limit = MAX_EXACT_PARTITIONS if max_assignments is None else max_assignments
         return exact_log_evidence(data, k, prior, limit).log_evidence
-    return _exact(data, k, _prior_tuple(prior), defaults.MAX_ASSIGNMENTS if max_assignments is None else max_assignments)
+    return log_evidence_by_enumeration(data, k, prior_tuple(prior), defaults.MAX_ASSIGNMENTS if max_assignments is None else max_assignments)
 
 
-def _exact(data: np.ndarray, k: int, pr: tuple, max_assignments: int) -> float:
+def log_evidence_by_enumeration(data: np.ndarray, k: int, pr: tuple, max_assignments: int) -> float:
     """exact_log_marginal_likelihood on checked arguments."""
     n = data.size
     alpha = pr[0]

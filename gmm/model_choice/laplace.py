@@ -54,7 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln, logsumexp
 
-from gmm.model_choice.exact import _prior_tuple
+from gmm.model_choice.exact import prior_tuple
 from gmm._util.validation import as_data, check_finite
 from gmm.models.generative import Prior, check_prior, log_std_density
 
@@ -97,7 +97,7 @@ def log_joint(x: Any, weights: Any, means: Any, stds: Any, prior: Prior) -> tupl
     prior = check_prior(prior)
     u = to_unconstrained(weights, means, stds)
     lead, k = u.shape[:-1], (u.shape[-1] + 1) // 3
-    *pv, family = _prior_tuple(prior)
+    *pv, family = prior_tuple(prior)
     with jax.enable_x64(True):
         f = jax.vmap(lambda v: _terms(v, jnp.asarray(data), k, pv, family)[:2])
         ll, lp = f(jnp.asarray(u.reshape(-1, 3 * k - 1)))
@@ -217,7 +217,7 @@ def laplace(x: Any, weights: Any, means: Any, stds: Any, prior: Prior) -> Laplac
     if (w <= 0).any() or (s <= 0).any():
         raise ValueError("weights and stds of the start must be positive.")
     k = w.size
-    *pv, family = _prior_tuple(prior)
+    *pv, family = prior_tuple(prior)
     with jax.enable_x64(True):
         xj = jnp.asarray(data)
         args = (xj, tuple(pv), k, family)

@@ -56,7 +56,9 @@ from gmm._util.validation import (
     check_positive_int,
 )
 from gmm.model_choice.binned import bin_terms, check_mixture, check_resolution, input_eps, resolution_of
-from gmm.estimation.em import best_of_starts, default_reg_covar, density_e_step, em_loop, m_step
+from gmm.estimation.driver import best_of_starts, default_reg_covar, em_loop
+from gmm.estimation.em import density_e_step, m_step
+from gmm.estimation.em_multivariate import fit_points
 from gmm._util.numerics import bucket, robust_scale
 from gmm.estimation.kmeans import kmeans_starts
 from gmm.models.mixture import Mixture, check_covariance_type, n_parameters
@@ -238,7 +240,6 @@ def _fit_and_score(
 
 def _fit_and_score_points(data, ks, key, criterion, covariance_type, n_init, max_iter, tol):
     """Fit every K in ks to points (N, D) by :func:`gmm.fit_em`'s engine and score it (density)."""
-    from gmm.estimation.em_multivariate import fit_points
 
     scores, lls, mixtures, unconverged = {}, {}, {}, []
     n, d = data.shape

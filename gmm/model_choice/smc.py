@@ -54,7 +54,7 @@ def _smc_log_lik(theta, active, x, x_mask):
     return jnp.where(jnp.isnan(ll), -jnp.inf, ll)
 
 
-def _ess_fraction(log_w):
+def ess_fraction(log_w):
     """ESS / M = (sum w)^2 / (M sum w^2) of unnormalised log weights."""
     return jnp.exp(2.0 * logsumexp(log_w) - logsumexp(2.0 * log_w) - jnp.log(log_w.shape[0]))
 
@@ -88,7 +88,7 @@ def _uniforms(seed: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     return ((bits >> 8).astype(jnp.float32) + 0.5) * (2.0**-24)
 
 
-def _systematic_resample(u, log_w):
+def systematic_resample(u, log_w):
     """Systematic resampling indices from one uniform u in (0, 1)."""
     m = log_w.shape[0]
     w = jnp.exp(log_w - logsumexp(log_w))
@@ -98,7 +98,7 @@ def _systematic_resample(u, log_w):
 
 
 @partial(jax.jit, static_argnames=("n_moves", "max_steps", "family"))
-def _smc(seeds, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, family):
+def run_smc(seeds, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, family):
     """Adaptive tempered SMC from the prior to the posterior, ``n_runs`` independent runs.
 
     Targets pi_t(theta) ∝ p(theta) p(x | theta)^beta_t; each step picks beta_{t+1} by
@@ -139,12 +139,12 @@ def _smc(seeds, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, 
 
         def find_delta(ll, beta):
             rest = 1.0 - beta
-            ok_all = _ess_fraction(rest * ll) >= ess_target
+            ok_all = ess_fraction(rest * ll) >= ess_target
 
             def bisect(_, lohi):
                 lo, hi = lohi
                 mid = 0.5 * (lo + hi)
-                good = _ess_fraction(mid * ll) >= ess_target
+                good = ess_fraction(mid * ll) >= ess_target
                 return jnp.where(good, mid, lo), jnp.where(good, hi, mid)
 
             lo, _ = jax.lax.fori_loop(0, 40, bisect, (jnp.zeros_like(rest), rest))
@@ -202,7 +202,7 @@ def _smc(seeds, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, 
             delta = jnp.where(step == max_steps - 1, 1.0 - beta, delta)
             log_inc = delta * ll
             log_z = log_z + logsumexp(log_inc) - jnp.log(n_particles)
-            idx = _systematic_resample(_uniforms(_stream(seed_t, k_max), ())[()], log_inc)
+            idx = systematic_resample(_uniforms(_stream(seed_t, k_max), ())[()], log_inc)
             theta, ll = theta[idx], ll[idx]
             beta = jnp.minimum(beta + delta, 1.0)
             beta = jnp.where(1.0 - beta < 1e-12, 1.0, beta)
@@ -227,7 +227,7 @@ def _smc(seeds, theta0, x, x_mask, k, prior, ess_target, *, n_moves, max_steps, 
     return jax.vmap(one_run)(seeds, theta0)
 
 
-def _pad_points(n: int) -> int:
+def pad_points(n: int) -> int:
     """N rounded up to 16 steps per doubling (multiples of 8, at least 16): padded points cost as much as
     real ones, so the buckets are finer than powers of two (82 -> 88, not 128)."""
     step = max(8, 1 << max(0, (max(n, 1) - 1).bit_length() - 4))
