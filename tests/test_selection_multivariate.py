@@ -51,3 +51,29 @@ def test_penguins():
 def test_coffee_image():
     im = coffee_image()
     assert im.shape == (400, 600, 3) and 0.0 <= im.min() and im.max() <= 1.0
+
+
+def test_rounded_points_with_diagonal_covariances_use_the_cell_likelihood():
+    """Rounded to whole units, 250 points in 2-D repeat 156 times: the density BIC then rewards
+    spikes on repeated rows and keeps falling with K, while the likelihood of the recorded
+    cells (diagonal covariances: a product of bin probabilities) picks the two clusters. Its
+    maximised value is the cell log-likelihood of the returned mixture, computed directly."""
+    from gmm.model_choice.binned_points import binned_diag_log_likelihood
+
+    rng = np.random.default_rng(0)
+    x = np.round(np.r_[rng.normal([0, 0], [2.0, 1.5], size=(150, 2)),
+                       rng.normal([12, 6], [1.5, 2.0], size=(100, 2))])
+    binned = select_k(jax.random.key(0), x, range(1, 6), covariance_type="diag")
+    density = select_k(jax.random.key(0), x, range(1, 6), covariance_type="diag", resolution=None)
+    assert binned.likelihood == "binned" and binned.resolution == (1.0, 1.0)
+    assert binned.best_k == 2 and density.best_k == 5
+    assert all(v <= 0 for v in binned.log_likelihoods.values())  # probabilities of cells
+    ll = binned_diag_log_likelihood(x, binned.mixtures[2], np.array(binned.resolution))
+    assert ll == pytest.approx(binned.log_likelihoods[2], rel=1e-9)
+    # the floor: no sd below the rounding's own sd, 1 / sqrt(12)
+    sds = np.sqrt(np.diagonal(binned.mixtures[5].covariances, axis1=1, axis2=2))
+    assert sds.min() >= 1 / np.sqrt(12) * (1 - 1e-9)
+    with pytest.raises(ValueError, match="closed form for diagonal covariances only"):
+        select_k(jax.random.key(0), x, [1, 2], covariance_type="full", resolution=1.0)
+    with pytest.raises(ValueError, match="coarser than column"):
+        select_k(jax.random.key(0), x / 10, [1, 2], covariance_type="diag", resolution=1.0)

@@ -56,6 +56,7 @@ from gmm._util.validation import (
     check_positive_int,
 )
 from gmm.model_choice.binned import bin_terms, check_mixture, check_resolution, input_eps, resolution_of
+from gmm.model_choice.binned_points import column_resolutions, fit_binned_diag
 from gmm.estimation.driver import best_of_starts, default_reg_covar, em_loop
 from gmm.estimation.em import density_e_step, m_step
 from gmm.estimation.em_multivariate import fit_points
@@ -262,6 +263,19 @@ def _warn_unconverged(unconverged: list, max_iter: int, tol: float, routine: str
             "for converged fits.", ConvergenceWarning, stacklevel=3)
 
 
+def _select_binned_points(data, ks, key, criterion, h, n_init, max_iter, tol) -> SelectionResult:
+    """select_k for rounded points (N, D) with diagonal covariances: the cell likelihood."""
+    n, d = data.shape
+    # Columns without rounding get fit_em's regularisation; rounded ones the rounding's floor.
+    reg = np.array([0.0 if hd > 0 else default_reg_covar(col) for hd, col in zip(h, data.T)])
+    scores, lls, mixtures = {}, {}, {}
+    for i, k in enumerate(ks):
+        mixtures[k], lls[k] = fit_binned_diag(jax.random.fold_in(key, i), data, k, h, reg, n_init, max_iter, tol)
+        scores[k] = -2.0 * lls[k] + _penalty(criterion, k, n, d, "diag")
+    return _result(ks, scores, lls, mixtures, criterion, "binned", tuple(float(v) for v in h),
+                   tuple(float(v) for v in h / math.sqrt(12.0)), n)
+
+
 def _common_checks(key, x, ks, criterion, n_init, max_iter, tol, ndim=1):
     key = check_key(key)
     data = as_data(x, ndim=ndim)
@@ -305,10 +319,12 @@ def select_k(
 ) -> SelectionResult:
     """Choose K by BIC or AIC of the likelihood of the data *as recorded*, in any dimension.
 
-    Points in D >= 2 dimensions, x of shape (N, D), are fitted by :func:`gmm.fit_em` with
-    ``covariance_type`` for every K and scored by the density likelihood (the rounding-aware
-    likelihood below is for points on the line: ``resolution`` must then be "auto" or None,
-    and ``min_std`` and ``spacing_span`` do not apply). On the line:
+    Points in D >= 2 dimensions, x of shape (N, D): with ``covariance_type="diag"`` and
+    rounded columns (``resolution`` detected per column, or given), each point stands for its
+    rounding cell, whose probability factorises over the coordinates
+    (``gmm.model_choice.binned_points``); otherwise :func:`gmm.fit_em` fits every K and the
+    density scores it (a given resolution with other covariance types is refused: no closed
+    form). ``min_std`` and ``spacing_span`` are for the line. On the line:
 
     Recorded values are rounded to a resolution h, and the mixture density is unbounded on
     repeated values (a component with sigma -> 0 on a repeat), so the usual BIC can be
@@ -375,10 +391,18 @@ def select_k(
                                                                      ndim=None)
     covariance_type = check_covariance_type(covariance_type)
     if data.ndim == 2:
-        if resolution not in ("auto", None) or min_std is not None:
+        if min_std is not None:
+            raise ValueError(f"min_std is for points on the line; x has shape {data.shape} (in D dimensions "
+                             "the floor is the rounding's own sd, h / sqrt(12), per column).")
+        h = column_resolutions(x, data, resolution)
+        if h is not None and covariance_type == "diag":
+            data = np.where(h > 0, np.rint(data / np.where(h > 0, h, 1.0)) * h, data)
+            return _select_binned_points(data, ks, key, criterion, h, n_init, max_iter, tol)
+        if h is not None and resolution != "auto":
             raise ValueError(
-                f"the rounding-aware likelihood (resolution, min_std) is for points on the line; x has shape "
-                f"{data.shape}: leave resolution='auto' or None and min_std=None, which score the density.")
+                f"the likelihood of rounded points has a closed form for diagonal covariances only (a "
+                f"component's coordinates are then independent); got covariance_type={covariance_type!r}. "
+                "Use covariance_type='diag', or resolution=None (or 'auto') to score the density.")
         scores, lls, mixtures, unconverged = _fit_and_score_points(data, ks, key, criterion, covariance_type,
                                                                    n_init, max_iter, tol)
         _warn_unconverged(unconverged, max_iter, tol, "select_k")
