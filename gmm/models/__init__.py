@@ -2,7 +2,7 @@
 priors, and the generative programs written in GenJAX.
 
 - ``gmm.models.mixture``          known-parameter mixtures, the one Gaussian density, parameter counts
-- ``gmm.models.generative``       the Bayesian GMM on the line as GenJAX programs, and its :class:`Prior`
+- ``gmm.models.generative``       the Bayesian GMM on the line as GenJAX programs, and its :class:`~gmm.Prior`
 - ``gmm.models.full_covariance``  the Bayesian GMM with full covariances in D dimensions (GenJAX)
 - ``gmm.models.niw``              the Normal-Inverse-Wishart prior and its conjugate algebra
 - ``gmm.models.crp``              the Chinese restaurant process and the DP mixture (GenJAX)
