@@ -227,3 +227,14 @@ def test_posterior_with_exact_evidences_only():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_k_posterior_summary_has_one_row_per_k():
+    kp = gmm.posterior_over_k(jax.random.key(0), [1.0, 2.0, 3.0, 10.0, 11.0, 12.0], [1, 2, 3])
+    rows = kp.summary()
+    assert [r["k"] for r in rows] == list(kp.ks)
+    assert sum(r["probability"] for r in rows) == pytest.approx(1.0)
+    for r in rows:
+        assert r["probability"] == kp.probabilities[r["k"]]
+        assert r["log_evidence"] == kp.log_evidence[r["k"]] and r["method"] == "exact"
+        assert r["probability_stderr"] == kp.probabilities_stderr[r["k"]] == 0.0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp as np_logsumexp
@@ -77,6 +78,15 @@ class KPosterior:
     log_evidence_stderr: dict[int, float]
     estimates: dict[int, EvidenceEstimate] = field(repr=False)
     best_k: int
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per candidate K, as the samplers' ``summary()`` gives one per parameter:
+        ``k``, ``probability``, ``probability_stderr``, ``log_evidence``,
+        ``log_evidence_stderr`` and the ``method`` that estimated it."""
+        return [{"k": k, "probability": self.probabilities[k],
+                 "probability_stderr": self.probabilities_stderr[k],
+                 "log_evidence": self.log_evidence[k], "log_evidence_stderr": self.log_evidence_stderr[k],
+                 "method": self.estimates[k].method} for k in self.ks]
 
 
 def posterior_from_evidence(log_ev: Any, se: Any) -> tuple[np.ndarray, np.ndarray]:
