@@ -168,3 +168,10 @@ def test_every_posterior_result_has_summary_and_to_arviz(is_em):
     nuts = posts["nuts"]
     assert nuts.summary()[2]["mean"] == pytest.approx(nuts.means[..., 0].mean(), rel=1e-12)
     assert posts["gibbs"].data.shape == nuts.data.shape == x.shape
+
+
+def test_nuts_warns_when_its_chains_disagree():
+    """NUTS, like every sampler here, names the parameters whose R-hat or ESS fails."""
+    x = gmm.datasets.bento()
+    with pytest.warns(RuntimeWarning, match="nuts: the chains may not have converged"):
+        gmm.nuts(jax.random.key(0), x, 2, n_samples=10, n_warmup=5, n_chains=2)

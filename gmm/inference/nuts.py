@@ -67,6 +67,13 @@ class NutsPosterior:
         )
 
 
+_ADVICE = (
+    "Run longer chains (n_samples, n_warmup). If R-hat stays high however long they run, the "
+    "chains sit in different modes of a multimodal posterior, which NUTS does not cross: compare "
+    "the chains (posterior.means[c] for each chain c), or use gmm.gibbs with parallel tempering."
+)
+
+
 def _model(x, k, hyper, *, family):
     import numpyro
     import numpyro.distributions as dist
@@ -99,7 +106,8 @@ def nuts(
     :meth:`~gmm.Prior.inverse_gamma_variance`), x_i ~ sum_k pi_k N(mu_k, sigma_k); chains
     vectorised; draws sorted by mean.
     Like any local sampler, NUTS does not cross between separated modes (on the galaxies at
-    K = 2 its chains all stay in one); compare chains before averaging.
+    K = 2 its chains all stay in one); compare chains before averaging. It warns
+    (``RuntimeWarning``) when a parameter's R-hat exceeds 1.01 or its bulk ESS is below 100.
 
     Args:
         key: ``jax.random`` key.
@@ -137,12 +145,10 @@ def nuts(
     s = mcmc.get_samples(group_by_chain=True)
     order = np.argsort(np.asarray(s["means"]), axis=-1)
     draws = {name: np.take_along_axis(np.asarray(s[name], np.float64), order, axis=-1) for name in PARAMS}
-    return NutsPosterior(
-        **draws,
-        rhat={name: diagnostics.rhat(d) for name, d in draws.items()},
-        ess={name: diagnostics.ess(d) for name, d in draws.items()},
-        data=data,
-    )
+    rhat = {name: diagnostics.rhat(d) for name, d in draws.items()}
+    ess = {name: diagnostics.ess(d) for name, d in draws.items()}
+    diagnostics.warn_if_unconverged(rhat, ess, sampler="nuts", advice=_ADVICE)
+    return NutsPosterior(**draws, rhat=rhat, ess=ess, data=data)
 
 
 __all__ = ["NutsPosterior", "nuts"]
