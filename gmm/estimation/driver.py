@@ -13,6 +13,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.special import logsumexp
 
 from gmm.models.mixture import Mixture
 
@@ -69,14 +70,29 @@ def em_loop(step: Callable, params: tuple, max_iter: int, tol: jax.Array, n_poin
     return scored, ll, history, it - 1, converged
 
 
-def best_of_starts(run: Callable, starts: tuple):
-    """``run`` from every start (leading axis of ``starts``), vmapped; the best run's output.
+def best_of_starts(run: Callable, starts: tuple, *, sequential: bool = False):
+    """``run`` from every start (leading axis of ``starts``); the best run's output.
 
-    ``run(*start)`` returns a tuple whose second entry is the log-likelihood.
+    ``run(*start)`` returns a tuple whose second entry is the log-likelihood. The starts run
+    vmapped, or one after another with ``sequential=True`` (``lax.map``: each stops at its own
+    convergence, and batching Cholesky factors and triangular solves doubles compilation).
     """
-    out = jax.vmap(run)(*starts)
+    out = jax.lax.map(lambda s: run(*s), starts) if sequential else jax.vmap(run)(*starts)
     best = jnp.argmax(jnp.where(jnp.isfinite(out[1]), out[1], -jnp.inf))
     return jax.tree_util.tree_map(lambda a: a[best], out)
+
+
+def responsibilities_step(lp: jax.Array, c: jax.Array, active: jax.Array | bool = True):
+    """The part every M step shares: from the log joint ``lp`` (U, K) of rows with counts c
+    (U,), the count-weighted responsibilities r (U, K), their column sums N_k (K,), which
+    components are alive (active, N_k > 1e-12), N_k with 1 for the dead (a safe divisor), and
+    the log-likelihood sum_u c_u log sum_k exp(lp_uk) of the parameters behind ``lp``."""
+    lse = logsumexp(lp, axis=1)
+    ll = jnp.sum(jnp.where(c > 0, c * lse, 0.0))
+    r = jnp.exp(lp - lse[:, None]) * c[:, None]
+    nk = r.sum(axis=0)
+    alive = active & (nk > 1e-12)
+    return r, nk, alive, jnp.where(alive, nk, 1.0), ll
 
 
 def default_reg_covar(values: np.ndarray) -> float:
@@ -88,4 +104,4 @@ def default_reg_covar(values: np.ndarray) -> float:
     return _REL_REG * gap**2
 
 
-__all__ = ["EMResult", "best_of_starts", "default_reg_covar", "em_loop"]
+__all__ = ["EMResult", "best_of_starts", "default_reg_covar", "em_loop", "responsibilities_step"]

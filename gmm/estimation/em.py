@@ -32,7 +32,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import logsumexp
 from jax.scipy.stats import norm
 
 from gmm._util import defaults
@@ -44,7 +43,7 @@ from gmm._util.validation import (
     check_n_components,
     check_positive,
 )
-from gmm.estimation.driver import EMResult, best_of_starts, default_reg_covar, em_loop
+from gmm.estimation.driver import EMResult, best_of_starts, default_reg_covar, em_loop, responsibilities_step
 from gmm.estimation.em_multivariate import fit_points
 from gmm.estimation.kmeans import kmeans_starts
 from gmm.models.mixture import Mixture, check_covariance_type
@@ -70,12 +69,7 @@ def m_step(lp, ex, vx, c, var_reg, floor, logw, mu, sd, active):
     Returns the new (log pi, mu, sd) and the log-likelihood of the parameters that produced
     ``lp``. A component that loses every point keeps its mean and sd.
     """
-    lse = logsumexp(lp, axis=1)
-    ll = jnp.sum(jnp.where(c > 0, c * lse, 0.0))
-    r = jnp.exp(lp - lse[:, None]) * c[:, None]
-    nk = r.sum(axis=0)
-    alive = active & (nk > 1e-12)
-    nk_safe = jnp.where(alive, nk, 1.0)
+    r, nk, alive, nk_safe, ll = responsibilities_step(lp, c, active)
     mu_new = (r * ex).sum(axis=0) / nk_safe
     var_new = (r * (vx + (ex - mu_new) ** 2)).sum(axis=0) / nk_safe + var_reg
     sd_new = jnp.maximum(jnp.sqrt(var_new), floor)

@@ -23,10 +23,9 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import logsumexp
 
 from gmm._util.numerics import bucket, robust_scale_columns
-from gmm.estimation.driver import EMResult, default_reg_covar, em_loop
+from gmm.estimation.driver import EMResult, best_of_starts, default_reg_covar, em_loop, responsibilities_step
 from gmm.estimation.kmeans import kmeans_pp_points
 from gmm.models.mixture import Mixture, gaussian_log_prob
 
@@ -43,12 +42,7 @@ def e_step(y, logw, mu, cov):
 def m_step(y, c, lp, reg, covariance_type: str, prev):
     """New (log pi, mu, Sigma) from the log joint ``lp`` (U, K) of rows y (U, D) with counts
     c (U,), and the log-likelihood of the parameters that produced ``lp``."""
-    lse = logsumexp(lp, axis=1)
-    ll = jnp.sum(jnp.where(c > 0, c * lse, 0.0))
-    r = jnp.exp(lp - lse[:, None]) * c[:, None]
-    nk = r.sum(axis=0)
-    alive = nk > 1e-12
-    nk_safe = jnp.where(alive, nk, 1.0)
+    r, nk, alive, nk_safe, ll = responsibilities_step(lp, c)
     mu = jnp.where(alive[:, None], (r.T @ y) / nk_safe[:, None], prev[1])
     diff = y[:, None, :] - mu  # (U, K, D), centred: no cancellation
     d = y.shape[1]
@@ -110,8 +104,8 @@ def random_start(key, y, c, reg, k: int, covariance_type: str):
 
 @partial(jax.jit, static_argnames=("k", "max_iter", "n_init", "init", "covariance_type"))
 def fit_from_starts(key, y, c, reg, tol, *, k: int, max_iter: int, n_init: int, init: str, covariance_type: str):
-    """EM from ``n_init`` starts, one after another (``lax.map``: batching the Cholesky
-    factors and triangular solves doubles the compilation time); the best run's
+    """EM from ``n_init`` starts, one after another (:func:`gmm.estimation.driver.best_of_starts`
+    with ``sequential=True``); the best run's
     (params, ll, history, n_iter, converged), as :func:`gmm.estimation.em.em_loop` returns them."""
     start = kmeans_start if init == "kmeans" else random_start
 
@@ -121,9 +115,7 @@ def fit_from_starts(key, y, c, reg, tol, *, k: int, max_iter: int, n_init: int, 
     def run(key_r):
         return em_loop(step, start(key_r, y, c, reg, k, covariance_type), max_iter, tol, c.sum())
 
-    out = jax.lax.map(run, jax.random.split(key, n_init))
-    best = jnp.argmax(jnp.where(jnp.isfinite(out[1]), out[1], -jnp.inf))
-    return jax.tree_util.tree_map(lambda a: a[best], out)
+    return best_of_starts(run, (jax.random.split(key, n_init),), sequential=True)
 
 
 def fit_points(key, data, k, max_iter, tol, n_init, reg_covar, init, covariance_type) -> EMResult:

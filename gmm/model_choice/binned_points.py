@@ -25,7 +25,7 @@ from jax.scipy.special import logsumexp
 from jax.scipy.stats import norm
 
 from gmm._util.numerics import bucket, robust_scale_columns
-from gmm.estimation.driver import em_loop
+from gmm.estimation.driver import best_of_starts, em_loop, responsibilities_step
 from gmm.estimation.em_multivariate import kmeans_start
 from gmm.model_choice.binned import bin_terms, check_resolution, input_eps, resolution_of
 from gmm.models.mixture import Mixture
@@ -50,12 +50,7 @@ def cell_terms(y, hs, logw, mu, sd):
 
 
 def _m_step(lp, ex, vx, c, reg, floor, prev):
-    lse = logsumexp(lp, axis=1)
-    ll = jnp.sum(jnp.where(c > 0, c * lse, 0.0))
-    r = jnp.exp(lp - lse[:, None]) * c[:, None]
-    nk = r.sum(axis=0)
-    alive = nk > 1e-12
-    nk_safe = jnp.where(alive, nk, 1.0)
+    r, nk, alive, nk_safe, ll = responsibilities_step(lp, c)
     mu = jnp.einsum("uk,ukd->kd", r, ex) / nk_safe[:, None]
     var = jnp.einsum("uk,ukd->kd", r, vx + (ex - mu) ** 2) / nk_safe[:, None] + reg
     sd = jnp.maximum(jnp.sqrt(var), floor)
@@ -73,9 +68,7 @@ def _fit(key, y, c, hs, reg, floor, tol, *, k: int, max_iter: int, n_init: int):
         sd = jnp.maximum(jnp.sqrt(jnp.diagonal(cov, axis1=1, axis2=2)), floor)
         return em_loop(step, (logw, mu, sd), max_iter, tol, c.sum())
 
-    out = jax.lax.map(run, jax.random.split(key, n_init))
-    best = jnp.argmax(jnp.where(jnp.isfinite(out[1]), out[1], -jnp.inf))
-    return jax.tree_util.tree_map(lambda a: a[best], out)
+    return best_of_starts(run, (jax.random.split(key, n_init),), sequential=True)
 
 
 def fit_binned_diag(key, data, k, h, reg_covar, n_init, max_iter, tol) -> tuple[Mixture, float]:
