@@ -389,6 +389,36 @@ def bench_book(log: Path | None = None) -> list[str]:
             print(rows[-1], flush=True)
     if len(rows) == 4:
         raise SystemExit(f"no 'time: ... took ... s' lines in the output of scripts/test.sh ({source})")
+    return rows + [""] + page_times(out, root / "_build" / ".build" / "cell_times.json")
+
+
+def page_times(out: str, cell_times: Path, page_goal: float = 60.0, cell_goal: float = 20.0) -> list[str]:
+    """Each page's execution time in the book build ("NAME: executed in S s" lines of ``out``)
+    with its slowest cell (from the build's ``cell_times.json``), against the goals: no page
+    over ``page_goal`` seconds, no cell over ``cell_goal``."""
+    import json
+
+    pages = {}
+    for line in out.splitlines():
+        if ": executed in " in line and line.endswith(" s"):
+            name, seconds = line.rsplit(": executed in ", 1)
+            pages[Path(name).with_suffix("").as_posix()] = float(seconds.removesuffix(" s"))
+    if not pages:
+        return ["(no page times in this output)"]
+    cells = json.loads(cell_times.read_text()) if cell_times.exists() else {}
+    rows = ["| page | executed in (s) | slowest cell (s) | cell index |", "|---|---|---|---|"]
+    worst_cell = 0.0
+    for name, seconds in sorted(pages.items(), key=lambda kv: -kv[1]):
+        times = cells.get(name, {})
+        index, slowest = max(times.items(), key=lambda kv: kv[1], default=("", float("nan")))
+        worst_cell = max(worst_cell, slowest if slowest == slowest else 0.0)
+        rows.append(f"| {name} | {seconds:.1f} | {slowest:.1f} | {index} |")
+    worst_page = max(pages.values())
+    rows += ["", f"Slowest page {worst_page:.0f} s (goal: at most {page_goal:.0f} s): "
+             + ("met" if worst_page <= page_goal else "MISSED")
+             + f"; slowest cell {worst_cell:.0f} s (goal: at most {cell_goal:.0f} s): "
+             + ("met." if worst_cell <= cell_goal else "MISSED.")]
+    print("\n".join(rows), flush=True)
     return rows
 
 

@@ -11,7 +11,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from gmm._util.validation import as_data, check_finite, check_positive_int
+from gmm._util.validation import (
+    as_data, check_arrays, check_bins, check_dims, check_finite, check_indices, check_labels, check_laws,
+    check_positive, check_positive_int, check_series,
+)
+from gmm.model_choice.binned import check_mixture
 from gmm.models.mixture import Mixture, decision_boundaries
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
@@ -21,11 +25,18 @@ def _ax(ax):
     return ax if ax is not None else plt.subplots(figsize=(7, 3.2))[1]
 
 
+def _curve(mixture: Any, grid: Any, names: Any) -> tuple[Mixture, np.ndarray, list[str] | None]:
+    """A mixture on the line, its grid (G,) and one name per component (or None), checked."""
+    m = check_mixture(mixture, on_line=True)
+    return m, m.checked(grid, "grid"), check_labels(names, "names", m.n_components)
+
+
 def histogram(x: Any, *, ax=None, bins: int | Sequence[float] = 30, label: str | None = None,
               density: bool = False, color: str = "0.6", unit: str = "g", quantity: str = "weight"):
     """Histogram of the observations x, shape (N,); the x axis reads "<quantity> (<unit>)"."""
+    data, bins = as_data(x), check_bins(bins)
     ax = _ax(ax)
-    ax.hist(as_data(x), bins=bins, color=color, edgecolor="white", density=density, label=label)
+    ax.hist(data, bins=bins, color=color, edgecolor="white", density=density, label=label)
     ax.set_xlabel(f"{quantity} ({unit})")
     ax.set_ylabel("density" if density else "count")
     if not density:  # counts are whole numbers: no 0.5 ticks
@@ -41,6 +52,7 @@ def grid_for(x: Any, mixture: Mixture | None = None, n: int = 1000, pad: float =
     pad = check_finite(pad, "pad")
     lo, hi = float(np.min(data)), float(np.max(data))
     if mixture is not None:
+        mixture = check_mixture(mixture, on_line=True)
         m, s = np.asarray(mixture.means), np.asarray(mixture.stds)
         lo, hi = min(lo, float((m - 4 * s).min())), max(hi, float((m + 4 * s).max()))
     span = hi - lo or 1.0
@@ -50,6 +62,7 @@ def grid_for(x: Any, mixture: Mixture | None = None, n: int = 1000, pad: float =
 def mixture_density(mixture: Mixture, grid: np.ndarray, *, ax=None, components: bool = True,
                     label: str = "mixture p(x)", color: str = "k", names: Sequence[str] | None = None):
     """The mixture density over ``grid`` and, optionally, each weighted component pi_k N(x | mu_k, sigma_k)."""
+    mixture, grid, names = _curve(mixture, grid, names)
     ax = _ax(ax)
     # The mixture goes underneath, wide and pale, so that the components drawn on top of
     # it stay visible where they coincide with it (at every well-separated peak).
@@ -67,6 +80,7 @@ def mixture_density(mixture: Mixture, grid: np.ndarray, *, ax=None, components: 
 def posterior_curves(mixture: Mixture, grid: np.ndarray, *, ax=None, names: Sequence[str] | None = None,
                      show_boundary: bool = True):
     """P(z = k | x) over ``grid`` for every component, with the decision boundaries marked."""
+    mixture, grid, names = _curve(mixture, grid, names)
     ax = _ax(ax)
     resp = np.asarray(mixture.responsibilities(grid))
     for k in range(mixture.n_components):
@@ -82,6 +96,7 @@ def posterior_curves(mixture: Mixture, grid: np.ndarray, *, ax=None, names: Sequ
 
 def em_history(histories: dict[str, np.ndarray], *, ax=None):
     """Total log-likelihood against EM iteration, one line per labelled run."""
+    histories = check_series(histories, "histories", (None,))
     ax = _ax(ax)
     for i, (name, h) in enumerate(histories.items()):
         ax.plot(np.arange(len(h)), h, marker="o", ms=3, color=COLORS[i % len(COLORS)], label=name)
@@ -97,6 +112,9 @@ def lower_bound_curves(grid: Any, log_lik: Any, bound: Any, *, current: float, n
     one parameter (three arrays of shape (n,)), with vertical lines at the parameter's value
     in theta_t (``current``, where the bound touches) and in theta_{t+1} (``new``, where
     the M step puts it)."""
+    grid, log_lik, bound = check_arrays(  # the bound may be -inf (q on a component of weight 0)
+        grid=(grid, ("n",)), log_lik=(log_lik, ("n",)), bound=(bound, ("n",), False))
+    current, new = check_finite(current, "current"), check_finite(new, "new")
     ax = _ax(ax)
     ax.plot(grid, log_lik, color="k", lw=2, label=r"log-likelihood $\log p(x \mid \theta)$")
     ax.plot(grid, bound, color=COLORS[0], lw=2, ls="--", label=r"bound $\mathcal{L}(q_t, \theta)$")
@@ -108,10 +126,10 @@ def lower_bound_curves(grid: Any, log_lik: Any, bound: Any, *, current: float, n
 
 
 def assignment_bars(x: Any, probs: Any, *, ax=None, names: Sequence[str] | None = None):
-    """Stacked bars of P(z_i = k | x) for each observation, sorted by value."""
+    """Stacked bars of P(z_i = k | x) for each observation, sorted by value: x (N,), probs (N, K)."""
+    data, p = check_arrays(x=(as_data(x), ("N",)), probs=(probs, ("N", "K")))
+    names = check_labels(names, "names", p.shape[1])
     ax = _ax(ax)
-    data = as_data(x)
-    p = np.asarray(probs)
     order = np.argsort(data, kind="stable")
     bottom = np.zeros(len(data))
     pos = np.arange(len(data))
@@ -127,6 +145,9 @@ def assignment_bars(x: Any, probs: Any, *, ax=None, names: Sequence[str] | None 
 def criterion_curves(ks: Sequence[int], curves: dict[str, Sequence[float]], *, ax=None,
                      dashed: Sequence[str] = ()):
     """Model-selection scores against K, one line per criterion (those named in ``dashed`` dashed), best K starred."""
+    check_arrays(ks=(ks, (None,)))
+    ks = list(ks)
+    curves = check_series(curves, "curves", (len(ks),), finite=False)  # NaN: a K without a score
     ax = _ax(ax)
     for i, (name, vals) in enumerate(curves.items()):
         vals = np.asarray(vals, dtype=float)
@@ -139,6 +160,14 @@ def criterion_curves(ks: Sequence[int], curves: dict[str, Sequence[float]], *, a
     ax.set_ylabel("score (lower is better)")
     ax.legend()
     return ax
+
+
+def _families(posterior: Any, names: Any, units: Any) -> dict[str, tuple[np.ndarray, str]]:
+    """name -> (draws (n_chains, n_samples, K), unit) for each of ``names``, checked."""
+    names = check_labels(() if names is None else names, "names")
+    units = check_labels([""] * len(names) if units is None else units, "units (one unit per name)", len(names))
+    draws = {n: getattr(posterior, n, f"none: no {n} on it") for n in names}
+    return {n: (check_arrays(**{f"posterior.{n}": (draws[n], (None, None, None))})[0], u) for n, u in zip(names, units)}
 
 
 def trace_plots(posterior: Any, *, names: Sequence[str] = ("weights", "means", "stds"), max_points: int = 500,
@@ -155,14 +184,13 @@ def trace_plots(posterior: Any, *, names: Sequence[str] = ("weights", "means", "
     """
     if color_by not in ("chain", "component"):
         raise ValueError(f"color_by must be 'chain' or 'component', got {color_by!r}")
-    units = [""] * len(names) if units is None else list(units)
-    if len(units) != len(names):
-        raise ValueError(f"units must give one unit per name ({len(names)}), got {len(units)}.")
-    fig, axes = plt.subplots(len(names), 1, figsize=(7, 1.9 * len(names)), sharex=True)
-    for ax, name, unit in zip(np.atleast_1d(axes), names, units):
-        draws = np.asarray(getattr(posterior, name))
+    max_points, family = check_positive_int(max_points, "max_points"), _families(posterior, names, units)
+    if chains is not None:
+        chains = check_indices(chains, "chains", min(draws.shape[0] for draws, _ in family.values()))
+    fig, axes = plt.subplots(len(family), 1, figsize=(7, 1.9 * len(family)), sharex=True)
+    for ax, (name, (draws, unit)) in zip(np.atleast_1d(axes), family.items()):
         if chains is not None:
-            draws = draws[list(chains)]
+            draws = draws[chains]
         step = max(1, draws.shape[1] // max_points)
         for c in range(draws.shape[0]):
             for k in range(draws.shape[2]):
@@ -188,9 +216,7 @@ def rank_histogram(counts: Any, *, ax=None, title: str | None = None):
     (n_chains, n_bins), as from :func:`gmm.diagnostics.rank_counts`, drawn as one step line
     per chain, with a dashed line at the count every bin would hold if the chains mixed
     (the mean count, n_samples / n_bins)."""
-    counts = np.asarray(counts, np.float64)
-    if counts.ndim != 2:
-        raise ValueError(f"counts must have shape (n_chains, n_bins), got {counts.shape}.")
+    (counts,) = check_arrays(counts=(counts, ("n_chains", "n_bins")))
     ax = _ax(ax)
     n_chains, n_bins = counts.shape
     edges = np.linspace(0.0, counts.sum(), n_bins + 1)  # rank bins over the pooled draws
@@ -213,9 +239,8 @@ def rank_plots(counts: Any, names: Sequence[str]):
     ``counts`` has shape (n_chains, n_bins, P), as :func:`gmm.diagnostics.rank_counts`
     returns for draws of shape (n_chains, n_samples, P); ``names`` gives the P titles.
     """
-    counts = np.asarray(counts, np.float64)
-    if counts.ndim != 3 or counts.shape[2] != len(names):
-        raise ValueError(f"counts must have shape (n_chains, n_bins, {len(names)}), got {counts.shape}.")
+    names = check_labels(() if names is None else names, "names")
+    (counts,) = check_arrays(counts=(counts, ("n_chains", "n_bins", len(names))))
     fig, axes = plt.subplots(1, len(names), figsize=(7, 3.0), sharey=True, squeeze=False)
     for j, ax in enumerate(axes[0]):
         rank_histogram(counts[:, :, j], ax=ax, title=names[j])
@@ -230,15 +255,15 @@ def rank_plots(counts: Any, names: Sequence[str]):
 def posterior_histograms(posterior: Any, *, names: Sequence[str] = ("weights", "means", "stds"),
                          units: Sequence[str] = ("", "g", "g")):
     """Histograms of the posterior draws of every parameter, one panel per (family, component)."""
-    k = np.asarray(posterior.means).shape[-1]
-    fig, axes = plt.subplots(len(names), k, figsize=(3.3 * k, 1.9 * len(names)), squeeze=False)
-    for i, name in enumerate(names):
-        draws = np.asarray(getattr(posterior, name))
+    family = _families(posterior, names, units)
+    k = next(iter(family.values()))[0].shape[-1]
+    fig, axes = plt.subplots(len(family), k, figsize=(3.3 * k, 1.9 * len(family)), squeeze=False)
+    for i, (name, (draws, unit)) in enumerate(family.items()):
         for j in range(k):
             ax = axes[i, j]
             ax.hist(draws[..., j].ravel(), bins=50, color=COLORS[j % len(COLORS)], alpha=0.8)
             ax.set_yticks([])
-            unit = f" ({units[i]})" if units[i] else ""
+            unit = f" ({unit})" if unit else ""
             ax.set_xlabel(f"{name}[{j}]{unit}")
     fig.tight_layout()
     return fig
@@ -263,10 +288,11 @@ def covariance_ellipses(means: Any, covariances: Any, *, ax=None, n_sd: Sequence
     """
     from matplotlib.patches import Ellipse
 
+    m, c = check_arrays(means=(means, ("K", "D")), covariances=(covariances, ("K", "D", "D")))
+    i, j = check_dims(dims, m.shape[1])
+    n_sd = [check_positive(v, "n_sd entry") for v in np.ravel(np.asarray(n_sd, dtype=object))]
     ax = _ax2d(ax)
-    i, j = dims
-    m = np.asarray(means, np.float64)[:, [i, j]]
-    c = np.asarray(covariances, np.float64)[:, [i, j]][:, :, [i, j]]
+    m, c = m[:, [i, j]], c[:, [i, j]][:, :, [i, j]]
     for k in range(m.shape[0]):
         vals, vecs = np.linalg.eigh(c[k])
         angle = np.degrees(np.arctan2(vecs[1, 1], vecs[0, 1]))
@@ -287,10 +313,10 @@ def soft_scatter(x: Any, probs: Any, *, ax=None, dims: tuple[int, int] = (0, 1),
     """
     from matplotlib.colors import to_rgb
 
+    pts, p = check_arrays(x=(as_data(x, ndim=2), ("N", None)), probs=(probs, ("N", "K")))
+    dims, k = check_dims(dims, pts.shape[1]), p.shape[1]
+    labels = check_labels(labels, "labels", k)
     ax = _ax2d(ax)
-    pts = np.asarray(x, np.float64)
-    p = np.asarray(probs, np.float64)
-    k = p.shape[1]
     best = p.argmax(axis=1)
     strength = (p.max(axis=1) - 1.0 / k) / (1.0 - 1.0 / k) if k > 1 else np.ones(len(p))
     base = np.array([to_rgb(colors[j % len(colors)]) for j in range(k)])[best]
@@ -305,8 +331,10 @@ def soft_scatter(x: Any, probs: Any, *, ax=None, dims: tuple[int, int] = (0, 1),
 
 def recoloured_image(labels: Any, palette: Any, *, ax=None, title: str | None = None):
     """An image whose pixel (r, c) is painted ``palette[labels[r, c]]``; labels (H, W), palette (K, 3) in [0, 1]."""
+    (palette,) = check_arrays(palette=(palette, (None, 3)))
+    labels = check_indices(labels, "labels", palette.shape[0], ndim=2)
     ax = ax if ax is not None else plt.subplots(figsize=(5, 3.4))[1]
-    ax.imshow(np.clip(np.asarray(palette, np.float64), 0, 1)[np.asarray(labels)])
+    ax.imshow(np.clip(palette, 0, 1)[labels])
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=10)
@@ -323,8 +351,9 @@ def crp_seating(labels: Any, *, ax=None, expected: Sequence[float] | None = None
     (E[K] after each customer, shape (n,)), a second axis shows it beside the running
     number of occupied tables.
     """
+    z = check_indices(labels, "labels")
+    expected = None if expected is None else check_arrays(expected=(expected, (z.size,)))[0]
     ax = _ax(ax)
-    z = np.asarray(labels, dtype=int)
     i = np.arange(1, z.size + 1)
     opened = np.concatenate([[True], z[1:] > np.maximum.accumulate(z)[:-1]])
     ax.scatter(i[~opened], z[~opened], s=14, color="0.35", label="joins a table")
@@ -335,7 +364,7 @@ def crp_seating(labels: Any, *, ax=None, expected: Sequence[float] | None = None
         twin = ax.twinx()
         twin.step(i, np.maximum.accumulate(z) + 1, where="post", color=COLORS[0], lw=1.5,
                   label="tables so far")
-        twin.plot(i, np.asarray(expected), color=COLORS[2], ls="--", lw=1.5, label="expected tables")
+        twin.plot(i, expected, color=COLORS[2], ls="--", lw=1.5, label="expected tables")
         twin.set_ylabel("number of tables")
         twin.legend(loc="lower right", fontsize=8)
     ax.legend(loc="upper left", fontsize=8)
@@ -345,10 +374,11 @@ def crp_seating(labels: Any, *, ax=None, expected: Sequence[float] | None = None
 def sticks(weights: dict[str, Any], *, ax=None, max_sticks: int = 20):
     """Stick-breaking weights as stacked horizontal bars, one bar per entry of ``weights``
     (label -> weights pi_1, pi_2, ...), each piece coloured in turn; the grey rest is 1 - sum."""
+    weights, max_sticks = check_series(weights, "weights", (None,)), check_positive_int(max_sticks, "max_sticks")
     ax = _ax(ax)
     cmap = plt.get_cmap("tab20")
     for row, (label, w) in enumerate(weights.items()):
-        w = np.asarray(w, dtype=np.float64)[:max_sticks]
+        w = w[:max_sticks]
         left = np.concatenate([[0.0], np.cumsum(w)[:-1]])
         ax.barh(row, w, left=left, color=[cmap(j % 20) for j in range(w.size)], edgecolor="white", lw=0.5)
         ax.barh(row, 1 - w.sum(), left=w.sum(), color="0.85", edgecolor="white", lw=0.5)
@@ -361,10 +391,10 @@ def sticks(weights: dict[str, Any], *, ax=None, max_sticks: int = 20):
 
 def coclustering_heatmap(x: Any, coclustering: Any, *, ax=None, unit: str = "g"):
     """P(i and j share a cluster | x) as an image, points sorted by value (ticks show values)."""
+    data, co = check_arrays(x=(as_data(x), ("N",)), coclustering=(coclustering, ("N", "N")))
     ax = ax if ax is not None else plt.subplots(figsize=(5.2, 4.4))[1]
-    data = as_data(x)
     order = np.argsort(data, kind="stable")
-    im = ax.imshow(np.asarray(coclustering)[np.ix_(order, order)], cmap="viridis", vmin=0, vmax=1,
+    im = ax.imshow(co[np.ix_(order, order)], cmap="viridis", vmin=0, vmax=1,
                    interpolation="nearest")
     ticks = np.linspace(0, data.size - 1, min(data.size, 8)).round().astype(int)
     labels = [f"{data[order][t]:.4g}" for t in ticks]
@@ -380,8 +410,8 @@ def predictive_band(x: Any, grid: Any, density: Any, band: Any, *, ax=None, bins
                     unit: str = "g", label: str = "posterior predictive", quantity: str = "weight"):
     """Histogram of x (as a density) with a predictive density and its pointwise band (2, G) over it;
     the x axis reads "<quantity> (<unit>)"."""
+    grid, density, band = check_arrays(grid=(grid, ("G",)), density=(density, ("G",)), band=(band, (None, "G")))
     ax = histogram(x, ax=ax, bins=bins, density=True, unit=unit, quantity=quantity, label="data")
-    band = np.asarray(band)
     ax.fill_between(grid, band[0], band[-1], color=COLORS[0], alpha=0.25, lw=0, label="90% band")
     ax.plot(grid, density, color=COLORS[0], lw=2, label=label)
     ax.legend(fontsize=8)
@@ -392,6 +422,7 @@ def cluster_count_bars(probs: dict[str, dict[int, float]], *, ax=None, xlabel: s
                        errors: dict[str, dict[int, float]] | None = None):
     """Side-by-side bars of several laws over a count (label -> {k: probability}), with
     optional error bars (label -> {k: standard error}, e.g. ``KPosterior.probabilities_stderr``)."""
+    probs, errors = check_laws(probs, "probs"), None if errors is None else check_laws(errors, "errors")
     ax = _ax(ax)
     ks = sorted({k for p in probs.values() for k in p})
     width = 0.8 / max(len(probs), 1)
@@ -403,7 +434,6 @@ def cluster_count_bars(probs: dict[str, dict[int, float]], *, ax=None, xlabel: s
     ax.set_xlabel(xlabel)
     ax.set_ylabel("probability")
     ax.legend(fontsize=8)
-
     return ax
 
 
@@ -411,11 +441,11 @@ def chain_shares(shares: dict[str, Any], *, ax=None, reference: float | None = N
                  ylabel: str = "share of draws"):
     """One group of bars per sampler (label -> per-chain shares, shape (n_chains,)): how often
     each chain was in some region (a posterior mode), with an optional reference line."""
+    shares = check_series(shares, "shares", None)
     ax = _ax(ax)
     pos = 0.0
     ticks, names = [], []
     for j, (label, vals) in enumerate(shares.items()):
-        vals = np.atleast_1d(np.asarray(vals, np.float64))
         xs = pos + np.arange(vals.size)
         ax.bar(xs, vals, width=0.8, color=COLORS[j % len(COLORS)])
         ticks.append(xs.mean())
@@ -441,13 +471,8 @@ def legend_above(ax, ncol: int | None = None):
 # Font sizes for figures 7 in wide or less: the PDF prints them at about 6 in, so the
 # smallest text stays at 8 pt or more.
 BOOK_RC = {
-    "font.size": 10,
-    "axes.titlesize": 10,
-    "axes.labelsize": 10,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "legend.fontsize": 9,
-    "figure.titlesize": 11,
+    "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
+    "legend.fontsize": 9, "figure.titlesize": 11,
     # Reproducible SVG files: the same figure gives the same bytes on every build.
     "svg.hashsalt": "gmm-book",
 }

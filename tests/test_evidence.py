@@ -6,6 +6,7 @@ All SMC calls share one compilation (same particle count, runs and padded sizes)
 
 import itertools
 import math
+import warnings
 
 import jax
 import numpy as np
@@ -193,6 +194,83 @@ def test_posterior_with_exact_evidences_only():
     ev = [exact_log_marginal_likelihood(SMALL_X, k, prior=SMALL_PRIOR) for k in (1, 2, 3)]
     np.testing.assert_allclose([post.probabilities[k] for k in (1, 2, 3)], np.exp(ev - logsumexp(ev)), rtol=1e-12)
     assert all(v == 0.0 for v in post.probabilities_stderr.values())
+
+
+# --- importance sampling: an error bar only where the weights support it ----------------------
+
+XS = np.array([1.0, 2.0, 3.0, 10.0, 11.0, 12.0])
+VAGUE_MEANS = Prior(mean_loc=6.0, mean_scale=1000.0)  # an empty component may sit anywhere in +-1000
+
+
+def _bento_12():
+    """Six 350 g and six 500 g bentos: small enough for exact enumeration (2^12 assignments)."""
+    b = gmm.datasets.bento()
+    return np.r_[b[b < 420][:6], b[b > 420][:6]]
+
+
+def test_is_with_a_handful_of_effective_particles_warns_and_has_no_error_bar():
+    # K = 6 on 20 bentos: 2000 "em" particles had an ESS of 2, log p(x) -76.2 against SMC's
+    # -80.4, and an error bar of 0.7
+    with pytest.warns(RuntimeWarning, match=r"ESS of only [0-9.]+ of 2000 .* not reliable .* Use method='smc'"):
+        r = gmm.importance_sampling(jax.random.key(0), gmm.datasets.bento(), 6, prior=Prior(), proposal="em",
+                                    n_particles=2000)
+    assert r.ess < 50 and math.isnan(r.log_evidence_stderr) and np.isfinite(r.log_evidence)
+
+
+def test_error_bar_rule_is_one_threshold_on_the_ess():
+    from gmm.model_choice.evidence_result import MIN_IS_ESS, importance_error_bar
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert importance_error_bar(MIN_IS_ESS, 0.01, 1000, "test") == 0.01
+    with pytest.warns(RuntimeWarning, match=r"test: .* ESS of only 49\.9 of 1000 particles"):
+        assert math.isnan(importance_error_bar(MIN_IS_ESS - 0.1, 0.01, 1000, "test"))
+    with pytest.warns(RuntimeWarning, match="ESS of only nan"):  # every weight zero
+        assert math.isnan(importance_error_bar(math.nan, math.nan, 1000, "test"))
+
+
+def test_is_below_the_empty_component_bound_warns_and_has_no_error_bar():
+    # The "em" proposal misses the mode where one component holds every point and the other
+    # roams its vague prior: -27.89 +- 0.05 against the exact -26.80, 20 error bars away, with
+    # an ESS of 270 and a Pareto k-hat of 0.2 (nothing in the weights drawn shows it).
+    exact = exact_log_marginal_likelihood(XS, 2, prior=VAGUE_MEANS)
+    with pytest.warns(RuntimeWarning, match="leave a component empty .* not reliable"):
+        est = log_marginal_likelihood(jax.random.key(0), XS, 2, prior=VAGUE_MEANS, method="is")
+    assert est.log_evidence < exact - 0.5  # the estimate this guards against is far off
+    assert math.isnan(est.log_evidence_stderr) and est.ess > 50
+    with pytest.warns(RuntimeWarning, match="leave a component empty"):
+        post = posterior_over_k(jax.random.key(0), XS, [1, 2], prior=VAGUE_MEANS, method="is")
+    assert math.isnan(post.log_evidence_stderr[2])
+    assert all(math.isnan(v) for v in post.probabilities_stderr.values())  # P(K | x) carries the verdict
+
+
+def test_empty_component_bound_is_the_mass_of_the_one_cluster_assignments():
+    from gmm.model_choice.evidence import empty_component_bound
+    from gmm.model_choice.exact import prior_tuple
+
+    n, a = XS.size, float(VAGUE_MEANS.alpha)
+    whole = exact_log_marginal_likelihood(XS, 1, prior=VAGUE_MEANS)
+    # K = 2: all points in component 1, or all in 2, each with Dirichlet-multinomial probability
+    # Gamma(2a) Gamma(N + a) / (Gamma(N + 2a) Gamma(a)), times p(x | one component)
+    one_cluster = math.log(2) + gammaln(2 * a) + gammaln(n + a) - gammaln(n + 2 * a) - gammaln(a) + whole
+    assert empty_component_bound(XS, 2, prior_tuple(VAGUE_MEANS)) == pytest.approx(one_cluster, abs=1e-10)
+    for k in (2, 3, 4):
+        for prior in (VAGUE_MEANS, SMALL_PRIOR):
+            bound = empty_component_bound(XS, k, prior_tuple(prior))
+            assert bound <= exact_log_marginal_likelihood(XS, k, prior=prior) + 1e-9
+    assert empty_component_bound(gmm.datasets.galaxies(), 3, prior_tuple(Prior(mean_loc=20.0))) is None
+
+
+def test_healthy_is_does_not_warn_and_covers_exact(seed):
+    x, prior = _bento_12(), Prior()
+    exact = exact_log_marginal_likelihood(x, 2, prior=prior)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        r = gmm.importance_sampling(jax.random.key(seed), x, 2, prior=prior, proposal="em", n_particles=4000)
+        est = log_marginal_likelihood(jax.random.key(seed), x, 2, prior=prior, method="is", n_particles=4000)
+    for value, se in ((r.log_evidence, r.log_evidence_stderr), (est.log_evidence, est.log_evidence_stderr)):
+        assert 0 < se < 0.05 and abs(value - exact) < 3 * se
+    assert r.ess > 1000
 
 
 # --- bad input ---------------------------------------------------------------

@@ -8,6 +8,7 @@ run before any computation, so these cases cost no compilation.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import jax
@@ -35,6 +36,10 @@ BAD_DATA = {
     "bool": [True, False, True],
     "complex": np.array([1 + 1j, 2.0]),
     "object": np.array([1.0, "x"], dtype=object),
+    "ragged": [[1.0, 2.0], [3.0]],
+    "masked": np.ma.masked_array([1.0, 2.0, 3.0], mask=[False, True, False]),
+    "huge spread": [0.0, 1e300, 2.0],  # squared deviations overflow float64
+    "tiny spread": [0.0, 1e-200, 2e-200],  # and underflow to 0
 }
 BAD_KEYS = {
     "int": 0,
@@ -70,11 +75,21 @@ NO_KEY = {
 }
 
 
+_COMPILES: list[str] = []  # JAX's compile events (jaxpr traces, XLA compilations), in order
+jax.monitoring.register_event_duration_secs_listener(
+    lambda event, _seconds, **_: _COMPILES.append(event) if event.startswith("/jax/core/compile/") else None)
+
+
 def _raises_naming(call, *names):
+    """call() raises a ValueError or TypeError whose message names one of ``names`` as a
+    word of its own ("x must ...", not the x of "exceeds"), before JAX traced or compiled
+    anything: input checks come first, so a refusal is immediate."""
+    before = len(_COMPILES)
     with pytest.raises((ValueError, TypeError)) as info:
         call()
     msg = str(info.value)
-    assert any(n in msg for n in names), msg
+    assert any(re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", msg) for n in names), msg
+    assert len(_COMPILES) == before, f"compiled before refusing ({_COMPILES[before:]}): {msg}"
 
 
 @pytest.mark.parametrize("bad", list(BAD_DATA), ids=list(BAD_DATA))
@@ -288,3 +303,135 @@ def test_importance_sampling_from_allocations_runs_and_sorts():
     assert r.proposal == "allocations" and r.means.shape == (256, 2) and np.isfinite(r.log_evidence)
     assert np.all(r.log_weights > -np.inf)  # the whole space, no sorted region
     assert np.all(np.diff(r.means, axis=1) >= 0) and r.modes == () and r.em is None
+
+
+# --- issue 26: crashes and misleading errors ------------------------------------------
+
+
+def _two_clusters(d=None):
+    rng = np.random.default_rng(0)
+    shape = (50,) if d is None else (50, d)
+    return np.r_[rng.normal(0.0, 1.0, shape), rng.normal(10.0, 1.0, shape)]
+
+
+def test_data_whose_spread_float64_cannot_square_is_refused_naming_x():
+    from gmm._util.validation import check_representable
+
+    x, xd = _two_clusters(), _two_clusters(2)
+    for call in (lambda: gmm.select_k(KEY, x * 1e300, range(1, 3)),
+                 lambda: gmm.bic(x * 1e300, gmm.Mixture([1.0], [0.0], [1.0])),
+                 lambda: gmm.fit_em(KEY, xd * [1.0, 1e200], 2),
+                 lambda: gmm.select_k(KEY, x * 1e-200, [1, 2]),
+                 lambda: check_representable(np.array([-1e308, 1e308]), "x")):
+        with pytest.raises(ValueError, match=r"^x spans .*(rescale it|too far apart)"):
+            call()
+    assert check_representable(np.full(3, 1e300)).shape == (3,)  # no spread: nothing to square
+    # Inside the limits the fit is the same in any units.
+    base = gmm.fit_em(KEY, X, 2).mixture.means
+    for f in (1e140, 1e-140):
+        np.testing.assert_allclose(gmm.fit_em(KEY, X * f, 2).mixture.means / f, base, rtol=1e-6)
+
+
+def test_log_densities_of_very_narrow_or_wide_components_are_not_nan():
+    # sigma^2 underflows (1e-320) or overflows (1e400): norm.logpdf gave NaN at both.
+    for s, far in ((1e-160, -np.inf), (1e200, -np.log(1e200) - 0.5 * np.log(2 * np.pi))):
+        m = gmm.Mixture([1.0], [0.0], [s])
+        np.testing.assert_allclose(m.log_prob([0.0, 1.0]), [-np.log(s) - 0.5 * np.log(2 * np.pi), far], rtol=1e-12)
+        assert not np.isnan(gmm.bic([0.0, 1.0, -1.0], m))
+
+
+def test_sample_works_under_vmap_and_jit():
+    # A traced key (vmap over keys, as in the issue; jit in D dimensions) gives the concrete draws.
+    keys = jax.random.split(KEY, 3)
+    line = gmm.Mixture([0.5, 0.5], [350.0, 500.0], [2.0, 2.0])  # RANDOM_FUNCTIONS' mixture and n
+    plane = gmm.Mixture([0.3, 0.7], [[0.0, 0.0], [5.0, 5.0]], covariances=[np.eye(2), [[2.0, 0.5], [0.5, 1.0]]])
+    xs, zs = jax.vmap(lambda k: line.sample(k, 50))(keys)
+    for i, key in enumerate(keys):
+        x, z = line.sample(key, 50)  # concrete: float64 NumPy
+        np.testing.assert_array_equal(np.asarray(zs[i]), z)
+        np.testing.assert_allclose(np.asarray(xs[i]), x, rtol=1e-6)
+    jx, jz = jax.jit(lambda k: plane.sample(k, 50))(keys[1])
+    x, z = plane.sample(keys[1], 50)
+    np.testing.assert_array_equal(np.asarray(jz), z)
+    np.testing.assert_allclose(np.asarray(jx), x, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("ks, match", [
+    (2, "ks must be an iterable of integers"), ("12", "ks must be an iterable of integers"),
+    ({1: 2}, "ks must be an iterable of integers"), (np.ones((2, 2), int), "ks must be an iterable of integers"),
+    ([2, 1, 2], "ks must not repeat"), ([], "ks is empty"), ([1, 2.5], "ks entry"),
+])
+def test_ks_is_an_iterable_of_distinct_integers(ks, match):
+    xd = _two_clusters(2)
+    for call in (lambda: gmm.select_k(KEY, xd, ks), lambda: gmm.select_k(KEY, X, ks),
+                 lambda: gmm.posterior_over_k(KEY, X, ks, prior=PRIOR)):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: gmm.Mixture([1.0], np.zeros((1, 0)), covariances=np.zeros((1, 0, 0))), "means"),
+    (lambda: gmm.Mixture([True, False], [0.0, 1.0], [1.0, 1.0]), "weights"),
+    (lambda: gmm.Mixture([0.5, 0.5], [1j, 1.0], [1.0, 1.0]), "means"),
+    (lambda: gmm.Mixture([0.5, 0.5], [0.0, 1.0], [1.0 + 0j, 1.0]), "stds"),
+    (lambda: gmm.Mixture([1.0], [[0.0, 1.0]], covariances=np.eye(2)[None] * (1 + 0j)), "covariances"),
+    (lambda: gmm.Mixture(np.ones(2, bool), [[0.0], [1.0]], covariances=np.ones((2, 1, 1))), "weights"),
+    (lambda: gmm.Mixture([0.5, 0.5], ["a", "b"], [1.0, 1.0]), "means"),
+    (lambda: gmm.NIWPrior(1.0, [True, False], 1.0, 4.0, np.eye(2)), "prior.mean_loc"),
+    (lambda: gmm.NIWPrior(1.0, [1j, 0.0], 1.0, 4.0, np.eye(2)), "prior.mean_loc"),
+    (lambda: gmm.NIWPrior(1.0, "ab", 1.0, 4.0, np.eye(2)), "prior.mean_loc"),
+    (lambda: gmm.NIWPrior(1.0, ["a", "b"], 1.0, 4.0, np.eye(2)), "prior.mean_loc"),
+    (lambda: gmm.NIWPrior(1.0, [0.0, 0.0], 1.0, 4.0, np.eye(2) + 0j), "prior.scale_matrix"),
+    (lambda: gmm.NIWPrior(True, [0.0, 0.0], 1.0, 4.0, np.eye(2)), "prior.alpha"),
+    (lambda: gmm.fit_em(KEY, [[1, 2], [3]], 2), "x"),
+    (lambda: gmm.fit_em(KEY, X, 2, covariance_type="banana"), "covariance_type"),
+])
+def test_parameters_that_are_not_real_numbers_are_refused_by_name(call, name):
+    with pytest.raises(ValueError) as info:
+        call()
+    msg = str(info.value)
+    assert msg.startswith(name) or f" {name} " in msg, msg
+    assert "zero-size" not in msg and "inhomogeneous" not in msg  # not NumPy's words
+
+
+def test_every_real_float_dtype_is_data_and_masked_values_are_refused():
+    ref = gmm.fit_em(KEY, X, 2)
+    for dtype in (jnp.bfloat16, np.float16, np.float32):
+        x = np.asarray(jnp.asarray(X, dtype))
+        fit = gmm.fit_em(KEY, jnp.asarray(X, dtype), 2)
+        np.testing.assert_allclose(fit.mixture.means, gmm.fit_em(KEY, x.astype(np.float64), 2).mixture.means)
+        np.testing.assert_allclose(fit.mixture.means, ref.mixture.means, rtol=0.01)
+    masked = np.ma.masked_array(X, mask=X > 450)
+    with pytest.raises(ValueError, match=r"x\.compressed\(\)"):
+        gmm.fit_em(KEY, masked, 2)
+    with pytest.raises(ValueError, match=r"filled"):
+        gmm.bic(np.ma.masked_array(_two_clusters(2), mask=np.eye(100, 2, dtype=bool)),
+                gmm.Mixture([1.0], [[0.0, 0.0]], covariances=[np.eye(2)]))
+    unmasked = np.ma.masked_array(X, mask=np.zeros(X.size, bool))  # nothing hidden: plain data
+    assert gmm.fit_em(KEY, unmasked, 2).log_likelihood == ref.log_likelihood
+    assert gmm.fit_em(KEY, masked.compressed(), 2).mixture.n_components == 2
+
+
+def test_predictive_density_is_computed_in_chunks(monkeypatch):
+    import tracemalloc
+
+    from gmm.inference import gibbs_posterior
+    from test_inputs_entry_points import GIBBS1, GIBBS2
+
+    grid1, grid2 = np.linspace(-4, 4, 301), np.stack(np.meshgrid(np.linspace(-3, 3, 9), [0.0, 1.0]), -1).reshape(-1, 2)
+    whole = [post.predictive_density(g, quantiles=(0.1, 0.9)) for post, g in ((GIBBS1, grid1), (GIBBS2, grid2))]
+    monkeypatch.setattr(gibbs_posterior, "_CHUNK_VALUES", 1000)  # chunks of 8 points (60 draws, K = 2)
+    for post, g, ref in ((GIBBS1, grid1, whole[0]), (GIBBS2, grid2, whole[1])):
+        for got, want in zip(post.predictive_density(g, quantiles=(0.1, 0.9)), ref):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
+    d = gibbs_posterior.mixture_densities(GIBBS1.weights, GIBBS1.means, GIBBS1.stds, grid1)
+    np.testing.assert_allclose(d.mean(axis=0), whole[0][0], rtol=1e-12)
+    # 10^5 grid points, 60 draws: unchunked, each temporary would hold 96 MB.
+    monkeypatch.setattr(gibbs_posterior, "_CHUNK_VALUES", 12_000)
+    tracemalloc.start()
+    try:
+        GIBBS1.predictive_density(np.linspace(-4, 4, 100_000))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8e6, peak

@@ -321,21 +321,6 @@ def test_step_size_is_frozen_after_warmup(bento):
     np.testing.assert_array_equal(short.means, long.means[:, :400])
 
 
-@pytest.mark.parametrize("alpha", [0.3, 5.0])
-def test_gibbs_weights_follow_the_dirichlet_concentration(alpha, seed):
-    """On 10 overlapping points the weights' posterior depends strongly on alpha; the
-    importance sampler (exact weights, no Dirichlet update) is the reference."""
-    x = overlap_data()[:10]
-    prior = Prior(alpha=alpha, mean_loc=1.25, mean_scale=3.0, std_shape=2.0, std_rate=2.0)
-    g = gibbs(jax.random.key(7 + 100 * seed), x, 2, prior=prior, n_samples=4000, n_warmup=1000)
-    r = importance_sampling(jax.random.key(8 + 100 * seed), x, 2, prior=prior, n_particles=100_000, proposal="prior")
-    w = r.normalized_weights
-    ref = w @ r.weights[:, 0]
-    sd = float(np.sqrt(w @ (r.weights[:, 0] - ref) ** 2))
-    mcse = np.hypot(sd / np.sqrt(g.ess["weights"][0]), sd / np.sqrt(r.ess))
-    assert abs(g.weights[:, :, 0].mean() - ref) < N_SIGMA * mcse + 0.01, (g.weights[:, :, 0].mean(), ref, mcse)
-
-
 # ---------------------------------------------------------------------------
 # Importance sampling
 # ---------------------------------------------------------------------------
@@ -352,7 +337,10 @@ def test_importance_summaries_match_numpy(which, request):
     w = np.exp(r.log_weights - r.log_weights.max())
     np.testing.assert_allclose(r.ess, w.sum() ** 2 / (w**2).sum(), rtol=1e-3)
     np.testing.assert_allclose(r.log_evidence, logsumexp(r.log_weights) - np.log(s), atol=1e-3)
-    np.testing.assert_allclose(r.log_evidence_stderr, np.sqrt(w.var(ddof=1) / s) / w.mean(), rtol=1e-3)
+    if r.ess >= 50:  # below, the error bar is not supported by the weights and is NaN
+        np.testing.assert_allclose(r.log_evidence_stderr, np.sqrt(w.var(ddof=1) / s) / w.mean(), rtol=1e-3)
+    else:
+        assert np.isnan(r.log_evidence_stderr)
     np.testing.assert_allclose(r.normalized_weights.sum(), 1.0)
 
 

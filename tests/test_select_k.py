@@ -262,8 +262,8 @@ def test_log_normal_interval_symmetry():
     "kwargs, match",
     [
         ({"ks": []}, "ks is empty"),
-        ({"ks": 3}, "ks must be a non-empty sequence"),
-        ({"ks": "123"}, "ks must be a non-empty sequence"),
+        ({"ks": 3}, "ks must be an iterable of integers"),
+        ({"ks": "123"}, "ks must be an iterable of integers"),
         ({"ks": [0, 1]}, "at least 1"),
         ({"ks": [2, 25]}, "exceeds the number of data points"),
         ({"ks": [1.5]}, "integer"),

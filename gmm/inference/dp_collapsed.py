@@ -9,8 +9,8 @@ n, s1 = sum x, s2 = sum x x^T are taken out) and joins
     an occupied cluster c   with probability  ∝ n_c p(x_i | points of c),
     a new cluster           with probability  ∝ alpha p(x_i),
 
-where p(x_i | points of c) = exp(niw.log_predictive) is the multivariate Student-t predictive
-of the NIW posterior (p(x_i) the same with no points). With a Gamma(a, b) prior alpha is
+where p(x_i | points of c) = p(points of c, x_i) / p(points of c) (:func:`log_marginal`) is the
+multivariate Student-t predictive of the NIW posterior (p(x_i) the same with no points). With a Gamma(a, b) prior alpha is
 drawn after each sweep by Escobar and West's (1995) auxiliary-variable step, shared with
 Algorithm 8 (:mod:`gmm.inference.dpmm`), whose other shared pieces (argument checks, the starting
 partition) also live here.
@@ -25,14 +25,18 @@ capacity is never reached.
 Numerics: data centred and scaled per column in float64 (median, IQR / 1.349), the prior
 mapped with them (:meth:`NIWPrior.standardised`); the chains run in float64, and the
 statistics are recomputed from the labels after every sweep, so add-and-remove rounding
-never accumulates. Each kept sweep stores its clusters' statistics; afterwards every
-cluster's (mu_c, Sigma_c) is drawn from its NIW posterior given that sweep's partition by
-the model's own generative function (``gmm.models.full_covariance.niw_component``), so a draw's
+never accumulates. Log marginals factor Psi_n from the scatter about each cluster's mean and a
+rank-one update (:func:`log_marginal`), so a far outlier in a cluster of its own (whose raw
+moments swamp Psi_0) gives finite numbers. Each kept sweep stores its clusters' statistics;
+afterwards every cluster's (mu_c, Sigma_c) is drawn from its NIW posterior given that sweep's
+partition, by Bartlett's construction of the model's Wishart precision (the law of
+``gmm.models.full_covariance.niw_component``), so a draw's
 components are a sample of the full posterior, not only of the partition.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from functools import partial
 from typing import Any
@@ -41,18 +45,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from genjax import const, seed
+from jax.scipy.special import multigammaln
 
 from gmm.models import niw
 from gmm._util.numerics import bucket, robust_scale_columns
-from gmm._util.validation import check_positive
+from gmm._util.validation import check_n_components, check_positive
+from gmm.inference.gibbs_conjugate import MAX_WORK, check_spread, inverse_wishart_factor, posterior_parts
+from gmm.inference.gibbs_conjugate import posterior_tril
 from gmm.models.crp import crp_process
-from gmm.models.full_covariance import niw_component
 from gmm.models.generative import Prior
 from gmm.models.niw import NIWPrior, resolve_niw_prior
 
 INITS = ("one", "singletons", "prior")
 MAX_BYTES = 2**30  # stored draws and co-clustering counts: refuse runs beyond 1 GiB
 MAX_CLUSTERS = 32  # default cluster slots of Algorithm 3
+MAX_WARMUP = 10_000_000  # most warmup sweeps per chain, as gmm.gibbs
+MAX_CHAINS = 1024  # most chains, as gmm.gibbs
 
 
 # ---------------------------------------------------------------------------
@@ -72,32 +80,73 @@ def check_concentration_prior(value: Any) -> tuple[float, float] | None:
 
 
 def check_count(value: Any, name: str, minimum: int, maximum: int | None = None) -> int:
-    """An integer (not bool) >= ``minimum`` (and <= ``maximum`` when given)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    if maximum is not None and value > maximum:
+    """An integer >= ``minimum`` (and <= ``maximum`` when given): a Python, NumPy or 0-d JAX integer,
+    not a bool, as every sampler's counts (:func:`gmm._util.validation.check_chain_sizes`)."""
+    count = check_n_components(value, name=name, minimum=minimum)
+    if maximum is not None and count > maximum:
         raise ValueError(f"{name} must be an integer in [{minimum}, {maximum}], got {value!r}.")
-    return int(value)
+    return count
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """True or False (a Python or NumPy bool), as :func:`gmm.gibbs` takes its flags."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
 
 
 def check_run_options(concentration: Any, concentration_prior: Any, n_samples: Any, n_warmup: Any, n_chains: Any,
                       init: Any, prior_only: Any) -> dict[str, Any]:
-    """The options both samplers share, checked; keyword arguments of their runners."""
+    """The options both samplers share, checked; keyword arguments of their runners. The most
+    warmup sweeps and chains are :func:`gmm.gibbs`'s; the run's size is checked by each sampler."""
     if not isinstance(init, str) or init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}.")
-    if not isinstance(prior_only, bool):
-        raise ValueError(f"prior_only must be True or False, got {prior_only!r}.")
     return dict(alpha=check_positive(concentration, "concentration"),
                 concentration_prior=check_concentration_prior(concentration_prior),
-                n_samples=check_count(n_samples, "n_samples", 4), n_warmup=check_count(n_warmup, "n_warmup", 0),
-                n_chains=check_count(n_chains, "n_chains", 1), init=init, prior_only=prior_only)
+                n_samples=check_count(n_samples, "n_samples", 4),
+                n_warmup=check_count(n_warmup, "n_warmup", 0, MAX_WARMUP),
+                n_chains=check_count(n_chains, "n_chains", 1, MAX_CHAINS), init=init,
+                prior_only=check_flag(prior_only, "prior_only"))
 
 
 def check_memory(need: int, what: str, formula: str, advice: str) -> None:
     """Refuse a run whose stored draws and co-clustering counts need more than 1 GiB."""
     if need > MAX_BYTES:
-        raise ValueError(f"{what} need about {need / 2**30:.1f} GiB of stored draws {formula}; at most 1 GiB: "
-                         f"{advice}.")
+        raise ValueError(f"{what} need about {need / 2**30:.1f} GiB of stored draws {formula}; allowed: at most "
+                         f"1 GiB: {advice}.")
+
+
+def check_work(work: float, formula: str, advice: str) -> None:
+    """Refuse a run of more than ``MAX_WORK`` elementary updates (hours on a CPU core):
+    ``formula`` names each factor with its value."""
+    if work > MAX_WORK:
+        raise ValueError(f"{formula} = {work:.3g} updates would take hours or days; allowed: at most "
+                         f"{MAX_WORK:.0e}: {advice}.")
+
+
+def check_algorithm8_size(n: int, n_pad: int, n_aux: int, n_samples: int, n_warmup: int, n_chains: int) -> None:
+    """Algorithm 8's memory (stored draws, co-clustering counts, and every point's n_aux draws from
+    G0 in each sweep, all chains at once) and work (each point move scans N + n_aux slots); n_pad
+    is N padded (the sampler's N)."""
+    fixed = n_chains * (n_samples * (n_pad + 1) * 12 + n_pad * n_pad * 4)
+    # a sweep's draws from G0, N x n_aux (mu, sigma) pairs, take about 55 bytes each with the
+    # sampler's temporaries (measured: 0.7 GB more at N x n_aux = 1.3e7)
+    per_aux = n_chains * (n_samples * 12 + n_pad * 64)
+    if fixed + per_aux * n_aux > MAX_BYTES:
+        most = max((MAX_BYTES - fixed) // per_aux, 0)
+        raise ValueError(
+            f"n_chains={n_chains}, n_samples={n_samples}, n_aux={n_aux} and N={n} points need about "
+            f"{(fixed + per_aux * n_aux) / 2**30:.1f} GiB (n_chains x (n_samples x (N + n_aux) x 12 + N^2 x 4 + "
+            f"N x n_aux x 64) bytes); allowed: at most 1 GiB"
+            + (f", so n_aux <= {most} with these n_chains and n_samples" if most >= 1 else "")
+            + ": use fewer samples, chains or auxiliary clusters.")
+    # an auxiliary cluster costs about ten occupied slots (its draw from G0 and its bookkeeping; measured)
+    width = n_pad + 10 * n_aux
+    check_work(float(n_chains) * (n_warmup + n_samples) * n * width,
+               f"n_chains x (n_warmup + n_samples) x N x (N + 10 n_aux) = {n_chains} x ({n_warmup} + {n_samples}) x "
+               f"{n} x ({n_pad} + 10 x {n_aux})",
+               f"use fewer sweeps, chains or auxiliary clusters (with these, n_warmup + n_samples <= "
+               f"{int(MAX_WORK // (n_chains * n * width))})")
 
 
 def check_niw_options(data: np.ndarray, prior: Any, n_aux: Any, max_clusters: Any) -> tuple[NIWPrior, int]:
@@ -170,7 +219,34 @@ def update_concentration(key, alpha, k, n, a, b):
 # ---------------------------------------------------------------------------
 
 
-def _move_point(i, state, y, u, prior, use_lik):
+def log_marginal(prior: NIWPrior, n: jax.Array, s1: jax.Array, s2: jax.Array) -> jax.Array:
+    """log p(points of a cluster), mu and Sigma integrated out, as :func:`gmm.models.niw.log_marginal`,
+    from n (...), s1 = sum y (..., D) and s2 = sum y y^T (..., D, D); 0 for an empty cluster.
+
+    log det Psi_n comes from :func:`gmm.inference.gibbs_conjugate.posterior_parts` (the scatter about
+    the cluster's mean plus a rank-one term), not from Psi_0 + s2 - kappa_n m_n m_n^T, which
+    cancels to noise, and a NaN, for a cluster far from the prior's mean (one far outlier).
+    """
+    d = s1.shape[-1]
+    scatter = s2 - s1[..., :, None] * (s1 / jnp.where(n > 0, n, 1.0)[..., None])[..., None, :]
+    scatter = jnp.where((n > 0)[..., None, None], scatter, 0.0)
+    # s2 - s1 s1^T / n loses about eps max(s2) (none for one point, whose statistics are exact):
+    # a pivot within 1000 times that is noise, and every such cluster gets the same wide factor,
+    # so that comparisons between them (a predictive is a difference of two) stay consistent
+    rounding = 1e3 * d * jnp.finfo(s2.dtype).eps * jnp.max(jnp.diagonal(s2, axis1=-2, axis2=-1), axis=-1)
+    kappa_n, _, dof_n, tril, w = posterior_parts(prior, n, s1, scatter, jnp.where(n >= 2, rounding, 0.0))
+    # det(C C^T + w w^T) = det(C C^T) (1 + |C^{-1} w|^2), the matrix determinant lemma
+    white = jax.scipy.linalg.solve_triangular(tril, w[..., None], lower=True)[..., 0]
+    half_log_det = (jnp.sum(jnp.log(jnp.diagonal(tril, axis1=-2, axis2=-1)), axis=-1)
+                    + 0.5 * jnp.log1p(jnp.sum(white**2, axis=-1)))
+    half_log_det0 = jnp.sum(jnp.log(jnp.diagonal(jnp.linalg.cholesky(prior.scale_matrix))))
+    return (-0.5 * n * d * math.log(math.pi)
+            + multigammaln(0.5 * dof_n, d) - multigammaln(0.5 * prior.dof, d)
+            + prior.dof * half_log_det0 - dof_n * half_log_det
+            + 0.5 * d * (jnp.log(prior.kappa) - jnp.log(kappa_n)))
+
+
+def _move_point(i, state, y, u, prior, use_lik, valid):
     """Point i leaves its slot and joins a slot drawn by inverse CDF from the uniform u[i].
 
     ``lm`` caches each slot's log marginal likelihood log p(points of c), so the predictive
@@ -182,16 +258,21 @@ def _move_point(i, state, y, u, prior, use_lik):
     c = z[i]
     n = n.at[c].add(-1.0)
     gone = n[c] == 0  # exact zeros for an emptied slot: it is reused as a fresh cluster
-    s1 = s1.at[c].set(jnp.where(gone, 0.0, s1[c] - yi))
-    s2 = s2.at[c].set(jnp.where(gone, 0.0, s2[c] - yy))
-    lm = lm.at[c].set(niw.log_marginal(prior, n[c], s1[c], s2[c]))
-    joined = niw.log_marginal(prior, n + 1.0, s1 + yi, s2 + yy)  # (M,)
+    # one point left: its own statistics, exactly (subtracting a far outlier's would leave noise)
+    j = jnp.argmax((z == c) & valid & (jnp.arange(z.shape[0]) != i))
+    one = n[c] == 1
+    s1 = s1.at[c].set(jnp.where(gone, 0.0, jnp.where(one, y[j], s1[c] - yi)))
+    s2 = s2.at[c].set(jnp.where(gone, 0.0, jnp.where(one, jnp.outer(y[j], y[j]), s2[c] - yy)))
+    lm = lm.at[c].set(log_marginal(prior, n[c], s1[c], s2[c]))
+    joined = log_marginal(prior, n + 1.0, s1 + yi, s2 + yy)  # (M,)
     slots = jnp.arange(n.shape[0])
     free = n == 0
     # the first free slot stands for a new cluster; none free: the capacity is reached
     new_slot = free & (slots == jnp.argmax(free))
     log_w = jnp.where(free, jnp.where(new_slot, jnp.log(alpha), -jnp.inf), jnp.log(jnp.maximum(n, 1.0)))
     log_w = log_w + jnp.where(use_lik, joined - lm, 0.0)
+    # a cluster whose statistics rounding destroyed (a far outlier added and removed) is not chosen
+    log_w = jnp.where(jnp.isnan(log_w), -jnp.inf, log_w)
     cum = jnp.cumsum(jnp.exp(log_w - jnp.max(log_w)))
     new = jnp.minimum(jnp.sum(cum <= u[i] * cum[-1]), n.shape[0] - 1).astype(z.dtype)
     return (z.at[i].set(new), n.at[new].add(1.0), s1.at[new].add(yi), s2.at[new].add(yy),
@@ -202,18 +283,25 @@ def _slot_stats(y, z, valid, prior, n_slots: int):
     """(n, s1, s2, log marginal) of every slot from the labels; padding points count for none."""
     onehot = jax.nn.one_hot(z, n_slots, dtype=y.dtype) * valid[:, None]
     n, s1, s2 = niw.sufficient_stats(y, onehot)
-    return n, s1, s2, niw.log_marginal(prior, n, s1, s2)
+    return n, s1, s2, log_marginal(prior, n, s1, s2)
 
 
 @jax.jit
 def _draw_components(key, prior, n, s1, s2):
-    """(mu_c, chol Sigma_c) of B clusters from their NIW posteriors, by ``niw_component`` (the
-    model's prior at the posterior's hyperparameters); n (B,), s1 (B, D), s2 (B, D, D) give
-    shapes (B, D), (B, D, D). Compiled once per B and D, apart from the sampler."""
-    kappa_n, m_n, dof_n, psi_n = niw.posterior(prior, n, s1, s2)
-    post = NIWPrior.tree_unflatten(None, [jnp.ones_like(kappa_n), m_n, kappa_n, dof_n, psi_n])
-    keys = jax.random.split(key, n.shape[0])
-    return jax.vmap(lambda k, p: seed(niw_component.simulate)(k, p).get_retval())(keys, post)
+    """(mu_c, chol Sigma_c) of B clusters from their NIW posteriors: Sigma_c ~ IW(dof_n, Psi_n) by
+    Bartlett's construction (:func:`gmm.inference.gibbs_conjugate.inverse_wishart_factor`, the
+    law of the model's ``niw_component``), then mu_c ~ N(m_n, Sigma_c / kappa_n); n (B,), s1 (B, D),
+    s2 (B, D, D) give shapes (B, D), (B, D, D). Compiled once per B and D, apart from the sampler."""
+    d = s1.shape[-1]
+    scatter = s2 - s1[:, :, None] * (s1 / jnp.where(n > 0, n, 1.0)[:, None])[:, None, :]
+    scatter = jnp.where((n > 0)[:, None, None], scatter, 0.0)
+    kappa_n, m_n, dof_n, psi_tril = posterior_tril(prior, n, s1, scatter)
+    k_g, k_a, k_m = jax.random.split(key, 3)
+    chi2 = 2.0 * jax.random.gamma(k_g, (dof_n[:, None] - jnp.arange(d, dtype=s1.dtype)) / 2.0, dtype=s1.dtype)
+    normals = jax.random.normal(k_a, (n.shape[0], d, d), s1.dtype)
+    trils = jax.vmap(inverse_wishart_factor)(chi2, normals, psi_tril)
+    eps = jax.random.normal(k_m, m_n.shape, s1.dtype)
+    return m_n + jnp.einsum("bde,be->bd", trils, eps) / jnp.sqrt(kappa_n)[:, None], trils
 
 
 @partial(jax.jit, static_argnames=("n_samples", "n_chains", "n_slots"))
@@ -243,7 +331,7 @@ def _collapsed_run(key, y, n_valid, prior, alpha0, alpha_ab, init, n_warmup, lea
             state, co, bufs = carry
             k_u, k_a = jax.random.split(jax.random.fold_in(k_run, t))
             move = partial(_move_point, y=y, u=jax.random.uniform(k_u, (npad,), y.dtype), prior=prior,
-                           use_lik=use_lik)
+                           use_lik=use_lik, valid=valid)
             state = jax.lax.fori_loop(0, n_valid, move, state)
             z, alpha = state[0], state[-1]
             n, s1, s2, lm = stats(z)
@@ -275,7 +363,15 @@ def run_collapsed(key: jax.Array, data: np.ndarray, prior: NIWPrior, *, alpha: f
                  f"n_chains={n_chains}, n_samples={n_samples}, max_clusters={max_clusters} and N={n} points in D={d}",
                  "(n_chains x (n_samples x max_clusters x (D^2 + D + 2) + N^2) x 8 bytes)",
                  "use fewer samples, chains or max_clusters")
+    # a point move evaluates every slot's log marginal; its measured cost grows about as (D + 1)^2
+    per_sweep = n * max_clusters * (d + 1) ** 2
+    check_work(float(n_chains) * (n_warmup + n_samples) * per_sweep,
+               f"n_chains x (n_warmup + n_samples) x N x max_clusters x (D + 1)^2 = {n_chains} x ({n_warmup} + "
+               f"{n_samples}) x {n} x {max_clusters} x {(d + 1) ** 2}",
+               f"use fewer sweeps, chains or max_clusters (with these, n_warmup + n_samples <= "
+               f"{int(MAX_WORK // (n_chains * per_sweep))})")
     loc, scale = robust_scale_columns(data)
+    check_spread(data, loc, scale, 1e150, "float64")
     y = np.zeros((n_pad, d))
     y[:n] = (data - loc) / scale
     k_run, k_draw = jax.random.split(key)
@@ -324,5 +420,6 @@ def _components(key, prior, sizes, s1, s2, chunk: int = 4096):
     return means.reshape(*shape, d), trils.reshape(*shape, d, d)
 
 
-__all__ = ["INITS", "check_concentration_prior", "check_count", "check_memory", "check_niw_options",
-           "check_run_options", "gamma_draw", "initial_labels", "record", "run_collapsed", "update_concentration"]
+__all__ = ["INITS", "MAX_CHAINS", "MAX_WARMUP", "check_algorithm8_size", "check_concentration_prior", "check_count",
+           "check_flag", "check_memory", "check_niw_options", "check_run_options", "check_work", "gamma_draw",
+           "initial_labels", "log_marginal", "record", "run_collapsed", "update_concentration"]

@@ -39,20 +39,19 @@ from genjax import seed
 from scipy import stats
 
 from gmm._util import defaults
-from gmm.inference.dp_collapsed import INITS, check_count, check_memory, check_niw_options, check_run_options
+from gmm._util.numerics import robust_scale
+from gmm.inference.dp_collapsed import INITS, check_algorithm8_size, check_count, check_niw_options, check_run_options
 from gmm.inference.dp_collapsed import initial_labels, record, run_collapsed, update_concentration
 from gmm._util.validation import as_data, check_key, check_positive_int
 from gmm.models.crp import cluster_params, dp_point
-from gmm.diagnostics import ess as _ess
-from gmm.diagnostics import rhat as _rhat
-from gmm.diagnostics import to_datatree, warn_if_unconverged
-from gmm.inference.scoring import quiet_tfp as _quiet_tfp
-from gmm.inference.scoring import standardised_prior
+from gmm.diagnostics import ess as _ess, rhat as _rhat, to_datatree, warn_if_unconverged
+from gmm.inference.gibbs_conjugate import check_spread
+from gmm.inference.scoring import quiet_tfp as _quiet_tfp, standardised_prior
 from gmm.models.generative import Prior, mean_conditional, resolve_prior, std_quantile
 from gmm.models.niw import NIWPrior
 
 _N_MH = 3  # random-walk steps on each log sigma per sweep
-_SD_FLOOR = 1e-6  # smallest cluster sd, in units of the data's sd
+_SD_FLOOR = 1e-6  # smallest cluster sd, in units of the data's robust scale (IQR / 1.349)
 
 
 def _point_log_liks(x_i, means, stds):
@@ -138,7 +137,7 @@ def _update_clusters(key, state, x, prior, use_lik):
 def _init_state(key, x, n_valid, alpha, n_aux: int, init):
     """Assignments from ``init`` (0: one cluster, 1: singletons, 2: a CRP draw), a traced code so
     that every start shares one compiled sampler; padding points go to the sink (last slot).
-    Occupied clusters start with sd 1 (the data's, in scaled units); their means are drawn by
+    Occupied clusters start with sd 1 (the data's robust scale); their means are drawn by
     a cluster update before any point moves."""
     n = x.shape[0]
     slots = n + n_aux + 1
@@ -377,11 +376,11 @@ def _run_algorithm8(key, data: np.ndarray, prior: Prior, *, alpha: float, concen
                     n_warmup: int, n_chains: int, n_aux: int, init: str, prior_only: bool) -> dict[str, np.ndarray]:
     """Algorithm 8 on checked 1-D data; the fields of :class:`DPPosterior` that it fills (data units)."""
     n, n_pad = data.size, _bucket(data.size)
-    check_memory(n_chains * (n_samples * (n_pad + n_aux + 1) * 12 + n_pad * n_pad * 4),
-                 f"n_chains={n_chains}, n_samples={n_samples} and N={n} points",
-                 "(n_chains x (n_samples x (N + n_aux) x 12 + N^2 x 4) bytes)", "use fewer samples or chains")
-    centre = float(np.mean(data))
-    scale = float(np.std(data)) or 1.0
+    check_algorithm8_size(n, n_pad, n_aux, n_samples, n_warmup, n_chains)
+    # Median and IQR, not mean and sd: one far outlier would otherwise set the unit and squeeze
+    # every other cluster into a sliver that float32 cannot resolve.
+    centre, scale = robust_scale(data)
+    check_spread(data[:, None], np.array([centre]), np.array([scale]))
     x_pad = np.pad((data - centre) / scale, (0, n_pad - n))
     ab = concentration_prior
     with _quiet_tfp(), warnings.catch_warnings():
@@ -425,10 +424,11 @@ def dp_gibbs(
     Model: a partition from the CRP with concentration alpha; each cluster's parameters from
     the base measure G0; x_i ~ Normal(mu_{z_i}, Sigma_{z_i}). ``prior`` picks G0 and the sampler:
 
-    - 1-D data (N,) or (N, 1), ``prior`` a :class:`~gmm.models.generative.Prior` or None
-      (``gmm.models.crp.dp_mixture``): mu ~ Normal(mean_loc, mean_scale), sigma ~ Gamma(std_shape,
-      std_rate) or sigma^2 ~ InverseGamma(var_shape, var_scale); not conjugate, so Neal's
-      Algorithm 8 (see the module docstring). Data centred and scaled in float64.
+    - 1-D data (N,) or (N, 1), ``prior`` a :class:`~gmm.models.generative.Prior` or None (which gives
+      ``Prior.from_data(x)``; ``gmm.models.crp.dp_mixture``): mu ~ Normal(mean_loc, mean_scale), sigma ~
+      Gamma(std_shape, std_rate) or sigma^2 ~ InverseGamma(var_shape, var_scale); not conjugate, so
+      Neal's Algorithm 8 (module docstring), in float32 on data centred and scaled in float64 (median,
+      IQR / 1.349).
     - D >= 2, or ``prior`` a :class:`~gmm.models.niw.NIWPrior` (None gives ``NIWPrior.from_data(x)``):
       (mu, Sigma) ~ Normal-Inverse-Wishart, conjugate, so the collapsed Algorithm 3 moves the
       partition alone (``gmm.inference.dp_collapsed``), in float64 on data scaled per column
@@ -444,9 +444,9 @@ def dp_gibbs(
         concentration: alpha (> 0), fixed, or the starting value when it has a prior.
         concentration_prior: (a, b) for alpha ~ Gamma(a, b) (shape-rate), updated every sweep
             by Escobar and West's auxiliary-variable step; None keeps alpha fixed.
-        n_samples: kept sweeps per chain (>= 4).
-        n_warmup: discarded sweeps per chain (>= 0).
-        n_chains: independent chains (>= 1; R-hat needs 2).
+        n_samples: kept sweeps per chain (>= 4). Counts are integers (Python, NumPy or 0-d JAX).
+        n_warmup: discarded sweeps per chain, 0 to 10^7.
+        n_chains: independent chains, 1 to 1024 (R-hat needs 2).
         n_aux: m, the auxiliary clusters of Algorithm 8 (>= 1; None: 3); not for a NIWPrior.
         max_clusters: cluster slots of Algorithm 3 (>= 1; None: 32). When the other points fill
             them all, no new cluster opens, so the draws follow the posterior restricted to at
@@ -455,14 +455,15 @@ def dp_gibbs(
         init: ``"one"`` (all points in one cluster), ``"singletons"`` (each point alone; under
             Algorithm 3 points past ``max_clusters - 1`` share the last slot) or ``"prior"``
             (a CRP draw per chain).
-        prior_only: drop the likelihood, so the draws are from the prior (for checks).
+        prior_only: drop the likelihood, so the draws are from the prior (for checks); a bool.
 
     Returns:
         A :class:`DPPosterior`; a ``RuntimeWarning`` if R-hat > 1.01 or ESS < 100 for the
         number of clusters or alpha.
 
     Raises:
-        ValueError: naming the bad argument, or an option of the other sampler.
+        ValueError: naming the bad argument, an option of the other sampler, or the arguments of a run
+            that would need over 1 GiB or hours (the limit on their product is in the message).
 
     Example:
         >>> import jax, gmm

@@ -31,7 +31,7 @@ from gmm._util.numerics import numpy_rng
 from gmm.inference.scoring import quiet_tfp, standardise
 from gmm._util.validation import as_data, check_chain_sizes, check_key, check_n_components, check_positive, check_positive_int
 from gmm.estimation.kmeans import kmeans_pp_centres
-from gmm.models.generative import Prior, resolve_prior
+from gmm.models.generative import Prior, check_prior_on_data, resolve_prior
 from gmm.models.niw import NIWPrior, resolve_niw_prior
 
 MAX_STORED = 50_000_000  # most numbers kept in memory: n_chains x n_samples x K (1 + D + D^2)
@@ -152,7 +152,10 @@ def gibbs(
         A :class:`GibbsPosterior`.
 
     Raises:
-        ValueError: on bad data, K, prior, or counts, or when the draws would not fit in memory.
+        ValueError: on bad data, K, prior, or counts, or when the draws would not fit in memory;
+            in one dimension, also on a prior (or a data value) that float32 cannot represent on
+            the data's scale: beyond 1e15 times its spread, or below 1e-15 times it
+            (:func:`gmm.models.generative.check_prior_on_data`).
     """
     key = check_key(key)
     data = as_data(x, ndim=None)
@@ -194,7 +197,7 @@ def gibbs(
         draws, fields = _sample_full(key, data, k, prior, n_samples, n_warmup, n_chains, betas, relabel,
                                      adapt_ladder)
     else:
-        prior = resolve_prior(prior, data)
+        prior = check_prior_on_data(resolve_prior(prior, data), data)  # float32 on the data's scale
         n_mh_steps = check_positive_int(_MH_DEFAULTS["n_mh_steps"] if n_mh_steps is None else n_mh_steps,
                                         "n_mh_steps", maximum=1000)
         init_step_size = check_positive(

@@ -41,6 +41,10 @@ from gmm.estimation.kmeans import kmeans_pp_points
 from gmm.models.full_covariance import assigned_point_full
 from gmm.models.niw import NIWPrior
 
+# Most elementary updates a run may take (the samplers' units: point x component x D^2 here,
+# point x slot in the DP samplers), a few hours on a CPU core at the 1e7 to 3e7 per second measured.
+MAX_WORK = 2e11
+
 
 def component_columns(y: jax.Array, weights: jax.Array, means: jax.Array, cov_trils: jax.Array) -> jax.Array:
     """log pi_k + log N(y_i | mu_k, L_k L_k^T) for points y (N, D), shape (N, K): the GenJAX
@@ -54,17 +58,96 @@ def component_columns(y: jax.Array, weights: jax.Array, means: jax.Array, cov_tr
 
 
 def inverse_wishart_tril(chi2: jax.Array, normals: jax.Array, psi: jax.Array) -> jax.Array:
-    """A Cholesky factor of Sigma ~ Inverse-Wishart(dof, Psi) by Bartlett's construction of its
-    precision: with Psi = C C^T and A lower triangular, A_ii^2 = chi2_i ~ chi2(dof - i),
-    A_ij = normals_ij ~ N(0, 1) below the diagonal, Sigma^{-1} = C^{-T} A A^T C^{-1} ~
-    Wishart(dof, Psi^{-1}) (the model's prior, :func:`gmm.models.full_covariance.niw_component`), so
-    Sigma = (C A^{-T})(C A^{-T})^T. Takes the variates, shapes (D,) and (D, D)."""
-    d = psi.shape[-1]
+    """The Cholesky factor of Sigma ~ Inverse-Wishart(dof, Psi) by Bartlett's construction of
+    its precision: with A lower triangular, A_ii^2 = chi2_i ~ chi2(dof - i) and A_ij = normals_ij
+    ~ N(0, 1) below the diagonal, W = A A^T ~ Wishart(dof, I); then Sigma^{-1} = C^{-T} W C^{-1}
+    ~ Wishart(dof, Psi^{-1}) (the model's prior, :func:`gmm.models.full_covariance.niw_component`)
+    for Psi = C C^T. Takes the variates, shapes (D,) and (D, D), and Psi (D, D)."""
+    return inverse_wishart_factor(chi2, normals, jnp.linalg.cholesky(psi))
+
+
+def inverse_wishart_factor(chi2: jax.Array, normals: jax.Array, psi_tril: jax.Array) -> jax.Array:
+    """:func:`inverse_wishart_tril` from C = chol(Psi) (D, D) itself.
+
+    W is written U U^T with U = J A J (J reverses the order; U is upper triangular, and J W J has
+    W's law), so Sigma = (C U^{-T})(C U^{-T})^T, whose factor C U^{-T} is already lower triangular
+    with a positive diagonal: no Sigma is formed and factored again, which would square the
+    condition number and lose the narrow directions of a cluster of one far outlier (a
+    nearly rank-one Psi).
+    """
+    d = psi_tril.shape[-1]
     a = jnp.tril(normals, -1) + jnp.diag(jnp.sqrt(chi2))
-    c = jnp.linalg.cholesky(psi)
-    b = c @ jax.scipy.linalg.solve_triangular(a, jnp.eye(d, dtype=psi.dtype), lower=True).T
-    cov = b @ b.T
-    return jnp.linalg.cholesky(0.5 * (cov + cov.T))
+    u_t = a[::-1, ::-1].T  # U^T, lower triangular
+    return psi_tril @ jax.scipy.linalg.solve_triangular(u_t, jnp.eye(d, dtype=psi_tril.dtype), lower=True)
+
+
+def cholesky_rank1_update(tril: jax.Array, v: jax.Array) -> jax.Array:
+    """chol(L L^T + v v^T) from L (D, D) lower with a positive diagonal and v (D,), by Givens
+    rotations of [L | v] (stable: no entry is found by subtracting two large ones, so a huge v
+    leaves the small directions of L intact, which forming the sum and factoring it would not)."""
+    d = tril.shape[-1]
+    idx = jnp.arange(d)
+
+    def body(k, carry):
+        tril, v = carry
+        col, lkk, vk = tril[:, k], tril[k, k], v[k]
+        r = jnp.hypot(lkk, vk)
+        c, s = lkk / r, vk / r
+        below = idx > k
+        tril = tril.at[:, k].set(jnp.where(below, c * col + s * v, jnp.where(idx == k, r, col)))
+        return tril, jnp.where(below, c * v - s * col, v)
+
+    return jax.lax.fori_loop(0, d, body, (tril, v))[0]
+
+
+def safe_cholesky(a: jax.Array, scatter: jax.Array, psi0: jax.Array, noise: jax.Array | float = 0.0) -> jax.Array:
+    """chol(a) for a = Psi_0 + S (..., D, D) with S a scatter (positive semi-definite), Psi_0 (D, D).
+
+    Every pivot L_kk^2 of a is at least its smallest eigenvalue, so at least Psi_0's, which is at
+    least 1 / trace(Psi_0^{-1}). A factor with a smaller (or NaN) pivot, or one below ``noise``
+    (the rounding error of S, shape (...)), is rounding noise: S dominated by one far point,
+    whose narrow directions float arithmetic cannot keep. Such a
+    factor is replaced by the diagonal one of Psi_0's diagonal plus twice S's absolute row sums,
+    finite and wide, so the state gets a tiny density (not NaN) and is left at once.
+    """
+    d = a.shape[-1]
+    eye = jnp.eye(d, dtype=a.dtype)
+    floor = 0.5 / jnp.sum(jax.scipy.linalg.solve_triangular(jnp.linalg.cholesky(psi0), eye, lower=True) ** 2)
+    tril = jnp.linalg.cholesky(a)
+    pivots = jnp.diagonal(tril, axis1=-2, axis2=-1)
+    ok = jnp.all(jnp.isfinite(tril), axis=(-2, -1)) & jnp.all(pivots**2 >= jnp.maximum(floor, noise)[..., None], axis=-1)
+    wide = jnp.diagonal(psi0) + 2.0 * jnp.sum(jnp.abs(scatter), axis=-1)
+    return jnp.where(ok[..., None, None], tril, jnp.sqrt(wide)[..., :, None] * eye)
+
+
+def posterior_parts(prior: NIWPrior, n: jax.Array, s1: jax.Array, scatter: jax.Array, noise: jax.Array | float = 0.0):
+    """The NIW posterior's (kappa_n, m_n, dof_n, C, w) with Psi_n = C C^T + w w^T, from a count n (K,),
+    sum s1 (K, D) and scatter about the points' mean S (K, D, D) (counts and sums may be weighted,
+    e.g. by beta): C = chol(Psi_0 + S) (:func:`safe_cholesky`; ``noise`` (K,) bounds S's rounding
+    error) and w = sqrt(kappa n / (kappa + n)) (xbar - m_0).
+
+    Kept apart because the raw-moment form Psi_0 + sum x x^T + kappa m_0 m_0^T - kappa_n m_n m_n^T
+    cancels two huge numbers when a cluster sits far from m_0 (one far outlier), which leaves
+    noise larger than Psi_0 and a NaN factor.
+    """
+    kappa_n = prior.kappa + n
+    m0 = prior.mean_loc
+    m_n = (prior.kappa * m0 + s1) / kappa_n[..., None]
+    xbar = s1 / jnp.where(n > 0, n, 1.0)[..., None]
+    w = jnp.where((n > 0)[..., None], xbar - m0, 0.0) * jnp.sqrt(prior.kappa * n / kappa_n)[..., None]
+    scatter = 0.5 * (scatter + jnp.swapaxes(scatter, -1, -2))
+    tril = safe_cholesky(prior.scale_matrix + scatter, scatter, prior.scale_matrix, noise)
+    return kappa_n, m_n, prior.dof + n, tril, w
+
+
+def posterior_tril(prior: NIWPrior, n: jax.Array, s1: jax.Array, scatter: jax.Array, noise: jax.Array | float = 0.0):
+    """NIW posterior (kappa_n, m_n, dof_n, chol Psi_n), arguments as :func:`posterior_parts`, whose
+    factor is updated by the rank-one term (:func:`cholesky_rank1_update`)."""
+    kappa_n, m_n, dof_n, tril, w = posterior_parts(prior, n, s1, scatter, noise)
+    update = cholesky_rank1_update
+    for _ in range(w.ndim - 1):
+        update = jax.vmap(update)
+    return kappa_n, m_n, dof_n, update(tril, w)
 
 
 def _log_lik(cols: jax.Array, z: jax.Array, weights: jax.Array) -> jax.Array:
@@ -83,9 +166,14 @@ def tempered_sweep(key, state, y, prior: NIWPrior, beta):
     k, d = means.shape
     k_z, k_g, k_s, k_m = jax.random.split(key, 4)
     log_w = jnp.log(weights)
-    z = jax.random.categorical(k_z, log_w + beta * (cols - log_w), axis=1)
-    n, s1, s2 = niw.sufficient_stats(y, jax.nn.one_hot(z, k, dtype=y.dtype))
-    kappa_n, m_n, dof_n, psi_n = niw.posterior(prior, beta * n, beta * s1, beta * s2)
+    logits = log_w + beta * (cols - log_w)
+    z = jax.random.categorical(k_z, jnp.where(jnp.isnan(logits), -jnp.inf, logits), axis=1)
+    onehot = jax.nn.one_hot(z, k, dtype=y.dtype)
+    n, s1, _ = niw.sufficient_stats(y, onehot)
+    # The scatter about each component's mean in a second pass, not sum y y^T - n ybar ybar^T.
+    centred = y[:, None, :] - (s1 / jnp.maximum(n, 1.0)[:, None])[None]  # (N, K, D)
+    scatter = jnp.einsum("nk,nkd,nke->kde", onehot, centred, centred)
+    kappa_n, m_n, dof_n, psi_tril = posterior_tril(prior, beta * n, beta * s1, beta * scatter)
     # One call to the gamma sampler for the Dirichlet (K variates) and the Bartlett chi-squares
     # (K x D): each call of it adds seconds of compilation.
     shapes = jnp.concatenate([prior.alpha + n, ((dof_n[:, None] - jnp.arange(d, dtype=y.dtype)) / 2.0).ravel()])
@@ -94,7 +182,7 @@ def tempered_sweep(key, state, y, prior: NIWPrior, beta):
     weights = jnp.maximum(g[:k] / g[:k].sum(), jnp.finfo(y.dtype).tiny)
     weights = weights / weights.sum()
     normals = jax.random.normal(k_s, (k, d, d), y.dtype)
-    cov_trils = jax.vmap(inverse_wishart_tril)(2.0 * g[k:].reshape(k, d), normals, psi_n)
+    cov_trils = jax.vmap(inverse_wishart_factor)(2.0 * g[k:].reshape(k, d), normals, psi_tril)
     eps = jax.random.normal(k_m, m_n.shape, y.dtype)
     means = m_n + jnp.einsum("kde,ke->kd", cov_trils, eps) / jnp.sqrt(kappa_n)[:, None]
     cols = component_columns(y, weights, means, cov_trils)
@@ -163,13 +251,45 @@ def run(key, y, prior, betas, k: int, n_samples: int, n_warmup: int, n_chains: i
     return w, m, l, resp_sum / (n_chains * n_samples), swap_sum / jnp.maximum(swap_n, 1.0), betas
 
 
+def check_run_size(n: int, d: int, k: int, n_samples: int, n_warmup: int, n_chains: int, n_rungs: int) -> None:
+    """Refuse a run of more than ``MAX_WORK`` updates: each sweep of each rung of each chain scores
+    every point under every component, about D^2 operations."""
+    work = float(n_chains) * n_rungs * (n_warmup + n_samples) * n * k * d * d
+    if work > MAX_WORK:
+        most = int(MAX_WORK // (n_chains * n_rungs * n * k * d * d))
+        raise ValueError(
+            f"n_chains x n_temperatures x (n_warmup + n_samples) x N x K x D^2 = {n_chains} x {n_rungs} x "
+            f"({n_warmup} + {n_samples}) x {n} x {k} x {d * d} = {work:.3g} updates would take hours or days; "
+            f"allowed: at most {MAX_WORK:.0e}: use fewer sweeps, chains or temperatures (with these, "
+            f"n_warmup + n_samples <= {most}).")
+
+
+def check_spread(data: np.ndarray, loc: np.ndarray, scale: np.ndarray, limit: float = 1e15,
+                 arithmetic: str = "float32") -> None:
+    """Refuse data (N, D) with a point more than ``limit`` robust scales (IQR / 1.349 of its column)
+    from the column's median: the sampler's sums of squares of such standardised values would
+    overflow its ``arithmetic`` (1e15 for float32, 1e150 for float64)."""
+    far = np.abs(data - loc) / scale
+    if not np.all(far <= limit):
+        i, j = np.unravel_index(int(np.argmax(np.where(np.isnan(far), np.inf, far))), far.shape)
+        where = f"x[{i}]" if data.shape[1] == 1 else f"x[{i}, {j}]"
+        raise ValueError(
+            f"{where} = {float(data[i, j])!r} lies {far[i, j]:.3g} robust scales (IQR / 1.349 = {scale[j]:.3g}) from the "
+            f"median {loc[j]:.6g}; allowed: at most {limit:.0e}, whose squares {arithmetic} arithmetic can sum. "
+            "Rescale the data or remove such points.")
+
+
 def sample(key, data: np.ndarray, k: int, prior: NIWPrior, n_samples: int, n_warmup: int, n_chains: int,
            betas: np.ndarray, relabel: bool, adapt: bool) -> dict[str, np.ndarray]:
     """Run :func:`run` on data (N, D) (checked) with ``prior`` in data units; returns float64 NumPy
     in data units: ``weights`` (C, S, K), ``means`` (C, S, K, D), ``covariances`` (C, S, K, D, D),
     ``assignment_probs`` (N, K) (rows sum to 1), ``swap_acceptance_rate`` (C, R - 1) and
-    ``inverse_temperatures`` (R,)."""
+    ``inverse_temperatures`` (R,). Refuses runs beyond ``MAX_WORK`` (:func:`check_run_size`) and data
+    too spread out for float32 (:func:`check_spread`)."""
+    n, d = data.shape
+    check_run_size(n, d, k, n_samples, n_warmup, n_chains, betas.size)
     loc, scale = robust_scale_columns(data)
+    check_spread(data, loc, scale)
     prior_std = jax.tree_util.tree_map(lambda v: np.asarray(v, np.float32), prior.standardised(loc, scale))
     if not all(np.all(np.isfinite(v)) for v in jax.tree_util.tree_leaves(prior_std)):
         raise ValueError(f"prior {prior!r} cannot be represented in float32 on the data's scale {scale.tolist()}; "
@@ -237,5 +357,6 @@ def mean_responsibilities(data, points, weights, means, covariances) -> np.ndarr
     return np.asarray(_mean_responsibilities(*args), np.float64)
 
 
-__all__ = ["component_columns", "draw_densities", "inverse_wishart_tril", "mean_responsibilities", "run",
-           "sample", "tempered_sweep"]
+__all__ = ["MAX_WORK", "check_run_size", "check_spread", "cholesky_rank1_update", "component_columns", "draw_densities",
+           "inverse_wishart_factor", "inverse_wishart_tril", "mean_responsibilities", "posterior_parts",
+           "posterior_tril", "run", "safe_cholesky", "sample", "tempered_sweep"]

@@ -19,9 +19,24 @@ import numpy as np
 from gmm.inference import gibbs_conjugate as conjugate
 from gmm import diagnostics
 from gmm.inference.scoring import PARAMS, responsibilities
-from gmm._util.validation import as_data, check_positive_int
+from gmm._util.validation import as_data, check_finite, check_positive_int
 
 PARAMS_FULL = ("weights", "means", "covariances")
+MAX_DRAWS = 100_000  # the most draws a predictive density averages
+_CHUNK_VALUES = 1 << 22  # numbers per temporary array when densities are formed (32 MiB)
+
+
+def check_quantiles(quantiles: Any) -> tuple[float, float]:
+    """A credible band's quantiles: a pair (lo, hi) of numbers with 0 <= lo < hi <= 1."""
+    message = (f"quantiles must be a pair (lo, hi) of numbers with 0 <= lo < hi <= 1, e.g. (0.05, 0.95), "
+               f"got {quantiles!r}.")
+    try:
+        lo, hi = (check_finite(q, "quantiles") for q in quantiles)
+    except (TypeError, ValueError):  # not a pair of numbers
+        raise ValueError(message) from None
+    if not 0.0 <= lo < hi <= 1.0:
+        raise ValueError(message)
+    return lo, hi
 
 
 @jax.jit
@@ -42,14 +57,21 @@ def mixture_densities(weights: Any, means: Any, stds: Any, grid: Any, max_draws:
     """The mixture density of each draw on ``grid``, float64, shape (S', G).
 
     ``weights``, ``means``, ``stds`` hold draws with the components on the last axis (any
-    leading shape); at most ``max_draws`` evenly spaced draws are used (S' of them).
+    leading shape); at most ``max_draws`` (an integer in [1, 100,000]) evenly spaced draws
+    are used (S' of them). Computed in chunks of grid points, so the temporaries stay small
+    whatever G.
     """
+    max_draws = check_positive_int(max_draws, "max_draws", maximum=MAX_DRAWS)
     w, m, s = (np.asarray(a, np.float64).reshape(-1, np.shape(a)[-1]) for a in (weights, means, stds))
     idx = np.linspace(0, w.shape[0] - 1, min(max_draws, w.shape[0])).astype(int)
-    w, m, s = w[idx], m[idx], s[idx]
-    g = np.asarray(grid, np.float64)[None, :, None]
-    z = (g - m[:, None, :]) / s[:, None, :]
-    return (w[:, None, :] * np.exp(-0.5 * z**2) / (s[:, None, :] * math.sqrt(2 * math.pi))).sum(axis=-1)
+    w, m, s = (a[idx][:, None, :] for a in (w, m, s))
+    grid = np.asarray(grid, np.float64).reshape(-1)
+    out = np.empty((idx.size, grid.size))
+    step = max(1, _CHUNK_VALUES // (idx.size * w.shape[-1]))
+    for start in range(0, grid.size, step):
+        z = (grid[None, start:start + step, None] - m) / s
+        out[:, start:start + step] = (w * np.exp(-0.5 * z**2) / (s * math.sqrt(2 * math.pi))).sum(axis=-1)
+    return out
 
 
 @dataclass(frozen=True)
@@ -182,20 +204,30 @@ class GibbsPosterior:
 
         With ``quantiles=(lo, hi)``, also the pointwise lo and hi quantiles of the
         per-draw densities (a credible band): returns (mean, lower, upper).
+
+        ``max_draws`` is an integer in [1, 100,000]. The grid is taken in chunks, so the
+        temporaries hold about 4 million numbers (32 MiB) whatever G.
         """
         g = self._points(grid, "grid")
-        max_draws = check_positive_int(max_draws, "max_draws", maximum=100_000)
-        if quantiles is not None:
-            lo, hi = (float(q) for q in quantiles)
-            if not 0.0 <= lo < hi <= 1.0:
-                raise ValueError(f"quantiles must be (lo, hi) with 0 <= lo < hi <= 1, got {quantiles!r}.")
-        if self.dim == 1:
-            dens = mixture_densities(self.weights, self.means, self.stds, g, max_draws)
-        else:
-            dens = conjugate.draw_densities(self.data, g, *self._flat_draws(max_draws))
-        if quantiles is None:
-            return dens.mean(axis=0)
-        return dens.mean(axis=0), np.quantile(dens, lo, axis=0), np.quantile(dens, hi, axis=0)
+        max_draws = check_positive_int(max_draws, "max_draws", maximum=MAX_DRAWS)
+        band = check_quantiles(quantiles) if quantiles is not None else ()
+        draws = self._flat_draws(max_draws)
+        n_draws = draws[0].shape[0]
+        step = max(1, _CHUNK_VALUES // (n_draws * self.n_components * self.dim))
+        out = np.empty((1 + len(band), g.shape[0]))
+        for start in range(0, g.shape[0], step):
+            chunk = g[start:start + step]
+            m = chunk.shape[0]
+            if self.dim == 1:
+                dens = mixture_densities(self.weights, self.means, self.stds, chunk, max_draws)
+            else:
+                if g.shape[0] > step:  # chunks of one size (the last padded) share one compiled program
+                    chunk = np.concatenate([chunk, np.repeat(chunk[-1:], step - m, axis=0)])
+                dens = conjugate.draw_densities(self.data, chunk, *draws)[:, :m]
+            out[0, start:start + m] = dens.mean(axis=0)
+            for i, q in enumerate(band):
+                out[1 + i, start:start + m] = np.quantile(dens, q, axis=0)
+        return out[0] if quantiles is None else tuple(out)
 
     def predictive_assignment_probs(self, x_new: Any) -> np.ndarray:
         """P(z_new = k | x_new, x) for new points ((M,) in one dimension, (M, D) in D),

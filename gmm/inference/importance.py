@@ -44,6 +44,7 @@ from gmm.inference.em_proposal import (
     em_proposal,
 )
 from gmm.inference.importance_result import ImportanceResult
+from gmm.model_choice.evidence_result import importance_error_bar
 from gmm.inference.scoring import PARAMS, parameter_prior, quiet_tfp, sort_by_mean, standardise
 from gmm._util import defaults
 from gmm._util.validation import (
@@ -61,6 +62,7 @@ from gmm.models.generative import (
     Prior,
     bayesian_gmm,
     bayesian_gmm_marginal,
+    check_prior_on_data,
     observations,
     resolve_prior,
 )
@@ -251,7 +253,9 @@ def importance_sampling(
     for any ``df``, ``inflation``, ``defensive`` and modes found; what the modes buy is a
     small variance. On the galaxies the ESS is a large fraction of S at K <= 3, a few
     percent at K = 4, and it collapses from K = 5 on (a posterior spread over many shallow
-    modes): check ``ess`` before trusting the estimate.
+    modes): check ``ess`` before trusting the estimate. When the ESS is below 50 a
+    RuntimeWarning says so and ``log_evidence_stderr`` is NaN
+    (``gmm.model_choice.evidence_result.importance_error_bar``).
 
     ``proposal="allocations"``: the classic importance function for mixtures (Fruehwirth-Schnatter
     2004; Lee, Marin, Mengersen and Robert 2009), built from posterior ``draws`` of any sampler
@@ -297,7 +301,9 @@ def importance_sampling(
         estimates of the sorted parameters).
 
     Raises:
-        ValueError: on bad data, K, S, prior, proposal name or proposal settings.
+        ValueError: on bad data, K, S, prior, proposal name or proposal settings, and on a prior
+            (or a data value) that float32 cannot represent on the data's scale: beyond 1e15
+            times its spread, or below 1e-15 times it (:func:`gmm.models.generative.check_prior_on_data`).
     """
     key = check_key(key)
     data = as_data(x)
@@ -309,7 +315,7 @@ def importance_sampling(
             "the evidence is exact, gmm.exact_log_marginal_likelihood(x, 1), and gmm.gibbs(key, x, 1) samples "
             "the posterior.")
     n_particles = check_positive_int(n_particles, "n_particles", maximum=10_000_000)
-    prior = resolve_prior(prior, data)
+    prior = check_prior_on_data(resolve_prior(prior, data), data)  # float32 on the data's scale
     if proposal not in _PROPOSALS:
         raise ValueError(f"proposal must be 'prior', 'em' or 'allocations', got {proposal!r}.")
     if proposal == "allocations" and k > _MAX_ALLOCATION_K:
@@ -359,10 +365,11 @@ def _check_draws(draws: Any, k: int, proposal: str) -> tuple[np.ndarray, np.ndar
 
 
 def run_importance_sampling(
-    key, data, k, prior, n_particles, proposal, defensive, df, inflation, n_starts=_N_STARTS, draws=None
+    key, data, k, prior, n_particles, proposal, defensive, df, inflation, n_starts=_N_STARTS, draws=None, what=None
 ) -> ImportanceResult:
     """importance_sampling on checked arguments; runs on standardised data (float32) and
-    reports weights and parameters in data units (float64)."""
+    reports weights and parameters in data units (float64). ``what`` names the caller in the
+    warning of an unreliable error bar (default: importance_sampling and its settings)."""
     y, pj, loc, scale = standardise(data, prior)
     jacobian = data.size * math.log(scale)  # p(x | theta) = p(y | theta') / scale^N
     fit, modes, mode_weights = None, (), np.zeros(0)
@@ -423,6 +430,8 @@ def run_importance_sampling(
         modes = tuple(Mixture(found[0][j], loc + scale * found[1][j], scale * found[2][j]) for j in used)
         mode_weights = np.array([piece_weights[owner == j].sum() for j in used])
     ess, log_ev, stderr = (float(v) for v in summary)
+    what = what or f"importance_sampling (proposal={proposal!r}, K={k}, {n_particles} particles)"
+    stderr = importance_error_bar(ess, stderr, n_particles, what)
     return ImportanceResult(
         log_weights=np.asarray(log_w, np.float64) - jacobian,
         weights=np.asarray(w, np.float64),

@@ -31,9 +31,10 @@ class ImportanceResult:
         log_evidence: log p(x) estimate, logsumexp(log_weights) - log S (nats).
         log_evidence_stderr: delta-method standard error of that estimate,
             sqrt(var(w) / S) / mean(w) = sqrt((S / ess - 1) / (S - 1)). It measures the
-            spread of the weights that were drawn: when ``ess`` is tiny the estimate is
-            biased low and this error bar is itself unreliable (it cannot see the mass
-            the proposal missed).
+            spread of the weights that were drawn, so it is NaN (and a RuntimeWarning says
+            why) when they cannot support it, ``ess`` below 50
+            (``gmm.model_choice.evidence_result.importance_error_bar``), where the estimate is
+            typically biased low. It cannot see mass the proposal never reached.
         proposal: ``"prior"``, ``"em"`` or ``"allocations"``.
         em: the maximum-likelihood EM fit, one of the starts of the ``"em"`` proposal's mode
             search (None for the other proposals).

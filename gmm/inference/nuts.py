@@ -2,8 +2,10 @@
 
 NUTS runs on the model with the assignments summed out (NumPyro's ``MixtureSameFamily``),
 shares no code with the GenJAX samplers, and returns draws in the same layout as
-:class:`gmm.GibbsPosterior`. NumPyro is an optional dependency (the ``test`` and ``book``
-extras); it is imported only when :func:`nuts` is called.
+:class:`gmm.GibbsPosterior`. Like every sampler here it runs in float32 on the data
+standardised in float64 (median, IQR), with the prior carried over exactly, and maps the
+draws back to data units in float64. NumPyro is an optional dependency (the ``test`` and
+``book`` extras); it is imported only when :func:`nuts` is called.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import numpy as np
 
 from gmm._util import defaults
 from gmm import diagnostics
-from gmm.inference.scoring import PARAMS
+from gmm.inference.scoring import PARAMS, standardised_prior
+from gmm._util.numerics import numpy_rng, robust_scale
 from gmm._util.validation import as_data, check_chain_sizes, check_key, check_n_components
-from gmm.inference.gibbs import mixture_densities
-from gmm.models.generative import Prior, resolve_prior
+from gmm.inference.gibbs import MAX_STORED, mixture_densities
+from gmm.models.generative import Prior, check_prior_on_data, resolve_prior
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,32 @@ def _model(x, k, hyper, *, family):
     numpyro.sample("x", dist.MixtureSameFamily(dist.Categorical(probs=pi), dist.Normal(mu, sd)), obs=x)
 
 
+# Starting standard deviation of every component, in units of the data's robust spread
+# (IQR / 1.349): narrow enough that components start distinct, wide enough that every
+# point has a usable likelihood under the component nearest to it.
+_START_STD = 0.25
+
+
+def _dispersed_starts(rng: np.random.Generator, z: np.ndarray, k: int, n_chains: int, family: str) -> dict:
+    """Over-dispersed initial points, one per chain, in NumPyro's unconstrained space.
+
+    Per chain: means uniform over [min z, max z], sorted; standard deviations _START_STD;
+    equal weights. Mapped by NumPyro's own bijections (stick-breaking for the simplex, log
+    for the positive sites). Leaves have a leading chain axis (n_chains, ...) when
+    n_chains > 1, as ``MCMC.run(init_params=...)`` expects for vectorised chains, and none
+    for one chain.
+    """
+    from numpyro.distributions import biject_to, constraints
+
+    means = np.sort(rng.uniform(z.min(), z.max(), (n_chains, k)), axis=-1)
+    stds = np.full((n_chains, k), _START_STD)
+    second = ("vars", stds**2) if family == "inverse_gamma_var" else ("stds", stds)
+    constrained = {"weights": (constraints.simplex, np.full((n_chains, k), 1.0 / k)),
+                   "means": (constraints.real, means), second[0]: (constraints.positive, second[1])}
+    init = {name: biject_to(c).inv(jnp.asarray(v, jnp.float32)) for name, (c, v) in constrained.items()}
+    return init if n_chains > 1 else {name: v[0] for name, v in init.items()}
+
+
 def nuts(
     key: jax.Array,
     x: Any,
@@ -105,9 +134,24 @@ def nuts(
     std_rate) (or sigma_k^2 ~ InverseGamma(var_shape, var_scale) for
     :meth:`~gmm.Prior.inverse_gamma_variance`), x_i ~ sum_k pi_k N(mu_k, sigma_k); chains
     vectorised; draws sorted by mean.
+
+    NUTS runs in float32 on z = (x - loc) / scale, with loc the median and scale IQR / 1.349
+    taken in float64, under the same prior in z's units: mu ~ N((mean_loc - loc) / scale,
+    mean_scale / scale), sigma / scale ~ Gamma(std_shape, std_rate * scale), or
+    sigma^2 / scale^2 ~ InverseGamma(var_shape, var_scale / scale^2). The Jacobian is a
+    constant, so the posterior is exactly the one in data units; the draws are mapped back in
+    float64 (means * scale + loc, stds * scale). Data far from zero (timestamps) or on any
+    scale (1e-30, 1e30) are sampled as well as data near 1.
+
+    Each chain starts from its own over-dispersed point (Gelman's recommendation): means
+    drawn uniformly over the data's range and sorted, standard deviations a quarter of the
+    data's spread (IQR / 1.349), equal weights. Chains that start in different regions of a
+    multimodal posterior can settle in different modes, even one of negligible mass, which
+    R-hat then reports.
     Like any local sampler, NUTS does not cross between separated modes (on the galaxies at
-    K = 2 its chains all stay in one); compare chains before averaging. It warns
-    (``RuntimeWarning``) when a parameter's R-hat exceeds 1.01 or its bulk ESS is below 100.
+    K = 2 each chain stays in the mode it finds first); compare chains before averaging. It
+    warns (``RuntimeWarning``) when a parameter's R-hat exceeds 1.01 or its bulk ESS is
+    below 100.
 
     Args:
         key: ``jax.random`` key.
@@ -115,13 +159,17 @@ def nuts(
         n_components: K, an integer in [1, N].
         prior: the model's :class:`~gmm.models.generative.Prior`; None derives one from the data.
         n_samples, n_warmup, n_chains: kept draws per chain (>= 4), warmup draws (>= 1), chains
-            (the defaults of every sampler, ``gmm._util.defaults``).
+            (the defaults of every sampler, ``gmm._util.defaults``); the draws kept,
+            n_chains x n_samples x 3K numbers, at most 5e7 (as :func:`gmm.gibbs`).
 
     Returns:
         A :class:`NutsPosterior`.
 
     Raises:
-        ValueError: on bad arguments. ImportError: when NumPyro is not installed.
+        ValueError: on bad arguments, when the draws would not fit in memory, or when a value
+            of x or a prior hyperparameter cannot be represented in float32 on the data's scale
+            (:func:`gmm.models.generative.check_prior_on_data`).
+        ImportError: when NumPyro is not installed.
     """
     try:
         with warnings.catch_warnings():
@@ -134,17 +182,33 @@ def nuts(
     key = check_key(key)
     data = as_data(x)
     k = check_n_components(n_components, data.size, minimum=defaults.MIN_COMPONENTS)
-    prior = resolve_prior(prior, data)
+    prior = check_prior_on_data(resolve_prior(prior, data), data)  # float32 on the data's scale
     n_samples, n_warmup, n_chains = check_chain_sizes(n_samples, n_warmup, n_chains, max_samples=1_000_000,
                                                       max_warmup=1_000_000, max_chains=1024)
-    hyper = (float(prior.alpha), float(prior.mean_loc), float(prior.mean_scale), *(float(v) for v in prior.std_params))
+    stored = n_chains * n_samples * 3 * k
+    if stored > MAX_STORED:
+        raise ValueError(
+            f"n_chains x n_samples x 3K = {n_chains} x {n_samples} x {3 * k} = {stored:.3g} numbers would be "
+            f"kept (about {8 * stored / 1e9:.2g} GB); allowed: at most {MAX_STORED:.0e}. Use fewer samples or chains."
+        )
+    loc, scale = robust_scale(data)
+    z = (data - loc) / scale
+    # standardised_prior refuses, naming the field, a hyperparameter that float32 cannot hold on
+    # this scale; NumPy's overflow warning from its float32 cast would only repeat that.
+    with np.errstate(over="ignore", under="ignore"):
+        std_prior = standardised_prior(prior, loc, scale)
+    hyper = tuple(float(getattr(std_prior, name)) for name in std_prior.fields)
+    run_key, init_key = jax.random.split(key)
+    init = _dispersed_starts(numpy_rng(init_key), z, k, n_chains, prior.family)
     model = partial(_model, family=prior.family)  # a Python string: bound here, not traced
     mcmc = MCMC(NUTS(model), num_warmup=n_warmup, num_samples=n_samples, num_chains=n_chains,
                 chain_method="vectorized", progress_bar=False)
-    mcmc.run(key, jnp.asarray(data, jnp.float32), k, hyper)
+    mcmc.run(run_key, jnp.asarray(z, jnp.float32), k, hyper, init_params=init)
     s = mcmc.get_samples(group_by_chain=True)
     order = np.argsort(np.asarray(s["means"]), axis=-1)
     draws = {name: np.take_along_axis(np.asarray(s[name], np.float64), order, axis=-1) for name in PARAMS}
+    draws["means"] = draws["means"] * scale + loc
+    draws["stds"] = draws["stds"] * scale
     rhat = {name: diagnostics.rhat(d) for name, d in draws.items()}
     ess = {name: diagnostics.ess(d) for name, d in draws.items()}
     diagnostics.warn_if_unconverged(rhat, ess, sampler="nuts", advice=_ADVICE)

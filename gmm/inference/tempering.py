@@ -157,18 +157,29 @@ def tempered_sweep(key, state, x, prior: Prior, n_mh: int, adapt_rate, beta, tar
     return (z, weights, means, stds, log_step, cols, lpx), acc, fixed
 
 
+def swap_log_ratio(betas: jax.Array, lpx: jax.Array) -> jax.Array:
+    """log acceptance ratio of exchanging the states of each adjacent pair (r, r + 1), shape (R - 1,).
+
+    Rung r targets prior x exp(beta_r l); exchanging states with l_r and l_{r+1} multiplies the
+    product of the two targets by exp((beta_r - beta_{r+1})(l_{r+1} - l_r)), the prior terms
+    cancelling. ``betas`` (R,), ``lpx`` (R,) the log-likelihood term of each rung's current
+    state. A NaN ratio (a state with no finite likelihood) is -inf: never accepted.
+    """
+    log_ratio = (betas[:-1] - betas[1:]) * (lpx[1:] - lpx[:-1])
+    return jnp.where(jnp.isnan(log_ratio), -jnp.inf, log_ratio)
+
+
 def swap(key, configs, lpx, betas, parity):
     """Replica-exchange moves between adjacent rungs (r, r + 1), r = parity (mod 2).
 
     Exchanging the configurations of rungs i and j is accepted with probability
-    min(1, exp((beta_i - beta_j)(l_j - l_i))), l = log p(x | theta). The adapted MH steps stay
-    with their rungs. Returns the new configurations, each pair's acceptance probability
-    (R-1,) and whether it was proposed (R-1,).
+    min(1, exp((beta_i - beta_j)(l_j - l_i))), l = log p(x | theta) (:func:`swap_log_ratio`).
+    The adapted MH steps stay with their rungs. Returns the new configurations, each pair's
+    acceptance probability (R-1,) and whether it was proposed (R-1,).
     """
     r = jnp.arange(betas.shape[0] - 1)
     proposed = r % 2 == parity
-    log_ratio = (betas[:-1] - betas[1:]) * (lpx[1:] - lpx[:-1])
-    log_ratio = jnp.where(jnp.isnan(log_ratio), -jnp.inf, log_ratio)
+    log_ratio = swap_log_ratio(betas, lpx)
     accept = proposed & (jnp.log(jax.random.uniform(key, r.shape)) < log_ratio)
     no = jnp.zeros(1, bool)
     up, down = jnp.concatenate([accept, no]), jnp.concatenate([no, accept])

@@ -31,8 +31,8 @@ _RES_MAX_TOL = 0.01  # stop refining h once the float error could be 1% of a bin
 def input_eps(x: Any) -> float:
     """Machine epsilon of the dtype the data arrived in (float64 for lists and integers)."""
     dtype = getattr(x, "dtype", None)
-    if dtype is not None and np.issubdtype(np.dtype(dtype), np.floating):
-        return float(np.finfo(np.dtype(dtype)).eps)
+    if dtype is not None and jnp.issubdtype(dtype, jnp.floating):  # bfloat16 and float16 too
+        return float(jnp.finfo(dtype).eps)
     return float(np.finfo(np.float64).eps)
 
 
@@ -120,8 +120,8 @@ def binned_log_prob(x: Any, mixture: Mixture, resolution: float) -> np.ndarray:
         mixture: a :class:`~gmm.models.mixture.Mixture`.
         resolution: bin width h > 0, data units (see :func:`data_resolution`).
     """
+    m = check_mixture(mixture, on_line=True)
     data = as_data(x)
-    m = check_mixture(mixture)
     h = check_resolution(resolution)
     n, k = data.size, m.n_components
     n_pad, k_pad = bucket(n, 64), bucket(k, 8)  # padded shapes share one compilation
@@ -168,10 +168,14 @@ def bin_terms(y, hs, logw, mu, sd, active):
     return lp, mu + sd * ez, sd**2 * vz
 
 
-def check_mixture(mixture: Any) -> Mixture:
-    """``mixture`` if it is a :class:`~gmm.models.mixture.Mixture`, else a ValueError."""
+def check_mixture(mixture: Any, on_line: bool = False) -> Mixture:
+    """``mixture`` if it is a :class:`~gmm.models.mixture.Mixture` (``on_line``: on the line),
+    else a ValueError."""
     if not isinstance(mixture, Mixture):
         raise ValueError(f"mixture must be a gmm.Mixture, got {type(mixture).__name__}.")
+    if on_line and not mixture.on_line:
+        raise ValueError(f"mixture must be a mixture on the line (built from stds), got one with D = "
+                         f"{mixture.dim}; this routine takes points on the line.")
     return mixture
 
 

@@ -35,7 +35,6 @@ data units. The functions take checked arguments (the public entry points are
 from __future__ import annotations
 
 import math
-import warnings
 from functools import partial
 from typing import Any
 
@@ -50,12 +49,12 @@ from gmm._util.numerics import numpy_rng, robust_scale_columns, set_partitions
 from gmm.model_choice.smc import ess_fraction, systematic_resample
 from gmm._util.validation import as_data
 from gmm.inference.importance import weight_summary
-from gmm.model_choice.evidence_result import EvidenceEstimate, KPosterior, k_posterior, smc_result
+from gmm.model_choice.evidence_result import (MIN_IS_ESS, EvidenceEstimate, KPosterior, importance_error_bar,
+                                              k_posterior, smc_result)
 from gmm.models.generative import Prior, resolve_prior
 from gmm.models.niw import NIWPrior, check_niw_prior, log_marginal, log_predictive, sufficient_stats
 
 MAX_EXACT_PARTITIONS = 1 << 20  # default limit of exact_log_evidence (memory: P x N ints)
-MIN_IS_ESS = 50.0  # below it the importance sampler's error bar is reported as NaN (see is_log_evidence)
 _CHUNK = 1 << 14  # subsets / partitions handled per vectorised block
 
 
@@ -215,7 +214,8 @@ def is_log_evidence(key: jax.Array, data: np.ndarray, k: int, prior: NIWPrior, n
     Reports log mean_s w_s with w_s = p(x | z_s) = prod_k m(x_{S_k}), the delta-method error
     sqrt(var(w) / S) / mean(w) and ESS = (sum w)^2 / sum w^2. The error bar is itself estimated
     from the weights drawn, so when ESS < MIN_IS_ESS (50) it means nothing (the heavy tail of
-    w has not been seen and the estimate is typically far too low): the estimate is still
+    w has not been seen and the estimate is typically far too low; the rule of
+    ``gmm.model_choice.evidence_result.importance_error_bar``): the estimate is still
     returned, its ``log_evidence_stderr`` is NaN and a warning says to use SMC. Warned, not refused: the
     value is an unbiased estimate of p(x | K) all the same, and a NaN error bar carries the
     verdict into :func:`gmm.posterior_over_k`.
@@ -231,14 +231,8 @@ def is_log_evidence(key: jax.Array, data: np.ndarray, k: int, prior: NIWPrior, n
             z = _prior_labels(rng, y.shape[0], k, float(prior_y.alpha), chunk)
             log_w[start : start + chunk] = np.asarray(_log_lik_given_z(jnp.asarray(z), yj, pj, k))[: n_samples - start]
         ess, log_ev, stderr = (float(v) for v in weight_summary(jnp.asarray(log_w)))
-    if not ess >= MIN_IS_ESS:
-        warnings.warn(
-            f"importance sampling from the prior of z (K={k}, {n_samples} samples) reached an ESS of "
-            f"only {ess:.1f} < {MIN_IS_ESS:g}: its estimate of log p(x | K) is unreliable and its error "
-            "bar meaningless (reported as NaN). Use method='smc'.",
-            RuntimeWarning, stacklevel=4,
-        )
-        stderr = math.nan
+    stderr = importance_error_bar(ess, stderr, n_samples, f"importance sampling from the prior of z (K={k}, "
+                                  f"{n_samples} samples)")  # the rule shared with the line's estimator
     return EvidenceEstimate(n_components=k, log_evidence=log_ev - log_jac, log_evidence_stderr=stderr,
                             method="is", ess=ess)
 

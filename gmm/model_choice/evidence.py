@@ -46,10 +46,10 @@ from gmm._util.validation import check_key, check_ks, check_n_components, check_
 from gmm.inference.importance import run_importance_sampling
 from gmm.inference.scoring import standardised_prior
 from gmm.model_choice import collapsed
-from gmm.model_choice.evidence_result import EvidenceEstimate, KPosterior, k_posterior, smc_result
+from gmm.model_choice.evidence_result import EvidenceEstimate, KPosterior, k_posterior, smc_result, warn_unreliable
 from gmm.model_choice.exact import exact_log_marginal_likelihood, log_evidence_by_enumeration, prior_tuple
 from gmm.model_choice.smc import pad_points, run_smc
-from gmm.models.generative import Prior, draw_stds_numpy, typical_std
+from gmm.models.generative import Prior, check_prior_on_data, draw_stds_numpy, typical_std
 
 # ---------------------------------------------------------------------------
 # Estimated evidence: adaptive tempered SMC
@@ -113,12 +113,56 @@ def _smc_particles(theta, k, loc, scale):
 
 
 def _is_estimate(key: jax.Array, data: np.ndarray, k: int, prior: Prior, n_particles: int) -> EvidenceEstimate:
-
-    res = run_importance_sampling(key, data, k, prior, n_particles, "em", 0.05, 4.0, 1.5)
+    """One "em" importance sampling run; its error bar NaN (warned) when the weights cannot
+    support it, or when the estimate falls below :func:`empty_component_bound` by more than
+    3 error bars + 0.05 nats (the proposal missed the mass of an empty component)."""
+    what = f"log_marginal_likelihood(method='is', K={k}, {n_particles} particles)"
+    res = run_importance_sampling(key, data, k, prior, n_particles, "em", 0.05, 4.0, 1.5, what=what)
+    stderr = res.log_evidence_stderr
+    if math.isfinite(stderr):
+        bound = empty_component_bound(data, k, prior_tuple(prior))
+        if bound is not None and bound > res.log_evidence + 3.0 * stderr + 0.05:
+            warn_unreliable(
+                f"{what} estimated log p(x | K) = {res.log_evidence:.4g} +- {stderr:.2g} nats, but the assignments "
+                f"that leave a component empty alone give at least {bound:.4g} (from the exact evidence with "
+                f"K - 1): the proposal missed posterior mass (a component spread over its prior), so the estimate "
+                "is too low and its error bar is not reliable (reported as NaN). Use method='smc', or "
+                "gmm.exact_log_marginal_likelihood on small data.")
+            stderr = math.nan
     return EvidenceEstimate(
-        n_components=k, log_evidence=res.log_evidence, log_evidence_stderr=res.log_evidence_stderr, method="is",
+        n_components=k, log_evidence=res.log_evidence, log_evidence_stderr=stderr, method="is",
         ess=float(res.ess),
     )
+
+
+def empty_component_bound(data: np.ndarray, k: int, pr: tuple) -> float | None:
+    """A lower bound on log p(x | K) from the assignments z that leave some component empty, or
+    None when p(x | K - 1) is not cheap to compute exactly.
+
+    Given that component j is empty, z uses K - 1 labels, and under the Dirichlet-multinomial
+    p_K(z) = c_K p_{K-1}(z) with c_K = Gamma(K a) Gamma(N + (K-1) a) / (Gamma(N + K a)
+    Gamma((K-1) a)) (a = alpha); so the set A_j of such z holds mass c_K p(x | K - 1), and two
+    components empty, c_K c_{K-1} p(x | K - 2). Bonferroni: p(x | K) >= sum_j |A_j| -
+    sum_{j<l} |A_j A_l| = K c_K Z_{K-1} - C(K, 2) c_K c_{K-1} Z_{K-2}, and >= c_K Z_{K-1};
+    for K = 2 the first is exact (A_1 and A_2 are disjoint). Z_1 is one quadrature (any N);
+    Z_{K-1} for K >= 3 needs (K - 1)^N <= ``defaults.AUTO_EXACT_ASSIGNMENTS``.
+    """
+    from scipy.special import gammaln
+
+    n, a = data.size, pr[0]
+    if k > 2 and n * math.log(k - 1) > math.log(defaults.AUTO_EXACT_ASSIGNMENTS):
+        return None
+
+    def log_c(j: int) -> float:
+        return float(gammaln(j * a) + gammaln(n + (j - 1) * a) - gammaln(n + j * a) - gammaln((j - 1) * a))
+
+    one = log_c(k) + log_evidence_by_enumeration(data, k - 1, pr, defaults.AUTO_EXACT_ASSIGNMENTS)
+    if k == 2:
+        return math.log(2.0) + one
+    both = math.log(k * (k - 1) / 2) + log_c(k) + log_c(k - 1) + log_evidence_by_enumeration(
+        data, k - 2, pr, defaults.AUTO_EXACT_ASSIGNMENTS)
+    first = math.log(k) + one
+    return max(one, first + math.log1p(-math.exp(both - first)) if both < first else -math.inf)
 
 
 _METHODS = ("smc", "is")
@@ -168,7 +212,11 @@ def log_marginal_likelihood(
     when ``n_runs`` is small). ``method="is"``: one run of
     :func:`gmm.importance_sampling` with the label-symmetrised EM proposal and
     ``n_particles`` particles (2 <= K <= 5) and its delta-method error bar; it can miss
-    posterior mass when K is larger than the data support (the error bar cannot see it).
+    posterior mass when K is larger than the data support (the error bar cannot see it). That
+    error bar is NaN, with a RuntimeWarning, when the weights' ESS is below 50, or when the
+    estimate falls more than 3 error bars (+ 0.05 nats) below the mass of the assignments that
+    leave a component empty (:func:`empty_component_bound`, computed exactly for K = 2, and for
+    K >= 3 when (K - 1)^N is small): then the proposal missed such a mode.
 
     Data of shape (N, D) (or any data with a :class:`~gmm.NIWPrior`): ``method="smc"`` runs
     ``n_runs`` particle filters over the points with z summed out (``gmm.model_choice.collapsed.smc_log_evidence``),
@@ -197,7 +245,9 @@ def log_marginal_likelihood(
         An :class:`EvidenceEstimate` (``log_evidence``, ``log_evidence_stderr`` in nats).
 
     Raises:
-        ValueError: on bad data, K, prior, method or counts.
+        ValueError: on bad data, K, prior, method or counts; on data (N,), also on a prior whose
+            hyperparameters lie beyond 1e15 times the data's spread (or below 1e-15 times it;
+            :func:`gmm.models.generative.check_prior_on_data`), where the float32 estimators fail.
 
     Example:
         >>> import jax, gmm
@@ -269,8 +319,9 @@ def _check_vagueness(data: np.ndarray, prior: Prior) -> None:
     lands near the data and the tempering degenerates: on 6 points the estimate was 4.7 nats
     low at 1e5 times the range and wrong by 1e7 nats at 1e9, with error bars that did not
     show it. The importance sampler's EM proposal misses the mass of an empty component
-    spread over the prior (3 nats low at 1e3, with a 0.01 error bar). Exact enumeration has
-    no such limit.
+    spread over the prior (3 nats low at 1e3, with a 0.01 error bar; below that it is warned
+    and the error bar NaN where :func:`empty_component_bound` is available). Exact enumeration
+    has no such limit.
     """
     spread = float(np.ptp(data)) or float(np.abs(data).max()) or 1.0
     std_name = "std_shape / std_rate" if prior.family == "gamma_std" else "sqrt(var_scale / var_shape)"
@@ -292,6 +343,7 @@ def _estimate(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_tar
 
 def _launch(key, data, k, prior, method, n_particles, n_runs, n_moves, ess_target, max_steps, k_max=None):
     """_estimate, dispatched: returns the function that collects the EvidenceEstimate."""
+    check_prior_on_data(prior, data)  # both estimators run in float32 on the data's scale
     _check_vagueness(data, prior)
     if method == "is":
         res = _is_estimate(key, data, k, prior, n_particles)
@@ -359,7 +411,7 @@ def posterior_over_k(
         settings = _check_estimator_settings("is" if method == "is" else "smc", max(ks_t), n_particles, n_runs,
                                              n_moves, 0.8, 500, data.shape)
         return collapsed.posterior_over_k_nd(key, data, ks_t, prior, method, max_assignments, settings[:4])
-    pr = prior_tuple(prior)
+    pr = prior_tuple(check_prior_on_data(prior, data, float32=False))  # estimated K are checked in _launch
     exact = {k: k == 1 or data.size * math.log(k) <= math.log(max_assignments) for k in ks_t}
     if method == "exact" and not all(exact.values()):
         worst = max(ks_t)

@@ -19,7 +19,7 @@ from scipy.special import logsumexp as np_logsumexp
 from gmm._util import defaults
 from gmm._util.validation import check_n_components, check_positive_int
 from gmm.model_choice.collapsed import MAX_EXACT_PARTITIONS, exact_log_evidence, resolve_data
-from gmm.models.generative import Prior, log_std_density
+from gmm.models.generative import Prior, check_prior_on_data, log_std_density
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -49,6 +49,7 @@ def prior_tuple(prior: Prior) -> tuple:
 # ---------------------------------------------------------------------------
 
 _CHUNK = 1 << 14  # subsets / assignments handled per vectorised block
+_CELLS = 1 << 24  # subsets x grid points per block of the subset table (each temporary: 128 MB)
 
 
 def _log_sigma_grid(data: np.ndarray, prior: tuple) -> tuple[np.ndarray, float]:
@@ -77,7 +78,7 @@ def _log_sigma_grid(data: np.ndarray, prior: tuple) -> tuple[np.ndarray, float]:
         sigma_lo = math.sqrt(b / _gamma_isf(1e-30, a + 0.5 * data.size))
         sigma_hi = max(math.sqrt(b / _gamma_ppf(1e-30, a)), 20.0 * spread)
         du = 0.3 / math.sqrt(2.0 * data.size + 4.0 * a + 2.0)
-        n_grid = int(math.ceil((math.log(sigma_hi) - math.log(sigma_lo)) / du)) + 1
+        n_grid = _grid_size(sigma_lo, sigma_hi, du, f"prior.var_shape = {a:g}", 4.0, 2.0 * data.size + 2.0)
         return math.log(sigma_lo) + du * np.arange(n_grid), du
     distinct = np.unique(data)
     lo_scales = [1.0 / b, s0]
@@ -87,8 +88,32 @@ def _log_sigma_grid(data: np.ndarray, prior: tuple) -> tuple[np.ndarray, float]:
     spread = max(float(np.ptp(data)), float(np.max(np.abs(data - m0))), s0)
     sigma_hi = max((a + 10.0 * math.sqrt(a) + 40.0) / b, 20.0 * spread)
     du = 0.3 / math.sqrt(2.0 * data.size + a + 2.0 + b * float(np.ptp(data)))
-    n_grid = int(math.ceil((math.log(sigma_hi) - math.log(sigma_lo)) / du)) + 1
+    by_rate = b * float(np.ptp(data)) >= a  # which of the prior's terms narrows the step
+    n_grid = _grid_size(sigma_lo, sigma_hi, du, f"prior.std_rate = {b:g}" if by_rate else f"prior.std_shape = {a:g}",
+                        float(np.ptp(data)) if by_rate else 1.0,
+                        2.0 * data.size + 2.0 + (a if by_rate else b * float(np.ptp(data))))
     return math.log(sigma_lo) + du * np.arange(n_grid), du
+
+
+_MAX_GRID = 10_000_000  # quadrature points in log sigma (typical: about 1000; K = 1 on 1e6 points: 2e5)
+
+
+def _grid_size(sigma_lo: float, sigma_hi: float, du: float, named: str, per_unit: float, rest: float) -> int:
+    """The number of grid points from sigma_lo to sigma_hi at step du, refused above _MAX_GRID.
+    du = 0.3 / sqrt(rest + per_unit h), h the hyperparameter ``named`` (``"prior.std_rate = b"``,
+    per_unit the data's range; std_shape or var_shape with 1 or 4): the message gives the
+    largest h that keeps the grid within the limit."""
+    span = math.log(sigma_hi) - math.log(sigma_lo)
+    n_grid = int(math.ceil(span / du)) + 1
+    if n_grid > _MAX_GRID:
+        most = ((0.3 * (_MAX_GRID - 1) / span) ** 2 - rest) / per_unit
+        field = named.split(" = ")[0]
+        raise ValueError(
+            f"{named}: exact enumeration's quadrature over log sigma would need {n_grid:.3g} points to resolve "
+            f"a prior of sigma that narrow on the data's range; allowed: at most {_MAX_GRID:.0e} points, i.e. "
+            + (f"{field} below about {most:.3g} here" if most > 0 else "a wider prior of sigma (smaller shape)")
+            + ". Use log_marginal_likelihood(method='smc').")
+    return n_grid
 
 
 def _subset_log_evidence(
@@ -100,7 +125,7 @@ def _subset_log_evidence(
     Args:
         n, xbar, ss: size |S|, mean and scatter sum_{i in S} (x_i - xbar)^2 of each subset, (C,).
         same: whether all values in S are equal (ss is exactly 0), (C,).
-        n_total: N, for the sizes of the lookup table of t0^2 + sigma^2 / n.
+        n_total: N (unused; kept for the callers).
         prior: (alpha, m0, s0, a, b, family).
         u, du: the log-sigma grid and its step.
 
@@ -118,10 +143,10 @@ def _subset_log_evidence(
     sig2 = np.exp(2.0 * u)
     with np.errstate(over="ignore"):
         log_prior_u = log_std_density(u, family, a, b, np) + u  # density of log sigma
-    sizes = np.arange(n_total + 1)
-    var_mu = s0**2 + sig2[None, :] / np.maximum(sizes, 1)[:, None]  # (N+1, G)
-    log_var_mu = np.log(var_mu)
     nn = np.maximum(n, 1).astype(np.float64)
+    # per subset, not a table over every size 0..N: (C, G) like ``terms``, so K = 1 on large N
+    # (one subset of N points) does not build an (N + 1, G) table
+    var_mu = s0**2 + sig2[None, :] / nn[:, None]
     d2 = (xbar - m0) ** 2
     with np.errstate(over="ignore"):
         terms = (
@@ -131,8 +156,8 @@ def _subset_log_evidence(
             - 0.5 * np.log(nn)[:, None]
             - 0.5 * ss[:, None] / sig2[None, :]
             - 0.5 * _LOG_2PI
-            - 0.5 * log_var_mu[n]
-            - 0.5 * d2[:, None] / var_mu[n]
+            - 0.5 * np.log(var_mu)
+            - 0.5 * d2[:, None] / var_mu
         )
     weights = np.full(u.size, math.log(du))
     weights[[0, -1]] -= math.log(2.0)
@@ -173,8 +198,9 @@ def _subset_table(data: np.ndarray, prior: tuple, subsets: np.ndarray) -> np.nda
     xc = data - centre
     bits = 1 << np.arange(n_pts, dtype=np.int64)
     out = np.empty(subsets.size)
-    for start in range(0, subsets.size, _CHUNK):  # blocks of subsets, vectorised within
-        block = subsets[start : start + _CHUNK]
+    chunk = max(1, min(_CHUNK, _CELLS // u.size))  # a block's (subsets, grid) arrays stay within _CELLS
+    for start in range(0, subsets.size, chunk):  # blocks of subsets, vectorised within
+        block = subsets[start : start + chunk]
         member = (block[:, None] & bits[None, :]) != 0
         n = member.sum(axis=1)
         s1 = member @ xc
@@ -187,7 +213,7 @@ def _subset_table(data: np.ndarray, prior: tuple, subsets: np.ndarray) -> np.nda
         ss = np.where(same, 0.0, ss)
         xbar = s1 / nn + centre
         log_f = _subset_log_evidence(n, xbar, ss, same, n_pts, prior, u, du)
-        out[start : start + _CHUNK] = np_gammaln(n + alpha) - np_gammaln(alpha) + log_f
+        out[start : start + chunk] = np_gammaln(n + alpha) - np_gammaln(alpha) + log_f
     return out
 
 
@@ -228,7 +254,11 @@ def exact_log_marginal_likelihood(
 
     Raises:
         ValueError: on bad data, K or prior, or when there are more than max_assignments
-            terms (use :func:`gmm.log_marginal_likelihood` with ``method="smc"``).
+            terms (use :func:`gmm.log_marginal_likelihood` with ``method="smc"``); on data (N,),
+            also on a prior float64 cannot represent on the data's scale: a mean_loc or
+            mean_scale beyond 1e100 times the data's spread, or sigma's prior median outside
+            1e-100 .. 1e100 times it (std_shape = 1e-30 puts it at 0;
+            :func:`gmm.models.generative.check_prior_on_data`).
     """
 
     data, prior, nd = resolve_data(x, prior)
@@ -238,7 +268,8 @@ def exact_log_marginal_likelihood(
     if nd:
         limit = MAX_EXACT_PARTITIONS if max_assignments is None else max_assignments
         return exact_log_evidence(data, k, prior, limit).log_evidence
-    return log_evidence_by_enumeration(data, k, prior_tuple(prior), defaults.MAX_ASSIGNMENTS if max_assignments is None else max_assignments)
+    pr = prior_tuple(check_prior_on_data(prior, data, float32=False))
+    return log_evidence_by_enumeration(data, k, pr, defaults.MAX_ASSIGNMENTS if max_assignments is None else max_assignments)
 
 
 def log_evidence_by_enumeration(data: np.ndarray, k: int, pr: tuple, max_assignments: int) -> float:

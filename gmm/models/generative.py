@@ -36,7 +36,9 @@ import tensorflow_probability.substrates.jax.distributions as tfd
 from genjax import Const, categorical, const, dirichlet, gen, normal, tfp_distribution
 from genjax.core import distribution
 from genjax.pjax import wrap_logpdf, wrap_sampler
+from scipy.special import gammaincinv
 
+from gmm._util.numerics import robust_scale
 from gmm._util.validation import check_finite, check_positive, is_concrete
 
 
@@ -151,25 +153,26 @@ class Prior(FieldsPytree):
 
     @classmethod
     def from_data(cls, x: Any, alpha: float = 1.0) -> "Prior":
-        """A weakly informative prior set by the data's location and scale.
+        """A weakly informative prior set by the data's location and spread.
 
-        With m the mean and s the standard deviation of x (s = 1 when all values are
-        equal): mu_k ~ Normal(m, s), so a component mean may sit anywhere the data do;
-        sigma_k ~ Gamma(2, 4 / s), whose mean s / 2 leaves room for components narrower
-        than the whole data set and whose density vanishes at sigma = 0. This is the
-        role of scikit-learn's ``BayesianGaussianMixture`` defaults (mean prior at the data
-        mean, covariance prior from the data's covariance), in this model's terms.
+        With m the median and s the interquartile range / 1.349 of x (the sd for Gaussian
+        data; the sd when more than half the values are equal, 1 when all are:
+        :func:`gmm._util.numerics.robust_scale`, as :meth:`gmm.NIWPrior.from_data`), so one
+        wild value (1e12 among values near 0 and 10) moves neither: mu_k ~ Normal(m, s), so a
+        component mean may sit anywhere the bulk of the data do; sigma_k ~ Gamma(2, 4 / s),
+        whose mean s / 2 leaves room for components narrower than the whole data set and whose
+        density vanishes at sigma = 0. This is the role of scikit-learn's
+        ``BayesianGaussianMixture`` defaults (mean prior at the data mean, covariance prior
+        from the data's covariance), in this model's terms, made robust to outliers.
 
         Args:
-            x: observations, shape (N,), finite numbers (checked).
+            x: observations, shape (N,), finite numbers whose spread float64 can square (checked).
             alpha: the Dirichlet concentration of the weights.
         """
         from gmm._util.validation import as_data
 
-        data = as_data(x)
-        scale = float(np.std(data)) or 1.0
-        return cls(alpha=alpha, mean_loc=float(np.mean(data)), mean_scale=scale, std_shape=2.0,
-                   std_rate=4.0 / scale)
+        loc, scale = robust_scale(as_data(x))
+        return cls(alpha=alpha, mean_loc=loc, mean_scale=scale, std_shape=2.0, std_rate=4.0 / scale)
 
 
 def check_prior(prior: Any) -> Prior:
@@ -322,6 +325,84 @@ def resolve_prior(prior: Prior | None, data: np.ndarray) -> Prior:
     return Prior.from_data(data) if prior is None else check_prior(prior)
 
 
+# How many times the data's spread a hyperparameter may be (or be below): the samplers' float32 needs squares and
+# reciprocals of standardised means and sds to stay normal (Gibbs drew NaN means at mean_scale 1e20 on 6 points).
+FLOAT32_RANGE, FLOAT64_RANGE = 1e15, 1e100
+
+
+def check_prior_on_data(prior: Prior, data: np.ndarray, float32: bool = True) -> Prior:
+    """Refuse a checked ``prior`` (and, for the float32 samplers, data) that the computation cannot
+    represent on the scale of the checked data (N,); return the prior.
+
+    With m, s the data's median and IQR / 1.349 (:func:`gmm._util.numerics.robust_scale`, the
+    units every sampler standardises to) and R = ``FLOAT32_RANGE`` (1e15), or ``FLOAT64_RANGE``
+    (1e100) with ``float32=False`` (exact enumeration), allowed: |mean_loc - m| <= R s;
+    s / R <= mean_scale <= R s; sigma's prior median within [s / R, R s] (a proper prior with
+    most of its mass at sigma ~ 0, such as std_shape = 1e-30 whose draws all underflow to 0,
+    puts it where every likelihood is degenerate: SMC answered -inf, exact enumeration +inf);
+    and with ``float32``, every |x_i - m| <= R s (a value 1e40 among values near 0 and 10 made
+    Gibbs fail).
+    """
+    (loc, scale), r = robust_scale(data), FLOAT32_RANGE if float32 else FLOAT64_RANGE
+    lo, hi = scale / r, scale * r
+    allowed = f"allowed: {1 / r:.0e} to {r:.0e} times the data's spread (IQR / 1.349 = {scale:.3g})"
+    far = float(np.max(np.abs(data - loc)))
+    if float32 and far > hi:
+        raise ValueError(
+            f"x has a value {far:.3g} from its median {loc:.6g}, {far / scale:.3g} times its spread (IQR / 1.349 = "
+            f"{scale:.3g}): the samplers run in float32 on data centred and scaled that way; allowed: values within "
+            f"{r:.0e} spreads of the median. Remove the outlier or model it separately.")
+    m0, s0 = float(prior.mean_loc), float(prior.mean_scale)
+    if not abs(m0 - loc) <= hi:
+        raise ValueError(f"prior.mean_loc = {m0:g} lies {abs(m0 - loc) / scale:.3g} spreads from the data's median "
+                         f"{loc:.6g}; {allowed} from the median, i.e. mean_loc in [{loc - hi:.3g}, {loc + hi:.3g}].")
+    if not lo <= s0 <= hi:
+        raise ValueError(f"prior.mean_scale = {s0:g} is {s0 / scale:.3g} times the data's spread; {allowed}, "
+                         f"i.e. mean_scale in [{lo:.3g}, {hi:.3g}].")
+    (first, second), (a, b) = STD_FAMILIES[prior.family], (float(v) for v in prior.std_params)
+    median = _std_median(prior.family, a, b)
+    if not lo <= median <= hi:
+        bound = lo if not median >= lo else hi
+        raise ValueError(
+            f"prior.{first} = {a:g} with prior.{second} = {b:g} puts sigma's prior median at {median:.3g}, "
+            f"{'below' if bound == lo else 'above'} {bound:.3g}, so most of its mass lies where the computation "
+            f"cannot represent sigma{' (and where every likelihood is degenerate)' if bound == lo else ''}; "
+            f"{allowed} for that median{_std_bounds(prior, median, bound)}.")
+    return prior
+
+
+def _std_median(family: str, a: float, b: float) -> float:
+    """sigma's prior median: G / b (Gamma(a, b) on sigma) or sqrt(b / G) (InverseGamma(a, b) on
+    sigma^2), G the median of Gamma(a, 1); 0 or inf where it under- or overflows."""
+    g = float(gammaincinv(a, 0.5))
+    with np.errstate(divide="ignore", over="ignore"):
+        return float(g / b if family == "gamma_std" else np.sqrt(np.float64(b) / g))
+
+
+def _std_bounds(prior: Prior, median: float, bound: float) -> str:
+    """"; here {shape} >= v at this {second} (or ...)": the values of sigma's two hyperparameters,
+    each with the other fixed, at which sigma's prior median (now ``median``) is ``bound``. The
+    shape's by bisection on its log over 1e-40 .. 1e40; the second's in closed form (the median
+    scales as 1 / rate, or as sqrt(var_scale))."""
+    from scipy.optimize import brentq
+
+    (first, second), b = STD_FAMILIES[prior.family], float(prior.std_params[1])
+
+    def gap(t: float) -> float:
+        return math.log(min(max(_std_median(prior.family, math.exp(t), b), 1e-300), 1e300)) - math.log(bound)
+
+    rise = bound > median
+    out = f"; no {first} reaches it at this {second}"
+    if gap(-92.0) * gap(92.0) < 0:
+        op = ">=" if (gap(92.0) > gap(-92.0)) == rise else "<="
+        out = f"; here {first} {op} {math.exp(brentq(gap, -92.0, 92.0)):.3g} at this {second}"
+    if 0 < median < math.inf:
+        gamma = prior.family == "gamma_std"
+        op = "<=" if rise == gamma else ">="
+        out += f" (or {second} {op} {b * (median / bound if gamma else (bound / median) ** 2):.3g} at this {first})"
+    return out
+
+
 @gen
 def labelled_point(weights, means, stds):
     """One observation: a component label, then a Gaussian value given it."""
@@ -398,22 +479,8 @@ def observations(x: Any) -> dict:
 
 
 __all__ = [
-    "Prior",
-    "STD_FAMILIES",
-    "check_prior",
-    "log_std_density",
-    "log_std_prior",
-    "std_conditional_mode",
-    "std_distribution",
-    "std_from_gamma",
-    "resolve_prior",
-    "assigned_point",
-    "bayesian_gmm",
-    "bayesian_gmm_marginal",
-    "bento_mixture",
-    "draw_parameters",
-    "const",
-    "labelled_point",
-    "observations",
-    "source",
+    "Prior", "STD_FAMILIES", "check_prior", "log_std_density", "log_std_prior", "std_conditional_mode",
+    "std_distribution", "std_from_gamma", "resolve_prior", "check_prior_on_data", "FLOAT32_RANGE",
+    "FLOAT64_RANGE", "assigned_point", "bayesian_gmm", "bayesian_gmm_marginal", "bento_mixture",
+    "draw_parameters", "const", "labelled_point", "observations", "source",
 ]

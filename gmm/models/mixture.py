@@ -23,12 +23,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import logsumexp
-from jax.scipy.stats import norm
 
-from gmm._util.validation import as_data, check_finite, check_key, check_positive_int, is_concrete
+from gmm._util.validation import (
+    MAX_VALUES, as_data, as_real_array, check_finite, check_key, check_memory, check_positive_int, is_concrete,
+)
 
 _WEIGHT_TOL = 1e-4
-MAX_DRAWS = 10**8
+MAX_DRAWS = MAX_VALUES  # n x D drawn coordinates at most (each float64)
 # scikit-learn's four structures: every component its own matrix, one matrix shared by all,
 # axis-aligned (variances only), or one variance per component.
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -68,16 +69,13 @@ def check_finite_and_weights(arrays: dict[str, np.ndarray]) -> None:
 
 
 def _check_params(weights: Any, means: Any, stds: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    w = np.asarray(weights, dtype=np.float64) if not isinstance(weights, str) else None
-    if w is None or w.ndim != 1 or w.size == 0:
+    w = as_real_array(weights, "weights")
+    if w.ndim != 1 or w.size == 0:
         raise ValueError(f"weights must be a non-empty 1-D array of shape (K,), got {weights!r}.")
     k = w.size
     arrays = {"weights": w}
     for name, value in (("means", means), ("stds", stds)):
-        try:
-            a = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a 1-D array of {k} numbers, got {value!r}.") from None
+        a = as_real_array(value, name)
         if a.shape != (k,):
             raise ValueError(
                 f"{name} must have shape ({k},) to match the {k} weights, got shape {a.shape}."
@@ -92,16 +90,16 @@ def _check_params(weights: Any, means: Any, stds: Any) -> tuple[np.ndarray, np.n
 def _check_covariances(weights: Any, means: Any, covariances: Any, covariance_type: str):
     """Float64 copies of D-dimensional parameters, checked (shapes, weights, symmetric
     positive definite covariances with the structure that ``covariance_type`` names)."""
-    try:
-        w, m, c = (np.asarray(a, dtype=np.float64) for a in (weights, means, covariances))
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"weights, means and covariances must be numeric arrays: {err}") from None
+    w, m, c = (as_real_array(a, name) for a, name in ((weights, "weights"), (means, "means"),
+                                                          (covariances, "covariances")))
     if w.ndim != 1 or w.size == 0:
         raise ValueError(f"weights must be a non-empty 1-D array of shape (K,), got shape {w.shape}.")
     k = w.size
     if m.ndim != 2 or m.shape[0] != k:
         raise ValueError(f"means must have shape ({k}, D) to match the {k} weights, got shape {m.shape}.")
     d = m.shape[1]
+    if d == 0:
+        raise ValueError(f"means must have at least one column (D >= 1), got shape {m.shape}.")
     if c.shape != (k, d, d):
         raise ValueError(f"covariances must have shape ({k}, {d}, {d}), got shape {c.shape}.")
     check_finite_and_weights({"weights": w, "means": m, "covariances": c})
@@ -150,9 +148,10 @@ class Mixture:
             full whatever the type, so every method is shared.
 
     Raises:
-        ValueError: if the shapes disagree, a weight is negative, the weights do not sum to
-            1, a standard deviation is not positive, or a covariance is not symmetric
-            positive definite with the structure ``covariance_type`` names.
+        ValueError: if a parameter holds anything but real numbers (booleans, complex
+            numbers, strings), the shapes disagree (or D = 0), a weight is negative, the
+            weights do not sum to 1, a standard deviation is not positive, or a covariance is
+            not symmetric positive definite with the structure ``covariance_type`` names.
 
     The arrays are float64 copies that cannot be changed in place, so a mixture stays what
     it was built as.
@@ -316,14 +315,16 @@ class Mixture:
             A pair ``(x, z)``: points of shape (n,) on the line or (n, D) (float64) and
             integer labels in [0, K) of shape (n,).
 
+        Under ``jit`` or ``vmap`` (a traced key or traced parameters) n must stay a Python
+        integer; the draws then follow the tracers' dtype.
+
         Raises:
-            ValueError: on a bad key, or n not an integer in [1, 10^8].
+            ValueError: on a bad key, or n not an integer in [1, 10^8 / D] (memory).
         """
         key = check_key(key)
-        n = check_positive_int(n, "n")
-        if n > MAX_DRAWS:
-            raise ValueError(f"n must be at most {MAX_DRAWS:.0e} (the draws would need {16 * n / 1e9:.3g} GB), got {n}.")
-        if is_concrete(self):
+        n = check_memory(check_positive_int(n, "n"), "n", self.dim,
+                         f" for D = {self.dim} (n x D coordinates at most {MAX_DRAWS:.0e})" if self.dim > 1 else "")
+        if is_concrete(self, key):
             with jax.enable_x64(True):
                 x, z = _sample(self, key, n)
                 return np.asarray(x), np.asarray(z)
@@ -353,7 +354,9 @@ def gaussian_log_prob(x: jax.Array, means: jax.Array, chol: jax.Array) -> jax.Ar
 @jax.jit
 def _component_log_prob(mixture: Mixture, x: jax.Array) -> jax.Array:
     if mixture.on_line:
-        return jnp.log(mixture.weights) + norm.logpdf(x[:, None], mixture.means, mixture.stds)
+        # Written without sigma^2, which under- or overflows for sigma beyond 1e+-154 (NaN).
+        z = (x[:, None] - mixture.means) / mixture.stds
+        return jnp.log(mixture.weights) - 0.5 * z * z - jnp.log(mixture.stds) - 0.5 * jnp.log(2 * jnp.pi)
     chol = jnp.linalg.cholesky(mixture.covariances)
     return jnp.log(mixture.weights) + gaussian_log_prob(x, mixture.means, chol)
 
@@ -385,7 +388,12 @@ def _sample(mixture: Mixture, key: jax.Array, n: int) -> tuple[jax.Array, jax.Ar
         return mixture.means[z] + mixture.stds[z] * eps.astype(mixture.means.dtype), z
     eps = jax.random.normal(kx, (n, mixture.dim), jnp.float32).astype(mixture.means.dtype)
     chol = jnp.linalg.cholesky(mixture.covariances)
-    return mixture.means[z] + jnp.einsum("nde,ne->nd", chol[z], eps), z
+
+    # One component at a time: gathering chol[z] would hold n x D x D numbers.
+    def add(k, out):
+        return jnp.where((z == k)[:, None], eps @ chol[k].T, out)
+
+    return mixture.means[z] + jax.lax.fori_loop(0, mixture.n_components, add, jnp.zeros_like(eps)), z
 
 
 def _check_range(mixture: Any, lo: Any, hi: Any, n_grid: Any) -> tuple[float, float, int]:
@@ -397,7 +405,8 @@ def _check_range(mixture: Any, lo: Any, hi: Any, n_grid: Any) -> tuple[float, fl
     lo, hi = check_finite(lo, "lo"), check_finite(hi, "hi")
     if not lo < hi:
         raise ValueError(f"lo must be smaller than hi, got lo={lo}, hi={hi}.")
-    n_grid = check_positive_int(n_grid, "n_grid")
+    n_grid = check_memory(check_positive_int(n_grid, "n_grid"), "n_grid", mixture.n_components,
+                          f" for K = {mixture.n_components} (an n_grid x K array of densities)")
     if n_grid < 3:
         raise ValueError(f"n_grid must be at least 3, got {n_grid}.")
     return lo, hi, n_grid
@@ -408,7 +417,8 @@ def decision_boundaries(mixture: Mixture, lo: float, hi: float, n_grid: int = 20
 
     Located on a grid of ``n_grid`` points and refined by linear interpolation
     of the difference in log responsibilities between the two neighbouring
-    winners; for two components this is where P(z = 0 | x) = 1/2.
+    winners; for two components this is where P(z = 0 | x) = 1/2. ``n_grid`` is an
+    integer in [3, 10^8 / K] (the grid's K log densities are held at once).
     """
     lo, hi, n_grid = _check_range(mixture, lo, hi, n_grid)
     grid = np.linspace(lo, hi, n_grid)
@@ -429,7 +439,8 @@ def count_modes(mixture: Mixture, lo: float, hi: float, n_grid: int = 20001) -> 
     """Number of local maxima of the mixture density on a grid over [lo, hi].
 
     The density is evaluated in float64 (float32 rounding would create spurious
-    bumps on a flat top); rises smaller than 1e-9 of the peak are ignored.
+    bumps on a flat top); rises smaller than 1e-9 of the peak are ignored. ``n_grid`` is
+    an integer in [3, 10^8 / K] (memory).
     """
     lo, hi, n_grid = _check_range(mixture, lo, hi, n_grid)
     grid = np.linspace(lo, hi, n_grid)

@@ -35,7 +35,7 @@ import numpy as np
 from jax.scipy.special import multigammaln
 
 from gmm._util.numerics import robust_scale_columns
-from gmm._util.validation import as_data, check_finite, check_positive, is_concrete
+from gmm._util.validation import as_data, as_real_array, check_finite, check_positive, is_concrete
 from gmm.models.generative import FieldsPytree
 
 
@@ -102,14 +102,14 @@ class NIWPrior(FieldsPytree):
 def _check_fields(prior: NIWPrior) -> None:
     check_positive(prior.alpha, "prior.alpha")
     check_positive(prior.kappa, "prior.kappa")
-    m = np.asarray(prior.mean_loc, np.float64)
+    m = as_real_array(prior.mean_loc, "prior.mean_loc")
     if m.ndim != 1 or m.size == 0 or not np.all(np.isfinite(m)):
         raise ValueError(f"prior.mean_loc must be a finite vector of shape (D,), got {prior.mean_loc!r}.")
     d = m.size
     dof = check_finite(prior.dof, "prior.dof")
     if not dof > d - 1:
         raise ValueError(f"prior.dof must exceed D - 1 = {d - 1}, got {dof}.")
-    s = np.asarray(prior.scale_matrix, np.float64)
+    s = as_real_array(prior.scale_matrix, "prior.scale_matrix")
     if s.shape != (d, d) or not np.all(np.isfinite(s)):
         raise ValueError(f"prior.scale_matrix must be a finite ({d}, {d}) matrix, got {prior.scale_matrix!r}.")
     if not np.allclose(s, s.T, rtol=1e-6, atol=0) or np.any(np.linalg.eigvalsh(s) <= 0):
