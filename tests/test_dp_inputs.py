@@ -59,9 +59,9 @@ def test_dp_gibbs_1d_far_outlier_does_not_merge_the_clusters(robust):
     _assert_outlier_alone_and_clusters_found(post)
     occupied = post.sizes > 0
     assert np.all(np.isfinite(post.means[occupied])) and np.all(post.stds[occupied] > 0)
-    # the clusters holding the real points sit on them, in data units
-    big = post.means[..., :2]
-    assert np.all(np.min(np.abs(big[..., :, None] - np.array([0.0, 10.0])), axis=-1) < 1.0)
+    # the clusters holding the real points sit on them, in data units (a group may split in two)
+    big = post.means[post.sizes >= 5]
+    assert np.all(np.min(np.abs(big[:, None] - np.array([0.0, 10.0])), axis=-1) < 2.0)
 
 
 def test_dp_gibbs_2d_far_outlier_gives_finite_draws_and_finds_the_clusters():
@@ -119,8 +119,8 @@ REFUSED = [
      ["n_aux", "100000", "n_warmup", "1000000", "at most 2e+11"]),
     (lambda: gmm.dp_gibbs(KEY, X1_SMALL, n_warmup=10**9), ["n_warmup", "1000000000", "10000000"]),
     (lambda: gmm.dp_gibbs(KEY, X2_SMALL, n_warmup=10**9), ["n_warmup", "1000000000", "10000000"]),
-    (lambda: gmm.dp_gibbs(KEY, X1_SMALL, n_warmup=10**7), ["n_warmup", "10000000", "at most 2e+11"]),
-    (lambda: gmm.dp_gibbs(KEY, X2_SMALL, n_warmup=10**7), ["n_warmup", "10000000", "max_clusters", "at most 2e+11"]),
+    (lambda: gmm.dp_gibbs(KEY, X1, n_warmup=10**7), ["n_warmup", "10000000", "at most 2e+11"]),
+    (lambda: gmm.dp_gibbs(KEY, X2, n_warmup=10**7), ["n_warmup", "10000000", "max_clusters", "at most 2e+11"]),
     (lambda: gmm.dp_gibbs(KEY, X2_SMALL, max_clusters=10**7, n_samples=4, n_chains=1),
      ["max_clusters", "10000000", "at most"]),
     (lambda: gmm.dp_gibbs(KEY, X1_SMALL, n_chains=10**4), ["n_chains", "10000", "1024"]),
