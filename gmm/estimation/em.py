@@ -32,7 +32,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import logsumexp
 from jax.scipy.stats import norm
 
 from gmm._util import defaults
@@ -44,15 +43,7 @@ from gmm._util.validation import (
     check_n_components,
     check_positive,
 )
-from gmm.estimation.driver import (
-    MAX_RATE,
-    EMResult,
-    best_of_starts,
-    default_reg_covar,
-    em_loop,
-    final_rate,
-    responsibilities_step,
-)
+from gmm.estimation.driver import EMResult, best_of_starts, default_reg_covar, em_loop, responsibilities_step
 from gmm.estimation.em_multivariate import fit_points
 from gmm.estimation.kmeans import kmeans_starts
 from gmm.models.mixture import Mixture, check_covariance_type
@@ -178,9 +169,9 @@ def em_step(x: Any, mixture: Mixture) -> Mixture:
 
 
 @partial(jax.jit, static_argnames=("max_iter",))
-def _em_from_starts(y, c, var_reg, min_var_floor, tol, rate, logw, mu, sd, *, max_iter: int):
+def _em_from_starts(y, c, var_reg, min_var_floor, tol, logw, mu, sd, *, max_iter: int):
     """EM on the grouped, standardised data from every start (rows of logw, mu, sd); the
-    best run's (params, ll, history, n_iter, converged). ``rate``: :func:`em_loop`'s."""
+    best run's (params, ll, history, n_iter, converged)."""
     active = jnp.ones(mu.shape[-1], bool)
     floor = jnp.sqrt(min_var_floor)
 
@@ -188,14 +179,8 @@ def _em_from_starts(y, c, var_reg, min_var_floor, tol, rate, logw, mu, sd, *, ma
         lp, ex, vx = density_e_step(y, *params, active)
         return m_step(lp, ex, vx, c, var_reg, floor, *params, active)
 
-    # SQUAREM's extrapolation in (log pi, mu, log sd), mapped back to normalised proportions
-    # and to widths no narrower than an M step can make them.
-    sd_min = jnp.maximum(jnp.sqrt(var_reg), floor)
-    free = (lambda p: (p[0], p[1], jnp.log(p[2])),
-            lambda q: (q[0] - logsumexp(q[0]), q[1], jnp.maximum(jnp.exp(q[2]), sd_min)))
-
     def run(logw, mu, sd):
-        return em_loop(step, (logw, mu, sd), max_iter, tol, c.sum(), rate, free)
+        return em_loop(step, (logw, mu, sd), max_iter, tol, c.sum())
 
     return best_of_starts(run, (logw, mu, sd))
 
@@ -353,20 +338,11 @@ def fit_line(key, data, k, max_iter, tol, n_init, reg_covar, min_std, init) -> E
         # Every start on a quantile sketch, then only the best one on all the data.
         sv, sc = np.unique(quantile_sketch(values, counts, _SKETCH), return_counts=True)
         sc = sc.astype(np.float64)
-        (logw, mu, sd), _, history, n_iter, sketch_converged = _run(
-            sv, sc, consts, _starts(key, sv, sc, k, n_init, init, var_reg), max_iter)
+        (logw, mu, sd), *_ = _run(sv, sc, consts, _starts(key, sv, sc, k, n_init, init, var_reg), max_iter)
         starts = (logw[None], mu[None], sd[None])
-        # The sketch run's rate of convergence stands in for the data's until three gains on
-        # all the data estimate it, so that a run converged on the sketch can stop after one
-        # step on the data (each costs as much as the whole sketch run). A run that did not
-        # converge on the sketch would crawl on the data too: one step, and not converged.
-        rate = final_rate(history[: int(n_iter) + 1])
-        refine_iter = max_iter if bool(sketch_converged) else 1
     else:
         starts = _starts(key, values, counts, k, n_init, init, var_reg)
-        rate, refine_iter, sketch_converged = MAX_RATE, max_iter, True
-    (logw, mu, sd), ll, history, n_iter, converged = _run(values, counts, consts, starts, refine_iter, rate)
-    converged = bool(converged) and bool(sketch_converged)
+    (logw, mu, sd), ll, history, n_iter, converged = _run(values, counts, consts, starts, max_iter)
     shift = data.size * math.log(scale)
     n_iter = int(n_iter)
     history = history[: n_iter + 1] - shift
@@ -409,14 +385,14 @@ def _step_in_data_units(x, weights, mu, sd, var_reg, min_var):
     return w_new, mu_new, sd_new, ll
 
 
-def _run(values, counts, consts, starts, max_iter, rate=MAX_RATE):
+def _run(values, counts, consts, starts, max_iter):
     """EM from the starts on grouped values (zero-count padding to a bucketed length), float64."""
     size = bucket(values.size, 64)
     y = np.full(size, values[-1])
     c = np.zeros(size)
     y[: values.size], c[: values.size] = values, counts
     with jax.enable_x64(True):
-        args = (jnp.asarray(a, jnp.float64) for a in (y, c, *consts, rate, *starts))
+        args = (jnp.asarray(a, jnp.float64) for a in (y, c, *consts, *starts))
         out = _em_from_starts(*args, max_iter=max_iter)
         return jax.tree_util.tree_map(np.asarray, out)
 
