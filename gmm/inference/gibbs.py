@@ -36,6 +36,16 @@ from gmm.models.niw import NIWPrior, resolve_niw_prior
 
 MAX_STORED = 50_000_000  # most numbers kept in memory: n_chains x n_samples x K (1 + D + D^2)
 
+
+def check_stored(stored: int, formula: str) -> None:
+    """Refuse a run that would keep more than ``MAX_STORED`` numbers of draws; ``formula`` says
+    how ``stored`` was counted (every sampler that returns draws in memory checks this)."""
+    if stored > MAX_STORED:
+        raise ValueError(
+            f"{formula} = {stored:.3g} numbers would be kept (about {8 * stored / 1e9:.2g} GB); "
+            f"allowed: at most {MAX_STORED:.0e}. Use fewer samples or chains."
+        )
+
 _MAX_TEMPERATURES = 64
 _ADVICE = (
     "Run longer chains (n_samples, n_warmup). If R-hat stays high however long the chains run, "
@@ -180,12 +190,7 @@ def gibbs(
         raise ValueError(f"min_inverse_temperature must be in (0, 1), got {min_inverse_temperature!r}.")
     betas = np.asarray(tempering.geometric_ladder(n_temps, beta_min), np.float64)
     d = 1 if data.ndim == 1 else data.shape[1]
-    stored = n_chains * n_samples * k * (1 + d + d * d)
-    if stored > MAX_STORED:
-        raise ValueError(
-            f"n_chains x n_samples x K (1 + D + D^2) = {stored:.3g} numbers would be kept (about "
-            f"{8 * stored / 1e9:.2g} GB); allowed: at most {MAX_STORED:.0e}. Use fewer samples or chains."
-        )
+    check_stored(n_chains * n_samples * k * (1 + d + d * d), "n_chains x n_samples x K (1 + D + D^2)")
     if full:
         for name, value in (("n_mh_steps", n_mh_steps), ("init_step_size", init_step_size)):
             if value is not None:

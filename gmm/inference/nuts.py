@@ -24,7 +24,7 @@ from gmm import diagnostics
 from gmm.inference.scoring import PARAMS, standardised_prior
 from gmm._util.numerics import numpy_rng, robust_scale
 from gmm._util.validation import as_data, check_chain_sizes, check_key, check_n_components
-from gmm.inference.gibbs import MAX_STORED, mixture_densities
+from gmm.inference.gibbs import check_stored, mixture_densities
 from gmm.models.generative import Prior, check_prior_on_data, resolve_prior
 
 
@@ -185,12 +185,7 @@ def nuts(
     prior = check_prior_on_data(resolve_prior(prior, data), data)  # float32 on the data's scale
     n_samples, n_warmup, n_chains = check_chain_sizes(n_samples, n_warmup, n_chains, max_samples=1_000_000,
                                                       max_warmup=1_000_000, max_chains=1024)
-    stored = n_chains * n_samples * 3 * k
-    if stored > MAX_STORED:
-        raise ValueError(
-            f"n_chains x n_samples x 3K = {n_chains} x {n_samples} x {3 * k} = {stored:.3g} numbers would be "
-            f"kept (about {8 * stored / 1e9:.2g} GB); allowed: at most {MAX_STORED:.0e}. Use fewer samples or chains."
-        )
+    check_stored(n_chains * n_samples * 3 * k, f"n_chains x n_samples x 3K = {n_chains} x {n_samples} x {3 * k}")
     loc, scale = robust_scale(data)
     z = (data - loc) / scale
     # standardised_prior refuses, naming the field, a hyperparameter that float32 cannot hold on
