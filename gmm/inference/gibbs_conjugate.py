@@ -22,7 +22,11 @@ Metropolis-Hastings corrections, :mod:`gmm.inference.tempering`.)
 
 Everything runs on the data standardised per column (robust location and scale, float64; the
 NIW prior maps exactly) in float32. All densities are GenJAX scores of
-:func:`gmm.models.full_covariance.assigned_point_full`.
+:func:`gmm.models.full_covariance.assigned_point_full`. Psi_n is factored from each component's
+scatter about its mean plus a rank-one term (:func:`posterior_tril`) and Sigma's factor comes
+straight from Bartlett's construction (:func:`inverse_wishart_factor`), never by factoring a
+matrix formed from huge raw moments: a far outlier in a component of its own (Psi_n nearly rank
+one) gives finite draws. Runs are bounded by ``MAX_WORK`` (:func:`check_run_size`).
 """
 
 from __future__ import annotations
@@ -100,31 +104,40 @@ def cholesky_rank1_update(tril: jax.Array, v: jax.Array) -> jax.Array:
     return jax.lax.fori_loop(0, d, body, (tril, v))[0]
 
 
-def safe_cholesky(a: jax.Array, scatter: jax.Array, psi0: jax.Array, noise: jax.Array | float = 0.0) -> jax.Array:
+def pivot_floor(psi0: jax.Array) -> jax.Array:
+    """Half of 1 / trace(Psi_0^{-1}), below Psi_0's smallest eigenvalue: the least pivot^2 that a
+    factor of Psi_0 + S (S a scatter) can have (:func:`safe_cholesky`)."""
+    eye = jnp.eye(psi0.shape[-1], dtype=psi0.dtype)
+    return 0.5 / jnp.sum(jax.scipy.linalg.solve_triangular(jnp.linalg.cholesky(psi0), eye, lower=True) ** 2)
+
+
+def safe_cholesky(a: jax.Array, scatter: jax.Array, psi0: jax.Array, noise: jax.Array | float = 0.0,
+                  floor: jax.Array | None = None) -> jax.Array:
     """chol(a) for a = Psi_0 + S (..., D, D) with S a scatter (positive semi-definite), Psi_0 (D, D).
 
     Every pivot L_kk^2 of a is at least its smallest eigenvalue, so at least Psi_0's, which is at
     least 1 / trace(Psi_0^{-1}). A factor with a smaller (or NaN) pivot, or one below ``noise``
     (the rounding error of S, shape (...)), is rounding noise: S dominated by one far point,
-    whose narrow directions float arithmetic cannot keep. Such a
-    factor is replaced by the diagonal one of Psi_0's diagonal plus twice S's absolute row sums,
-    finite and wide, so the state gets a tiny density (not NaN) and is left at once.
+    whose narrow directions float arithmetic cannot keep. Such a factor is replaced by the
+    diagonal one of Psi_0's diagonal plus twice S's absolute row sums, finite and wide, so the
+    state gets a tiny density (not NaN) and is left at once. ``floor``: :func:`pivot_floor` of
+    Psi_0, when the caller has it.
     """
-    d = a.shape[-1]
-    eye = jnp.eye(d, dtype=a.dtype)
-    floor = 0.5 / jnp.sum(jax.scipy.linalg.solve_triangular(jnp.linalg.cholesky(psi0), eye, lower=True) ** 2)
+    eye = jnp.eye(a.shape[-1], dtype=a.dtype)
+    floor = pivot_floor(psi0) if floor is None else floor
     tril = jnp.linalg.cholesky(a)
     pivots = jnp.diagonal(tril, axis1=-2, axis2=-1)
-    ok = jnp.all(jnp.isfinite(tril), axis=(-2, -1)) & jnp.all(pivots**2 >= jnp.maximum(floor, noise)[..., None], axis=-1)
+    ok = jnp.all(pivots**2 >= jnp.maximum(floor, noise)[..., None], axis=-1)  # False for NaN
     wide = jnp.diagonal(psi0) + 2.0 * jnp.sum(jnp.abs(scatter), axis=-1)
     return jnp.where(ok[..., None, None], tril, jnp.sqrt(wide)[..., :, None] * eye)
 
 
-def posterior_parts(prior: NIWPrior, n: jax.Array, s1: jax.Array, scatter: jax.Array, noise: jax.Array | float = 0.0):
+def posterior_parts(prior: NIWPrior, n: jax.Array, s1: jax.Array, scatter: jax.Array, noise: jax.Array | float = 0.0,
+                    floor: jax.Array | None = None):
     """The NIW posterior's (kappa_n, m_n, dof_n, C, w) with Psi_n = C C^T + w w^T, from a count n (K,),
     sum s1 (K, D) and scatter about the points' mean S (K, D, D) (counts and sums may be weighted,
     e.g. by beta): C = chol(Psi_0 + S) (:func:`safe_cholesky`; ``noise`` (K,) bounds S's rounding
-    error) and w = sqrt(kappa n / (kappa + n)) (xbar - m_0).
+    error, ``floor`` is :func:`pivot_floor` of Psi_0 or None) and w = sqrt(kappa n / (kappa + n)) (xbar - m_0).
 
     Kept apart because the raw-moment form Psi_0 + sum x x^T + kappa m_0 m_0^T - kappa_n m_n m_n^T
     cancels two huge numbers when a cluster sits far from m_0 (one far outlier), which leaves
@@ -136,8 +149,21 @@ def posterior_parts(prior: NIWPrior, n: jax.Array, s1: jax.Array, scatter: jax.A
     xbar = s1 / jnp.where(n > 0, n, 1.0)[..., None]
     w = jnp.where((n > 0)[..., None], xbar - m0, 0.0) * jnp.sqrt(prior.kappa * n / kappa_n)[..., None]
     scatter = 0.5 * (scatter + jnp.swapaxes(scatter, -1, -2))
-    tril = safe_cholesky(prior.scale_matrix + scatter, scatter, prior.scale_matrix, noise)
+    tril = safe_cholesky(prior.scale_matrix + scatter, scatter, prior.scale_matrix, noise, floor)
     return kappa_n, m_n, prior.dof + n, tril, w
+
+
+def forward_solve(tril: jax.Array, b: jax.Array) -> jax.Array:
+    """L^{-1} b for lower-triangular L (..., D, D) and b (..., D), by forward substitution unrolled
+    over D: for the small matrices here, inside the samplers' loops, several times faster than
+    ``solve_triangular``."""
+    xs = []
+    for k in range(b.shape[-1]):
+        acc = b[..., k]
+        for j in range(k):
+            acc = acc - tril[..., k, j] * xs[j]
+        xs.append(acc / tril[..., k, k])
+    return jnp.stack(xs, axis=-1)
 
 
 def posterior_tril(prior: NIWPrior, n: jax.Array, s1: jax.Array, scatter: jax.Array, noise: jax.Array | float = 0.0):
@@ -274,9 +300,9 @@ def check_spread(data: np.ndarray, loc: np.ndarray, scale: np.ndarray, limit: fl
         i, j = np.unravel_index(int(np.argmax(np.where(np.isnan(far), np.inf, far))), far.shape)
         where = f"x[{i}]" if data.shape[1] == 1 else f"x[{i}, {j}]"
         raise ValueError(
-            f"{where} = {float(data[i, j])!r} lies {far[i, j]:.3g} robust scales (IQR / 1.349 = {scale[j]:.3g}) from the "
-            f"median {loc[j]:.6g}; allowed: at most {limit:.0e}, whose squares {arithmetic} arithmetic can sum. "
-            "Rescale the data or remove such points.")
+            f"{where} = {float(data[i, j])!r} lies {far[i, j]:.3g} robust scales (IQR / 1.349 = {scale[j]:.3g}) "
+            f"from the median {loc[j]:.6g}; allowed: at most {limit:.0e}, whose squares {arithmetic} arithmetic can "
+            "sum. Rescale the data or remove such points.")
 
 
 def sample(key, data: np.ndarray, k: int, prior: NIWPrior, n_samples: int, n_warmup: int, n_chains: int,
@@ -334,12 +360,29 @@ def _mean_responsibilities(points, weights, means, cov_trils):
     return total / weights.shape[0]
 
 
+def _factor(covs: np.ndarray) -> np.ndarray:
+    """Cholesky factors of covariances (..., D, D), float64. A sampled Sigma is positive definite,
+    but one of a far outlier's component is so nearly rank one (condition number beyond 1e16)
+    that rounding leaves it indefinite: each gets a jitter of 16 D eps times its largest variance,
+    far below float32's resolution, where the densities are computed; one still indefinite
+    (never seen) gets its eigenvalues floored there instead."""
+    d = covs.shape[-1]
+    jitter = 16 * d * np.finfo(np.float64).eps * np.max(np.diagonal(covs, axis1=-2, axis2=-1), axis=-1)
+    covs = 0.5 * (covs + np.swapaxes(covs, -1, -2)) + jitter[..., None, None] * np.eye(d)
+    try:
+        return np.linalg.cholesky(covs)
+    except np.linalg.LinAlgError:
+        lam, vec = np.linalg.eigh(covs)
+        lam = np.maximum(lam, jitter[..., None])
+        floored = (vec * lam[..., None, :]) @ np.swapaxes(vec, -1, -2)
+        return np.linalg.cholesky(floored + jitter[..., None, None] * np.eye(d))
+
+
 def _standardised_draws(data, points, weights, means, covariances):
     """Points (M, D) and draws (S, K, ...) in the units of the data standardised as in :func:`sample`,
     float32, and the Jacobian prod_d scale_d."""
     loc, scale = robust_scale_columns(data)
-    chol = np.linalg.cholesky(covariances / np.outer(scale, scale))
-    args = ((points - loc) / scale, weights, (means - loc) / scale, chol)
+    args = ((points - loc) / scale, weights, (means - loc) / scale, _factor(covariances / np.outer(scale, scale)))
     return tuple(jnp.asarray(a, jnp.float32) for a in args), float(np.prod(scale))
 
 
@@ -357,6 +400,6 @@ def mean_responsibilities(data, points, weights, means, covariances) -> np.ndarr
     return np.asarray(_mean_responsibilities(*args), np.float64)
 
 
-__all__ = ["MAX_WORK", "check_run_size", "check_spread", "cholesky_rank1_update", "component_columns", "draw_densities",
-           "inverse_wishart_factor", "inverse_wishart_tril", "mean_responsibilities", "posterior_parts",
-           "posterior_tril", "run", "safe_cholesky", "sample", "tempered_sweep"]
+__all__ = ["MAX_WORK", "check_run_size", "check_spread", "cholesky_rank1_update", "component_columns",
+           "draw_densities", "forward_solve", "inverse_wishart_factor", "inverse_wishart_tril", "mean_responsibilities",
+           "pivot_floor", "posterior_parts", "posterior_tril", "run", "safe_cholesky", "sample", "tempered_sweep"]
