@@ -198,7 +198,7 @@ BAD = [
     ({"init": "kmeans"}, "init"),
     ({"prior_only": "yes"}, "prior_only"),
     ({"key": 3}, "key"),
-    ({"x": np.zeros((20_000, 2)), "n_chains": 4}, "n_chains"),  # 1 GiB of co-clustering counts
+    ({"x": np.zeros((20_000, 2)), "n_chains": 4}, "n_chains"),  # 32 GiB of co-clustering counts
 ]
 
 

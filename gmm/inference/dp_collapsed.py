@@ -10,9 +10,9 @@ n, s1 = sum x, s2 = sum x x^T are taken out) and joins
     a new cluster           with probability  ∝ alpha p(x_i),
 
 where p(x_i | points of c) = p(points of c, x_i) / p(points of c) (:func:`log_marginal`) is the
-multivariate Student-t predictive of the NIW posterior (p(x_i) the same with no points). With a Gamma(a, b) prior alpha is
-drawn after each sweep by Escobar and West's (1995) auxiliary-variable step, shared with
-Algorithm 8 (:mod:`gmm.inference.dpmm`), whose other shared pieces (argument checks, the starting
+multivariate Student-t predictive of the NIW posterior (p(x_i) the same with no points). With a
+Gamma(a, b) prior alpha is drawn after each sweep by Escobar and West's (1995) auxiliary-variable
+step, shared with Algorithm 8 (:mod:`gmm.inference.dpmm`), whose other shared pieces (argument checks, the starting
 partition) also live here.
 
 Fixed shapes: ``max_clusters`` cluster slots, a free (empty) slot reused for every new
@@ -49,15 +49,14 @@ from jax.scipy.special import multigammaln
 
 from gmm.models import niw
 from gmm._util.numerics import bucket, robust_scale_columns
-from gmm._util.validation import check_n_components, check_positive
+from gmm._util.validation import MAX_VALUES, check_memory, check_n_components, check_positive
 from gmm.inference.gibbs_conjugate import MAX_WORK, check_spread, inverse_wishart_factor, posterior_parts
-from gmm.inference.gibbs_conjugate import posterior_tril
+from gmm.inference.gibbs_conjugate import forward_solve, pivot_floor, posterior_tril
 from gmm.models.crp import crp_process
 from gmm.models.generative import Prior
 from gmm.models.niw import NIWPrior, resolve_niw_prior
 
 INITS = ("one", "singletons", "prior")
-MAX_BYTES = 2**30  # stored draws and co-clustering counts: refuse runs beyond 1 GiB
 MAX_CLUSTERS = 32  # default cluster slots of Algorithm 3
 MAX_WARMUP = 10_000_000  # most warmup sweeps per chain, as gmm.gibbs
 MAX_CHAINS = 1024  # most chains, as gmm.gibbs
@@ -109,11 +108,13 @@ def check_run_options(concentration: Any, concentration_prior: Any, n_samples: A
                 prior_only=check_flag(prior_only, "prior_only"))
 
 
-def check_memory(need: int, what: str, formula: str, advice: str) -> None:
-    """Refuse a run whose stored draws and co-clustering counts need more than 1 GiB."""
-    if need > MAX_BYTES:
-        raise ValueError(f"{what} need about {need / 2**30:.1f} GiB of stored draws {formula}; allowed: at most "
-                         f"1 GiB: {advice}.")
+def check_run_memory(need: float, formula: str, values: str, advice: str) -> None:
+    """Refuse a run whose arrays (stored draws, co-clustering counts, a sweep's temporaries) need more
+    than :data:`gmm._util.validation.MAX_VALUES` float64 numbers (0.75 GiB): the one memory rule and
+    message of every entry point (:func:`gmm._util.validation.check_memory`). ``need`` counts float64
+    numbers (a float32 counts half), ``formula`` says how, ``values`` gives each factor, ``advice``
+    what to lower."""
+    check_memory(math.ceil(need), f"the run's arrays, {formula} float64 numbers with {values},", 1, f" ({advice})")
 
 
 def check_work(work: float, formula: str, advice: str) -> None:
@@ -128,18 +129,16 @@ def check_algorithm8_size(n: int, n_pad: int, n_aux: int, n_samples: int, n_warm
     """Algorithm 8's memory (stored draws, co-clustering counts, and every point's n_aux draws from
     G0 in each sweep, all chains at once) and work (each point move scans N + n_aux slots); n_pad
     is N padded (the sampler's N)."""
-    fixed = n_chains * (n_samples * (n_pad + 1) * 12 + n_pad * n_pad * 4)
+    # in float64 numbers: float32 draws (count, mean, sd) of every slot, int32 co-clustering counts
+    fixed = n_chains * (n_samples * (n_pad + 1) * 1.5 + n_pad * n_pad / 2)
     # a sweep's draws from G0, N x n_aux (mu, sigma) pairs, take about 55 bytes each with the
     # sampler's temporaries (measured: 0.7 GB more at N x n_aux = 1.3e7)
-    per_aux = n_chains * (n_samples * 12 + n_pad * 64)
-    if fixed + per_aux * n_aux > MAX_BYTES:
-        most = max((MAX_BYTES - fixed) // per_aux, 0)
-        raise ValueError(
-            f"n_chains={n_chains}, n_samples={n_samples}, n_aux={n_aux} and N={n} points need about "
-            f"{(fixed + per_aux * n_aux) / 2**30:.1f} GiB (n_chains x (n_samples x (N + n_aux) x 12 + N^2 x 4 + "
-            f"N x n_aux x 64) bytes); allowed: at most 1 GiB"
-            + (f", so n_aux <= {most} with these n_chains and n_samples" if most >= 1 else "")
-            + ": use fewer samples, chains or auxiliary clusters.")
+    per_aux = n_chains * (n_samples * 1.5 + n_pad * 8)
+    most = int(max((MAX_VALUES - fixed) // per_aux, 0))
+    check_run_memory(fixed + per_aux * n_aux, "n_chains x (n_samples x (N + n_aux) x 1.5 + N^2 / 2 + N x n_aux x 8)",
+                     f"n_chains={n_chains}, n_samples={n_samples}, n_aux={n_aux} and N={n} points",
+                     "use fewer samples, chains or auxiliary clusters"
+                     + (f"; with these n_chains and n_samples, n_aux <= {most}" if most >= 1 else ""))
     # an auxiliary cluster costs about ten occupied slots (its draw from G0 and its bookkeeping; measured)
     width = n_pad + 10 * n_aux
     check_work(float(n_chains) * (n_warmup + n_samples) * n * width,
@@ -219,9 +218,11 @@ def update_concentration(key, alpha, k, n, a, b):
 # ---------------------------------------------------------------------------
 
 
-def log_marginal(prior: NIWPrior, n: jax.Array, s1: jax.Array, s2: jax.Array) -> jax.Array:
+def log_marginal(prior: NIWPrior, n: jax.Array, s1: jax.Array, s2: jax.Array, floor: jax.Array | None = None,
+                 ) -> jax.Array:
     """log p(points of a cluster), mu and Sigma integrated out, as :func:`gmm.models.niw.log_marginal`,
     from n (...), s1 = sum y (..., D) and s2 = sum y y^T (..., D, D); 0 for an empty cluster.
+    ``floor``: :func:`gmm.inference.gibbs_conjugate.pivot_floor` of the prior's scale matrix, or None.
 
     log det Psi_n comes from :func:`gmm.inference.gibbs_conjugate.posterior_parts` (the scatter about
     the cluster's mean plus a rank-one term), not from Psi_0 + s2 - kappa_n m_n m_n^T, which
@@ -234,9 +235,9 @@ def log_marginal(prior: NIWPrior, n: jax.Array, s1: jax.Array, s2: jax.Array) ->
     # a pivot within 1000 times that is noise, and every such cluster gets the same wide factor,
     # so that comparisons between them (a predictive is a difference of two) stay consistent
     rounding = 1e3 * d * jnp.finfo(s2.dtype).eps * jnp.max(jnp.diagonal(s2, axis1=-2, axis2=-1), axis=-1)
-    kappa_n, _, dof_n, tril, w = posterior_parts(prior, n, s1, scatter, jnp.where(n >= 2, rounding, 0.0))
+    kappa_n, _, dof_n, tril, w = posterior_parts(prior, n, s1, scatter, jnp.where(n >= 2, rounding, 0.0), floor)
     # det(C C^T + w w^T) = det(C C^T) (1 + |C^{-1} w|^2), the matrix determinant lemma
-    white = jax.scipy.linalg.solve_triangular(tril, w[..., None], lower=True)[..., 0]
+    white = forward_solve(tril, w)
     half_log_det = (jnp.sum(jnp.log(jnp.diagonal(tril, axis1=-2, axis2=-1)), axis=-1)
                     + 0.5 * jnp.log1p(jnp.sum(white**2, axis=-1)))
     half_log_det0 = jnp.sum(jnp.log(jnp.diagonal(jnp.linalg.cholesky(prior.scale_matrix))))
@@ -246,25 +247,26 @@ def log_marginal(prior: NIWPrior, n: jax.Array, s1: jax.Array, s2: jax.Array) ->
             + 0.5 * d * (jnp.log(prior.kappa) - jnp.log(kappa_n)))
 
 
-def _move_point(i, state, y, u, prior, use_lik, valid):
+def _move_point(i, state, y, u, prior, use_lik, floor):
     """Point i leaves its slot and joins a slot drawn by inverse CDF from the uniform u[i].
 
     ``lm`` caches each slot's log marginal likelihood log p(points of c), so the predictive
     of every slot costs one log_marginal of (its points + x_i): the Student-t predictive is
-    log p(points + x_i) - log p(points).
+    log p(points + x_i) - log p(points). ``isum`` holds each slot's sum of point indices, which
+    names the last point of a slot left with one.
     """
-    z, n, s1, s2, lm, alpha = state
+    z, n, s1, s2, lm, isum, alpha = state
     yi, yy = y[i], jnp.outer(y[i], y[i])
     c = z[i]
     n = n.at[c].add(-1.0)
+    isum = isum.at[c].add(-i)
     gone = n[c] == 0  # exact zeros for an emptied slot: it is reused as a fresh cluster
     # one point left: its own statistics, exactly (subtracting a far outlier's would leave noise)
-    j = jnp.argmax((z == c) & valid & (jnp.arange(z.shape[0]) != i))
-    one = n[c] == 1
+    one, j = n[c] == 1, isum[c]
     s1 = s1.at[c].set(jnp.where(gone, 0.0, jnp.where(one, y[j], s1[c] - yi)))
     s2 = s2.at[c].set(jnp.where(gone, 0.0, jnp.where(one, jnp.outer(y[j], y[j]), s2[c] - yy)))
-    lm = lm.at[c].set(log_marginal(prior, n[c], s1[c], s2[c]))
-    joined = log_marginal(prior, n + 1.0, s1 + yi, s2 + yy)  # (M,)
+    lm = lm.at[c].set(log_marginal(prior, n[c], s1[c], s2[c], floor))
+    joined = log_marginal(prior, n + 1.0, s1 + yi, s2 + yy, floor)  # (M,)
     slots = jnp.arange(n.shape[0])
     free = n == 0
     # the first free slot stands for a new cluster; none free: the capacity is reached
@@ -276,14 +278,16 @@ def _move_point(i, state, y, u, prior, use_lik, valid):
     cum = jnp.cumsum(jnp.exp(log_w - jnp.max(log_w)))
     new = jnp.minimum(jnp.sum(cum <= u[i] * cum[-1]), n.shape[0] - 1).astype(z.dtype)
     return (z.at[i].set(new), n.at[new].add(1.0), s1.at[new].add(yi), s2.at[new].add(yy),
-            lm.at[new].set(joined[new]), alpha)
+            lm.at[new].set(joined[new]), isum.at[new].add(i), alpha)
 
 
-def _slot_stats(y, z, valid, prior, n_slots: int):
-    """(n, s1, s2, log marginal) of every slot from the labels; padding points count for none."""
+def _slot_stats(y, z, valid, prior, n_slots: int, floor):
+    """(n, s1, s2, log marginal, sum of point indices) of every slot from the labels; padding
+    points count for none."""
     onehot = jax.nn.one_hot(z, n_slots, dtype=y.dtype) * valid[:, None]
     n, s1, s2 = niw.sufficient_stats(y, onehot)
-    return n, s1, s2, log_marginal(prior, n, s1, s2)
+    isum = jax.ops.segment_sum(jnp.where(valid, jnp.arange(z.shape[0]), 0), z, num_segments=n_slots)
+    return n, s1, s2, log_marginal(prior, n, s1, s2, floor), isum
 
 
 @jax.jit
@@ -318,7 +322,8 @@ def _collapsed_run(key, y, n_valid, prior, alpha0, alpha_ab, init, n_warmup, lea
     valid = jnp.arange(npad) < n_valid
     nv = n_valid.astype(y.dtype)
     a, b = alpha_ab
-    stats = partial(_slot_stats, y, valid=valid, prior=prior, n_slots=n_slots)
+    floor = pivot_floor(prior.scale_matrix)
+    stats = partial(_slot_stats, y, valid=valid, prior=prior, n_slots=n_slots, floor=floor)
 
     def chain(key_c):
         k_init, k_run = jax.random.split(key_c)
@@ -331,16 +336,16 @@ def _collapsed_run(key, y, n_valid, prior, alpha0, alpha_ab, init, n_warmup, lea
             state, co, bufs = carry
             k_u, k_a = jax.random.split(jax.random.fold_in(k_run, t))
             move = partial(_move_point, y=y, u=jax.random.uniform(k_u, (npad,), y.dtype), prior=prior,
-                           use_lik=use_lik, valid=valid)
+                           use_lik=use_lik, floor=floor)
             state = jax.lax.fori_loop(0, n_valid, move, state)
             z, alpha = state[0], state[-1]
-            n, s1, s2, lm = stats(z)
+            n, s1, s2, lm, isum = stats(z)
             k = jnp.sum(n > 0)
             alpha = jnp.where(learn_alpha, update_concentration(k_a, alpha, k.astype(y.dtype), nv, a, b), alpha)
             order = jnp.argsort(-n)
             co, bufs = record(t, n_warmup, z, co, bufs, (k.astype(jnp.int32), n[order].astype(jnp.int32), s1[order],
                                                           s2[order], alpha))
-            return (z, n, s1, s2, lm, alpha), co, bufs
+            return (z, n, s1, s2, lm, isum, alpha), co, bufs
 
         state = (z, *stats(z), alpha0)
         _, co, bufs = jax.lax.fori_loop(0, n_warmup + n_samples, sweep, (state, jnp.zeros((npad, npad)), bufs))
@@ -359,10 +364,10 @@ def run_collapsed(key: jax.Array, data: np.ndarray, prior: NIWPrior, *, alpha: f
     most clusters of any draw) and ``coclustering`` (N, N)."""
     n, d = data.shape
     n_pad = bucket(n, 32)  # similar sizes share one compiled sampler
-    check_memory(n_chains * (n_samples * max_clusters * (2 + d + d * d) * 8 + n_pad * n_pad * 8),
-                 f"n_chains={n_chains}, n_samples={n_samples}, max_clusters={max_clusters} and N={n} points in D={d}",
-                 "(n_chains x (n_samples x max_clusters x (D^2 + D + 2) + N^2) x 8 bytes)",
-                 "use fewer samples, chains or max_clusters")
+    check_run_memory(n_chains * (n_samples * max_clusters * (2 + d + d * d) + n_pad * n_pad),
+                     "n_chains x (n_samples x max_clusters x (D^2 + D + 2) + N^2)",
+                     f"n_chains={n_chains}, n_samples={n_samples}, max_clusters={max_clusters} and N={n} points in D={d}",
+                     "use fewer samples, chains or max_clusters")
     # a point move evaluates every slot's log marginal; its measured cost grows about as (D + 1)^2
     per_sweep = n * max_clusters * (d + 1) ** 2
     check_work(float(n_chains) * (n_warmup + n_samples) * per_sweep,
@@ -421,5 +426,5 @@ def _components(key, prior, sizes, s1, s2, chunk: int = 4096):
 
 
 __all__ = ["INITS", "MAX_CHAINS", "MAX_WARMUP", "check_algorithm8_size", "check_concentration_prior", "check_count",
-           "check_flag", "check_memory", "check_niw_options", "check_run_options", "check_work", "gamma_draw",
+           "check_flag", "check_niw_options", "check_run_memory", "check_run_options", "check_work", "gamma_draw",
            "initial_labels", "log_marginal", "record", "run_collapsed", "update_concentration"]
