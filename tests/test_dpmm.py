@@ -320,3 +320,64 @@ def test_n_clusters_stderr_follows_the_effective_sample_size():
     se_sticky = _posterior_with_counts(sticky).n_clusters_stderr()
     p2 = np.mean(sticky == 2)
     assert se_sticky[2] > 4 * np.sqrt(p2 * (1 - p2) / sticky.size)
+
+
+def _posterior_with_clusters(seed: int = 0):
+    """A DPPosterior of 3 chains x 40 draws with 1 to 4 clusters each of N = 50 points (NaN padding
+    past them)."""
+    from gmm.inference.dpmm import DPPosterior
+
+    rng = np.random.default_rng(seed)
+    k = rng.integers(1, 5, size=(3, 40))
+    sizes = np.zeros((3, 40, 4), int)  # k clusters sharing the N = 50 points, largest first
+    for idx in np.ndindex(k.shape):
+        sizes[idx][: k[idx]] = np.sort(1 + rng.multinomial(50 - k[idx], np.full(k[idx], 1.0 / k[idx])))[::-1]
+    occupied = sizes > 0
+    return DPPosterior(
+        n_clusters=k, concentration=rng.gamma(2.0, 1.0, size=(3, 40)), sizes=sizes,
+        means=np.where(occupied, rng.normal(0.0, 5.0, size=(3, 40, 4)), np.nan),
+        stds=np.where(occupied, rng.gamma(3.0, 0.5, size=(3, 40, 4)), np.nan), coclustering=np.ones((50, 50)),
+        data=np.zeros(50), prior=gmm.Prior(mean_loc=1.0, mean_scale=4.0), concentration_prior=None, rhat={}, ess={},
+        init="prior",
+    )
+
+
+def test_predictive_density_in_chunks_is_the_whole_grid_formula(monkeypatch):
+    """The grid is taken in chunks (gmm.inference.gibbs_posterior.grid_step): with chunks of one or
+    two points the mean and band are the per-draw formula evaluated on the whole grid at once."""
+    from gmm.inference import dpmm, gibbs_posterior
+
+    post = _posterior_with_clusters()
+    grid = np.linspace(-15.0, 15.0, 37)
+    w, m, s = (a.reshape(120, 4) for a in (post.weights, post.means, post.stds))
+    alpha = post.concentration.reshape(120)
+    comp = np.nansum(w[:, :, None] * stats.norm.pdf(grid[None, None, :], m[:, :, None], s[:, :, None]), axis=1)
+    dens = comp + (alpha / (50 + alpha))[:, None] * dpmm._prior_predictive(grid, post.prior)[None, :]
+    mean, band = post.predictive_density(grid, quantiles=(0.1, 0.9))
+    np.testing.assert_allclose(mean, dens.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(band, np.quantile(dens, (0.1, 0.9), axis=0), rtol=1e-12)
+    for values in (1, 300):  # one grid point per chunk, then two (200 values per point)
+        monkeypatch.setattr(gibbs_posterior, "_CHUNK_VALUES", values)
+        chunked, chunked_band = post.predictive_density(grid, quantiles=(0.1, 0.9))
+        np.testing.assert_allclose(chunked, mean, rtol=1e-12)
+        np.testing.assert_allclose(chunked_band, band, rtol=1e-12)
+    with pytest.raises(ValueError, match="max_draws"):
+        post.predictive_density(grid, max_draws=10**6)
+
+
+def test_predictive_density_on_a_million_points_stays_small():
+    """10^6 grid points: formed at once, the per-draw densities and the base measure's predictive
+    would take GiB (30 GiB at the default 4000 draws); here they take tens of MiB at a time."""
+    import tracemalloc
+
+    post = _posterior_with_clusters()
+    grid = np.linspace(-20.0, 20.0, 10**6)
+    tracemalloc.start()
+    try:
+        dens = post.predictive_density(grid, max_draws=10)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert dens.shape == (10**6,) and np.all(np.isfinite(dens)) and np.all(dens >= 0)
+    assert np.sum(dens) * (grid[1] - grid[0]) == pytest.approx(1.0, abs=0.01)  # a density: mass 1 on [-20, 20]
+    assert peak < 400 * 2**20, peak / 2**20

@@ -36,7 +36,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from genjax import seed
-from scipy import stats
 
 from gmm._util import defaults
 from gmm._util.numerics import robust_scale
@@ -46,6 +45,7 @@ from gmm._util.validation import as_data, check_key, check_positive_int
 from gmm.models.crp import cluster_params, dp_point
 from gmm.diagnostics import ess as _ess, rhat as _rhat, to_datatree, warn_if_unconverged
 from gmm.inference.gibbs_conjugate import check_spread
+from gmm.inference.gibbs_posterior import MAX_DRAWS, grid_step, mixture_densities
 from gmm.inference.scoring import quiet_tfp as _quiet_tfp, standardised_prior
 from gmm.models.generative import Prior, mean_conditional, resolve_prior, std_quantile
 from gmm.models.niw import NIWPrior
@@ -148,9 +148,8 @@ def _init_state(key, x, n_valid, alpha, n_aux: int, init):
 
 
 def _bucket(n: int) -> int:
-    """Data are padded to at least 96 points, beyond that to a multiple of 32, so that data
-    sets of similar size share one compiled sampler (compiling takes far longer than a typical
-    run on data this small; the padding points cost no moves)."""
+    """Data are padded to at least 96 points, beyond that to a multiple of 32: similar sizes share one
+    compiled sampler (compiling takes longer than a run on data this small; padding costs no moves)."""
     return max(96, 32 * -(-n // 32))
 
 
@@ -175,13 +174,10 @@ def _dp_run(key, x, n_valid, prior, alpha0, alpha_ab, init, n_warmup, learn_alph
         state = _update_clusters(k_upd, (z, counts, means, stds, alpha), x, prior, use_lik)
         slots = counts.shape[0]
         real = jnp.arange(slots) < slots - 1
-        buffers = (
-            jnp.zeros(n_samples, jnp.int32),
-            jnp.zeros((n_samples, slots), jnp.int32),
-            jnp.zeros((n_samples, slots), x.dtype),
-            jnp.zeros((n_samples, slots), x.dtype),
-            jnp.zeros(n_samples, x.dtype),
-        )
+        # per kept sweep: k, then the slots' counts, means and sds, then alpha
+        buffers = (jnp.zeros(n_samples, jnp.int32), jnp.zeros((n_samples, slots), jnp.int32),
+                   jnp.zeros((n_samples, slots), x.dtype), jnp.zeros((n_samples, slots), x.dtype),
+                   jnp.zeros(n_samples, x.dtype))
 
         def sweep(t, carry):
             state, co, bufs = carry
@@ -217,7 +213,7 @@ def _prior_predictive(grid: np.ndarray, prior: Prior, n_nodes: int = 200) -> np.
     q = (np.arange(n_nodes) + 0.5) / n_nodes
     sig = std_quantile(q, prior)
     sd = np.sqrt(prior.mean_scale**2 + sig**2)
-    return stats.norm.pdf(grid[:, None], prior.mean_loc, sd[None, :]).mean(axis=1)
+    return (np.exp(-0.5 * ((grid[:, None] - prior.mean_loc) / sd) ** 2) / (sd * np.sqrt(2.0 * np.pi))).mean(axis=1)
 
 
 @dataclass(frozen=True)
@@ -312,8 +308,10 @@ class DPPosterior:
 
         Per draw, p(y | state) = sum_c n_c / (N + alpha) N(y | mu_c, sigma_c)
         + alpha / (N + alpha) p0(y), with p0 the base measure's predictive; averaged over
-        (at most ``max_draws`` evenly spaced) draws. With ``quantiles``, also returns those
-        pointwise quantiles of the per-draw density, shape (len(quantiles), G).
+        (at most ``max_draws`` evenly spaced, an integer in [1, 100,000]) draws. With ``quantiles``,
+        also returns those pointwise quantiles of the per-draw density, shape (len(quantiles), G).
+        The grid is taken in chunks (:func:`~gmm.inference.gibbs_posterior.grid_step`), so the
+        temporaries stay near 32 MiB whatever G.
         """
         if self.covariances is not None:
             raise ValueError("predictive_density is for Algorithm 8 (1-D data under a gmm.Prior); under a NIWPrior "
@@ -323,23 +321,22 @@ class DPPosterior:
             quantiles = tuple(float(q) for q in quantiles)
             if not all(0.0 <= q <= 1.0 for q in quantiles):
                 raise ValueError(f"quantiles must lie in [0, 1], got {quantiles!r}.")
-        max_draws = check_positive_int(max_draws, "max_draws")
+        max_draws = check_positive_int(max_draws, "max_draws", maximum=MAX_DRAWS)
         total = self.n_clusters.size
         pick = np.unique(np.linspace(0, total - 1, min(max_draws, total)).round().astype(int))
         w = self.weights.reshape(total, -1)[pick]
         m = np.nan_to_num(self.means.reshape(total, -1)[pick])
         s = np.nan_to_num(self.stds.reshape(total, -1)[pick], nan=1.0)
         new = self.concentration.reshape(-1)[pick] / (self.data.size + self.concentration.reshape(-1)[pick])
-        p0 = _prior_predictive(g, self.prior)
-        dens = np.empty((pick.size, g.size))
-        for start in range(0, pick.size, 256):
-            sl = slice(start, start + 256)
-            comp = stats.norm.pdf(g[None, None, :], m[sl, :, None], s[sl, :, None])
-            dens[sl] = np.einsum("sc,scg->sg", w[sl], comp) + new[sl, None] * p0[None, :]
-        mean = dens.mean(axis=0)
-        if quantiles is None:
-            return mean
-        return mean, np.quantile(dens, quantiles, axis=0)
+        out = np.empty((1 + len(quantiles or ()), g.size))
+        step = grid_step(max(pick.size, 200))  # (draws, points) and p0's (points, 200 nodes) per chunk
+        for start in range(0, g.size, step):
+            chunk = g[start:start + step]
+            dens = mixture_densities(w, m, s, chunk, pick.size) + new[:, None] * _prior_predictive(chunk, self.prior)
+            out[0, start:start + chunk.size] = dens.mean(axis=0)
+            if quantiles is not None:
+                out[1:, start:start + chunk.size] = np.quantile(dens, quantiles, axis=0)
+        return out[0] if quantiles is None else (out[0], out[1:])
 
     def summary(self) -> list[dict[str, Any]]:
         """One row each for n_clusters and concentration: mean, sd, 5% and 95% quantiles,
@@ -462,8 +459,9 @@ def dp_gibbs(
         number of clusters or alpha.
 
     Raises:
-        ValueError: naming the bad argument, an option of the other sampler, or the arguments of a run
-            that would need over 1 GiB or hours (the limit on their product is in the message).
+        ValueError: naming the bad argument, an option of the other sampler, the arguments of a run that
+            would need over 10^8 float64 numbers (0.75 GiB) or hours (the limit is in the message), or a
+            point more than 1e15 robust scales from the median (1e150 under a NIWPrior).
 
     Example:
         >>> import jax, gmm

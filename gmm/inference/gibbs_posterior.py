@@ -39,6 +39,13 @@ def check_quantiles(quantiles: Any) -> tuple[float, float]:
     return lo, hi
 
 
+def grid_step(values_per_point: int) -> int:
+    """Points per chunk of a grid whose every point needs ``values_per_point`` numbers of
+    temporaries: about 4 million numbers (32 MiB) at a time, whatever the grid's size (the rule
+    of every predictive density here, :func:`mixture_densities` and the DP's included)."""
+    return max(1, _CHUNK_VALUES // max(int(values_per_point), 1))
+
+
 @jax.jit
 def _mean_responsibilities(x: jax.Array, weights: jax.Array, means: jax.Array, stds: jax.Array) -> jax.Array:
     """Average over draws (rows of the (S, K) parameters) of P(z = k | x_m, theta_s), shape (M, K).
@@ -67,7 +74,7 @@ def mixture_densities(weights: Any, means: Any, stds: Any, grid: Any, max_draws:
     w, m, s = (a[idx][:, None, :] for a in (w, m, s))
     grid = np.asarray(grid, np.float64).reshape(-1)
     out = np.empty((idx.size, grid.size))
-    step = max(1, _CHUNK_VALUES // (idx.size * w.shape[-1]))
+    step = grid_step(idx.size * w.shape[-1])
     for start in range(0, grid.size, step):
         z = (grid[None, start:start + step, None] - m) / s
         out[:, start:start + step] = (w * np.exp(-0.5 * z**2) / (s * math.sqrt(2 * math.pi))).sum(axis=-1)
@@ -213,7 +220,7 @@ class GibbsPosterior:
         band = check_quantiles(quantiles) if quantiles is not None else ()
         draws = self._flat_draws(max_draws)
         n_draws = draws[0].shape[0]
-        step = max(1, _CHUNK_VALUES // (n_draws * self.n_components * self.dim))
+        step = grid_step(n_draws * self.n_components * self.dim)
         out = np.empty((1 + len(band), g.shape[0]))
         for start in range(0, g.shape[0], step):
             chunk = g[start:start + step]
@@ -262,4 +269,4 @@ class GibbsPosterior:
         )
 
 
-__all__ = ["GibbsPosterior", "mixture_densities"]
+__all__ = ["GibbsPosterior", "grid_step", "mixture_densities"]
