@@ -97,6 +97,12 @@ SLOW = (
     "tests/test_evidence.py::test_healthy_is_does_not_warn_and_covers_exact",
     "tests/test_priors_extreme.py::test_gibbs_at_the_edge_of_the_allowed_means_prior_has_no_nan",
     "tests/test_priors_extreme.py::test_a_small_but_accepted_std_shape_gives_finite_evidences",
+    # far outliers and typed counts in the DP and D-dimensional samplers (issue 26): whichever
+    # runs first compiles the file's samplers (over 10 s)
+    "tests/test_dp_inputs.py::test_dp_gibbs_1d_far_outlier_does_not_merge_the_clusters",
+    "tests/test_dp_inputs.py::test_dp_gibbs_2d_far_outlier_gives_finite_draws_and_finds_the_clusters",
+    "tests/test_dp_inputs.py::test_gibbs_2d_far_outlier_gives_finite_draws_and_the_three_means",
+    "tests/test_dp_inputs.py::test_numpy_and_jax_counts_and_numpy_bool_flags_are_taken",
 )
 
 
