@@ -28,7 +28,7 @@ def test_every_routine_reads_the_shared_defaults():
     for fn in (gmm.fit_em, gmm.select_k, gmm.naive_select_k):
         assert _default(fn, "tol") == defaults.TOL == 1e-7
         assert _default(fn, "max_iter") == defaults.MAX_ITER
-    assert _default(gmm.fit_em, "n_init") == defaults.N_INIT_FIT
+    assert _default(gmm.fit_em, "n_init") is None  # defaults.n_init_line on the line, N_INIT_FIT in D dimensions
     assert _default(gmm.select_k, "n_init") == _default(gmm.naive_select_k, "n_init") == defaults.N_INIT_SELECT
     for fn in (gmm.gibbs, gmm.nuts, gmm.dp_gibbs):
         assert (_default(fn, "n_samples"), _default(fn, "n_warmup"), _default(fn, "n_chains")) == (
@@ -51,7 +51,7 @@ def test_em_routines_check_their_settings_alike(bad, match):
     lambda: gmm.select_k(jax.random.key(0), gmm.datasets.galaxies(), [2, 3], max_iter=2),
     lambda: gmm.naive_select_k(jax.random.key(0), gmm.datasets.galaxies(), [2, 3], max_iter=2),
     lambda: gmm.select_k(jax.random.key(0), gmm.datasets.faithful(), [2, 3], max_iter=2),
-    lambda: gmm.fit_em(jax.random.key(0), gmm.datasets.galaxies(), 3, max_iter=2),
+    lambda: gmm.fit_em(jax.random.key(0), gmm.datasets.galaxies(), 3, max_iter=2, n_init=4),
 ], ids=["select_k", "naive_select_k", "select_k_2d", "fit_em"])
 def test_em_that_stops_at_max_iter_warns(call):
     with pytest.warns(gmm.ConvergenceWarning, match="max_iter=2"):

@@ -12,8 +12,13 @@ where E[x_i] = x_i and Var[x_i] = 0 for the density likelihood; the grouped-data
 
 One driver, :func:`em_loop`, runs any E step to convergence (as scikit-learn's
 ``BaseMixture.fit_predict`` does for its subclasses), and :func:`best_of_starts` runs
-it from several starts at once (``vmap``) and keeps the best. Starting points come from
-one k-means seeding, :func:`kmeans_starts`.
+it from several starts at once and keeps the best. Starting points come from one k-means
+seeding, :func:`kmeans_starts`. A run stops when the log-likelihood is within ``tol`` per
+point of its limit (:func:`gmm.estimation.driver.converged`): a run whose gains are each
+below ``tol`` per point but shrink slowly (a redundant component crawling) goes on. On
+more than 16,384 distinct values the starts run on a quantile sketch to the per-step rule;
+the best continues on the sketch to the full rule where it is not there yet (with SQUAREM's
+acceleration, :func:`gmm.estimation.driver.squarem_loop`), and then on all the data.
 
 Numerics: the data are centred and scaled in float64 (median and interquartile range, so
 one outlier or an offset such as a timestamp cannot swamp the others) and EM runs in
@@ -32,6 +37,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.special import logsumexp
 from jax.scipy.stats import norm
 
 from gmm._util import defaults
@@ -43,7 +49,16 @@ from gmm._util.validation import (
     check_n_components,
     check_positive,
 )
-from gmm.estimation.driver import EMResult, best_of_starts, default_reg_covar, em_loop, responsibilities_step
+from gmm.estimation.driver import (
+    MAX_RATE,
+    EMResult,
+    best_of_starts,
+    default_reg_covar,
+    em_loop,
+    final_rate,
+    responsibilities_step,
+    rule_holds,
+)
 from gmm.estimation.em_multivariate import fit_points
 from gmm.estimation.kmeans import kmeans_starts
 from gmm.models.mixture import Mixture, check_covariance_type
@@ -168,10 +183,15 @@ def em_step(x: Any, mixture: Mixture) -> Mixture:
 # ---------------------------------------------------------------------------
 
 
-@partial(jax.jit, static_argnames=("max_iter",))
-def _em_from_starts(y, c, var_reg, min_var_floor, tol, logw, mu, sd, *, max_iter: int):
+@partial(jax.jit, static_argnames=("max_iter", "strict", "accelerate"))
+def _em_from_starts(y, c, var_reg, min_var_floor, tol, rate, logw, mu, sd, *, max_iter: int, strict: bool,
+                    accelerate: bool):
     """EM on the grouped, standardised data from every start (rows of logw, mu, sd); the
-    best run's (params, ll, history, n_iter, converged)."""
+    best run's (params, ll, history, n_iter, converged). ``strict``: :func:`em_loop`'s rule
+    with ``rate`` (else the per-step rule); ``accelerate``: SQUAREM
+    (:func:`gmm.estimation.driver.squarem_loop`). More than N_INIT_FIT starts (small data)
+    run one after another, each to its own convergence: vmapped, every start would run as
+    long as the slowest."""
     active = jnp.ones(mu.shape[-1], bool)
     floor = jnp.sqrt(min_var_floor)
 
@@ -179,10 +199,17 @@ def _em_from_starts(y, c, var_reg, min_var_floor, tol, logw, mu, sd, *, max_iter
         lp, ex, vx = density_e_step(y, *params, active)
         return m_step(lp, ex, vx, c, var_reg, floor, *params, active)
 
-    def run(logw, mu, sd):
-        return em_loop(step, (logw, mu, sd), max_iter, tol, c.sum())
+    # SQUAREM's extrapolation in (log pi, mu, log sd), mapped back to normalised proportions
+    # and to widths no narrower than an M step can make them.
+    sd_min = jnp.maximum(jnp.sqrt(var_reg), floor)
+    free = (lambda p: (p[0], p[1], jnp.log(p[2])),
+            lambda q: (q[0] - logsumexp(q[0]), q[1], jnp.maximum(jnp.exp(q[2]), sd_min)))
+    free = free if accelerate else None
 
-    return best_of_starts(run, (logw, mu, sd))
+    def run(logw, mu, sd):
+        return em_loop(step, (logw, mu, sd), max_iter, tol, c.sum(), rate if strict else None, free)
+
+    return best_of_starts(run, (logw, mu, sd), sequential=logw.shape[0] > defaults.N_INIT_FIT)
 
 
 def _starts(key, y, c, k, n_init, init, var_reg):
@@ -241,7 +268,7 @@ def fit_em(
     covariance_type: str = "full",
     max_iter: int = defaults.MAX_ITER,
     tol: float = defaults.TOL,
-    n_init: int = defaults.N_INIT_FIT,
+    n_init: int | None = None,
     reg_covar: float | None = None,
     min_std: float | None = None,
     init: str = "kmeans",
@@ -259,14 +286,21 @@ def fit_em(
             On the line "full", "diag" and "spherical" are the same model; "tied" (one
             variance shared) returns a mixture with D = 1 covariances.
         max_iter: most EM iterations per start (at most 100,000).
-        tol: stop when the mean log-likelihood per point improves by at most this (nats;
-            the one rule of every EM routine, ``gmm._util.defaults``); a run that stops at
+        tol: nats per point. On the line a run stops when its log-likelihood is within
+            ``tol`` per point of the limit that its rate of convergence predicts
+            (:func:`gmm.estimation.driver.converged`), so a run that crawls (a redundant
+            component) goes on; in D dimensions (and with "tied") when the last iteration
+            gained at most ``tol`` per point (``gmm._util.defaults``). A run that stops at
             ``max_iter`` instead warns (:class:`gmm.ConvergenceWarning`).
-        n_init: number of starts (at most 1000); the one with the highest likelihood is kept. On the line
-            they are equal-count quantiles then k-means++, and with more than 16,384
-            distinct values all starts first run on a 16,384-point quantile sketch of the
-            data, and only the best one is refined on the full data. In D dimensions every
-            start is k-means++ followed by Lloyd iterations.
+        n_init: number of starts (at most 1000); the one with the highest likelihood is
+            kept. Default: on the line as many as keep an iteration over all of them to
+            2**16 component-values, from 4 to 64 (64 on a few hundred values, 4 from
+            8,192 distinct values at K = 2: :func:`gmm._util.defaults.n_init_line`); 4 in
+            D dimensions. On the line they are equal-count quantiles then k-means++, and
+            with more than 16,384 distinct values all starts first run on a 16,384-point
+            quantile sketch of the data, and only the best one continues (on the sketch
+            accelerated by SQUAREM, :func:`gmm.estimation.driver.squarem_loop`, then on all
+            the data). In D dimensions every start is k-means++ followed by Lloyd iterations.
         reg_covar: added to every variance so that a component can never reach zero width,
             as scikit-learn's ``reg_covar``; squared data units (per dimension). Default
             1e-6 times the squared median spacing of the distinct values (per column):
@@ -280,7 +314,8 @@ def fit_em(
 
     Returns:
         An :class:`EMResult`; ``history[t]`` is the total log-likelihood after t
-        iterations (``history[0]`` at the start) and never decreases.
+        iterations (``history[0]`` at the start; on more than 16,384 distinct values, of
+        the run on all the data) and never decreases.
 
     Raises:
         ValueError: on bad data, key, K, counts, tolerances, init or covariance_type, or a
@@ -300,7 +335,7 @@ def fit_em(
     data = as_data(x, ndim=None)
     k = check_n_components(n_components, data.shape[0])
     covariance_type = check_covariance_type(covariance_type)
-    max_iter, tol, n_init = defaults.check_em_settings(max_iter, tol, n_init)
+    max_iter, tol, n_init = defaults.check_em_settings(max_iter, tol, n_init, auto=True)
     if reg_covar is not None:
         reg_covar = check_positive(reg_covar, "reg_covar")
     if min_std is not None:
@@ -313,21 +348,24 @@ def fit_em(
     if on_line:
         result = fit_line(key, data.reshape(-1), k, max_iter, tol, n_init, reg_covar, min_std, init)
     else:
-        result = fit_points(key, data.reshape(data.shape[0], -1), k, max_iter, tol, n_init,
-                            reg_covar, init, covariance_type)
+        result = fit_points(key, data.reshape(data.shape[0], -1), k, max_iter, tol,
+                            defaults.N_INIT_FIT if n_init is None else n_init, reg_covar, init, covariance_type)
     if not result.converged:
         warnings.warn(
-            f"fit_em stopped at max_iter={max_iter} before the mean log-likelihood per point "
-            f"improved by less than tol={tol:g}; raise max_iter (or tol) for a converged fit.",
+            f"fit_em stopped at max_iter={max_iter} before the log-likelihood came within "
+            f"tol={tol:g} per point of its limit (EM crawls where a component is redundant); "
+            "raise max_iter (or tol) for a converged fit, or fit fewer components.",
             ConvergenceWarning, stacklevel=2)
     return result
 
 
 def fit_line(key, data, k, max_iter, tol, n_init, reg_covar, min_std, init) -> EMResult:
-    """fit_em on checked arguments."""
+    """fit_em on checked arguments (n_init None: the default, :func:`defaults.n_init_line`)."""
     loc, scale = robust_scale(data)
     values, counts = np.unique((data - loc) / scale, return_counts=True)
     counts = counts.astype(np.float64)
+    if n_init is None:
+        n_init = defaults.n_init_line(min(values.size, _SKETCH), k)
     if reg_covar is None:
         var_reg = default_reg_covar(values)
     else:
@@ -335,22 +373,42 @@ def fit_line(key, data, k, max_iter, tol, n_init, reg_covar, min_std, init) -> E
     min_var = 0.0 if min_std is None else (min_std / scale) ** 2
     consts = (var_reg, min_var, tol)
     if values.size > _SKETCH:
-        # Every start on a quantile sketch, then only the best one on all the data.
+        # Every start on a quantile sketch, to the per-step rule (enough to rank them), then
+        # the best one to the full rule: on the sketch when it is not there yet (an
+        # iteration on the sketch costs 1/60 of one on a million values), then on all the data.
         sv, sc = np.unique(quantile_sketch(values, counts, _SKETCH), return_counts=True)
         sc = sc.astype(np.float64)
-        (logw, mu, sd), *_ = _run(sv, sc, consts, _starts(key, sv, sc, k, n_init, init, var_reg), max_iter)
+        budget = tol * sc.sum()
+        (logw, mu, sd), _, history, n_iter, sketch_converged = _run(
+            sv, sc, consts, _starts(key, sv, sc, k, n_init, init, var_reg), max_iter, strict=False)
+        history = history[: int(n_iter) + 1]
+        if not (sketch_converged and rule_holds(history, budget)):
+            (logw, mu, sd), _, history, n_iter, sketch_converged = _run(
+                sv, sc, consts, (logw[None], mu[None], sd[None]), max_iter, accelerate=True)
+            history = history[: int(n_iter) + 1]
         starts = (logw[None], mu[None], sd[None])
+        # The sketch's rate of convergence stands in for the data's until three gains on all
+        # the data estimate it, so that a run converged on the sketch can stop after one step
+        # on the data. A run that did not converge on the sketch would crawl on the data too:
+        # one step there, and not converged.
+        rate = final_rate(history, budget)
+        refine_iter = max_iter if bool(sketch_converged) else 1
     else:
         starts = _starts(key, values, counts, k, n_init, init, var_reg)
-    (logw, mu, sd), ll, history, n_iter, converged = _run(values, counts, consts, starts, max_iter)
+        rate, refine_iter, sketch_converged = MAX_RATE, max_iter, True
+    (logw, mu, sd), ll, history, n_iter, converged = _run(values, counts, consts, starts, refine_iter, rate)
+    converged = bool(converged) and bool(sketch_converged)
     shift = data.size * math.log(scale)
     n_iter = int(n_iter)
     history = history[: n_iter + 1] - shift
     weights = np.exp(logw - logw.max())
     weights, mu, sd, ll = weights / weights.sum(), loc + scale * mu, scale * sd, float(ll) - shift
-    if _EPS * (abs(loc) + np.max(np.abs(mu - loc))) > 1e-6 * np.min(sd):
-        # loc + scale * mu has lost the digits that tell nearby values apart (timestamps,
-        # values near 2**62): one more EM step in data units, float64, restores them.
+    # loc + scale * mu, and the standardised values behind it, carry round-off of about
+    # eps * (|loc| + |mu - loc|) in data units. Where that is not negligible against a
+    # component's width or its mean itself (values near 2**62 next to values near 5: the
+    # small ones standardise to one number and their mean comes back as 0), one more EM
+    # step in data units, float64, makes each mean an average of the data themselves.
+    if np.any(_EPS * (abs(loc) + np.abs(mu - loc)) > 1e-6 * np.minimum(sd, np.abs(mu))):
         weights, mu, sd, ll = _step_in_data_units(data, weights, mu, sd, var_reg * scale**2, min_var * scale**2)
         history, n_iter = np.append(history, ll), n_iter + 1
     return EMResult(
@@ -385,15 +443,15 @@ def _step_in_data_units(x, weights, mu, sd, var_reg, min_var):
     return w_new, mu_new, sd_new, ll
 
 
-def _run(values, counts, consts, starts, max_iter):
+def _run(values, counts, consts, starts, max_iter, rate=MAX_RATE, strict=True, accelerate=False):
     """EM from the starts on grouped values (zero-count padding to a bucketed length), float64."""
     size = bucket(values.size, 64)
     y = np.full(size, values[-1])
     c = np.zeros(size)
     y[: values.size], c[: values.size] = values, counts
     with jax.enable_x64(True):
-        args = (jnp.asarray(a, jnp.float64) for a in (y, c, *consts, *starts))
-        out = _em_from_starts(*args, max_iter=max_iter)
+        args = (jnp.asarray(a, jnp.float64) for a in (y, c, *consts, rate, *starts))
+        out = _em_from_starts(*args, max_iter=max_iter, strict=strict, accelerate=accelerate)
         return jax.tree_util.tree_map(np.asarray, out)
 
 
