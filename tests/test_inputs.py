@@ -93,27 +93,9 @@ def _raises_naming(call, *names):
 
 
 @pytest.mark.parametrize("bad", list(BAD_DATA), ids=list(BAD_DATA))
-@pytest.mark.parametrize("fn", list(ENTRY_POINTS), ids=list(ENTRY_POINTS))
-def test_bad_data(fn, bad):
-    _raises_naming(lambda: ENTRY_POINTS[fn](KEY, BAD_DATA[bad], 2), "x")
-
-
-@pytest.mark.parametrize("bad", list(BAD_DATA), ids=list(BAD_DATA))
 @pytest.mark.parametrize("fn", list(NO_KEY), ids=list(NO_KEY))
 def test_bad_data_without_key(fn, bad):
     _raises_naming(lambda: NO_KEY[fn](BAD_DATA[bad], 2), "x")
-
-
-@pytest.mark.parametrize("bad", list(BAD_KEYS), ids=list(BAD_KEYS))
-@pytest.mark.parametrize("fn", list(ENTRY_POINTS), ids=list(ENTRY_POINTS))
-def test_bad_key(fn, bad):
-    _raises_naming(lambda: ENTRY_POINTS[fn](BAD_KEYS[bad], X, 2), "key")
-
-
-@pytest.mark.parametrize("bad", list(BAD_K), ids=list(BAD_K))
-@pytest.mark.parametrize("fn", list(ENTRY_POINTS), ids=list(ENTRY_POINTS))
-def test_bad_k(fn, bad):
-    _raises_naming(lambda: ENTRY_POINTS[fn](KEY, X, BAD_K[bad]), "n_components", "ks entry")
 
 
 @pytest.mark.parametrize(

@@ -58,11 +58,6 @@ NO_KEY_ND = {
 }
 # Points of the wrong dimension for a mixture in the plane (other routines take any D).
 WRONG_DIM = {"1-D": np.ones(5), "3 columns": np.ones((4, 3))}
-# Samplers without K (the Dirichlet process) and NUTS (points on the line only).
-NO_K = {
-    "dp_gibbs": lambda key, x: gmm.dp_gibbs(key, x, prior=PRIOR),
-    "nuts": lambda key, x: gmm.nuts(key, x, 2, prior=PRIOR),
-}
 
 
 def _fake_gibbs(d: int) -> GibbsPosterior:
@@ -152,10 +147,37 @@ for _bad in BAD_KEYS:  # (to_arviz takes key=None: its default key)
         "key")
 
 
-@pytest.mark.parametrize("bad", list(BAD_POINTS), ids=list(BAD_POINTS))
-@pytest.mark.parametrize("fn", list(ENTRY_POINTS_ND), ids=list(ENTRY_POINTS_ND))
-def test_bad_points(fn, bad):
-    _raises_naming(lambda: ENTRY_POINTS_ND[fn](KEY, BAD_POINTS[bad], 2), "x")
+# Every entry point that takes a key: name -> (call(key, x, k), data it accepts, its bad-data
+# table). One row per entry point and kind of data, so the key, K and data checks of each
+# are tried once.
+KEYED = {
+    **{f"{n} (line)": (f, X, BAD_DATA) for n, f in ENTRY_POINTS.items()},
+    **{f"{n} (points)": (f, XD, BAD_POINTS) for n, f in ENTRY_POINTS_ND.items()},
+    "dp_gibbs (line)": (lambda key, x, k: gmm.dp_gibbs(key, x, prior=PRIOR), X, BAD_DATA),
+    "dp_gibbs (points)": (lambda key, x, k: gmm.dp_gibbs(key, x, prior=NIW), XD, BAD_POINTS),
+    "nuts (line)": (lambda key, x, k: gmm.nuts(key, x, k, prior=PRIOR), X, BAD_DATA),
+}
+TAKES_K = [n for n in KEYED if not n.startswith("dp_gibbs")]
+
+
+@pytest.mark.parametrize("fn, bad", [(fn, bad) for fn, (_, _, table) in KEYED.items() for bad in table])
+def test_bad_data(fn, bad):
+    call, _, table = KEYED[fn]
+    _raises_naming(lambda: call(KEY, table[bad], 2), "x")
+
+
+@pytest.mark.parametrize("bad", list(BAD_KEYS), ids=list(BAD_KEYS))
+@pytest.mark.parametrize("fn", list(KEYED))
+def test_bad_key(fn, bad):
+    call, x, _ = KEYED[fn]
+    _raises_naming(lambda: call(BAD_KEYS[bad], x, 2), "key")
+
+
+@pytest.mark.parametrize("bad", list(BAD_K), ids=list(BAD_K))
+@pytest.mark.parametrize("fn", TAKES_K)
+def test_bad_k(fn, bad):
+    call, x, _ = KEYED[fn]
+    _raises_naming(lambda: call(KEY, x, BAD_K[bad]), "n_components", "ks entry")
 
 
 @pytest.mark.parametrize("bad", list(BAD_POINTS), ids=list(BAD_POINTS))
@@ -164,45 +186,10 @@ def test_bad_points_without_key(fn, bad):
     _raises_naming(lambda: NO_KEY_ND[fn](BAD_POINTS[bad]), "x")
 
 
-@pytest.mark.parametrize("bad", list(BAD_KEYS), ids=list(BAD_KEYS))
-@pytest.mark.parametrize("fn", list(ENTRY_POINTS_ND), ids=list(ENTRY_POINTS_ND))
-def test_bad_key_in_d_dimensions(fn, bad):
-    _raises_naming(lambda: ENTRY_POINTS_ND[fn](BAD_KEYS[bad], XD, 2), "key")
-
-
-@pytest.mark.parametrize("bad", list(BAD_K), ids=list(BAD_K))
-@pytest.mark.parametrize("fn", list(ENTRY_POINTS_ND), ids=list(ENTRY_POINTS_ND))
-def test_bad_k_in_d_dimensions(fn, bad):
-    _raises_naming(lambda: ENTRY_POINTS_ND[fn](KEY, XD, BAD_K[bad]), "n_components", "ks entry")
-
-
 @pytest.mark.parametrize("bad", list(WRONG_DIM), ids=list(WRONG_DIM))
 @pytest.mark.parametrize("fn", ["bic", "aic", "Mixture.log_prob", "Mixture.responsibilities"])
 def test_points_of_another_dimension(fn, bad):
     _raises_naming(lambda: NO_KEY_ND[fn](WRONG_DIM[bad]), "x")
-
-
-@pytest.mark.parametrize("bad", list(BAD_DATA), ids=list(BAD_DATA))
-@pytest.mark.parametrize("fn", list(NO_K), ids=list(NO_K))
-def test_samplers_on_the_line_refuse_bad_data(fn, bad):
-    _raises_naming(lambda: NO_K[fn](KEY, BAD_DATA[bad]), "x")
-
-
-@pytest.mark.parametrize("bad", list(BAD_POINTS), ids=list(BAD_POINTS))
-def test_dp_gibbs_in_d_dimensions_refuses_bad_points(bad):
-    _raises_naming(lambda: gmm.dp_gibbs(KEY, BAD_POINTS[bad], prior=NIW), "x")
-
-
-@pytest.mark.parametrize("bad", list(BAD_KEYS), ids=list(BAD_KEYS))
-@pytest.mark.parametrize("fn", [*NO_K, "dp_gibbs NIW"])
-def test_samplers_without_k_refuse_bad_keys(fn, bad):
-    call = (lambda k: gmm.dp_gibbs(k, XD, prior=NIW)) if fn == "dp_gibbs NIW" else (lambda k: NO_K[fn](k, X))
-    _raises_naming(lambda: call(BAD_KEYS[bad]), "key")
-
-
-@pytest.mark.parametrize("bad", list(BAD_K), ids=list(BAD_K))
-def test_nuts_refuses_bad_k(bad):
-    _raises_naming(lambda: gmm.nuts(KEY, X, BAD_K[bad], prior=PRIOR), "n_components")
 
 
 @pytest.mark.parametrize("fn, bad", [(fn, bad) for fn, (_, _, two_d) in RESULT_POINTS.items()
@@ -240,7 +227,7 @@ NOT_TABULATED = {
 
 
 def test_every_public_name_is_in_a_table():
-    tabulated = set(ENTRY_POINTS) | set(NO_KEY) | set(ENTRY_POINTS_ND) | set(NO_KEY_ND) | {"dp_gibbs", "nuts"}
+    tabulated = {name.split(" (")[0] for name in KEYED} | set(NO_KEY) | set(NO_KEY_ND)
     public = {name for name in gmm.__all__ if name not in gmm._SUBPACKAGES}
     missing = sorted(public - tabulated - set(NOT_TABULATED))
     assert not missing, f"public names in no input table: {missing}"
