@@ -143,6 +143,19 @@ def test_bartlett_factor_follows_scipy_invwishart():
     np.testing.assert_allclose(cov[0], np.linalg.inv(c_inv.T @ u @ u.T @ c_inv), rtol=1e-10)
 
 
+@pytest.mark.parametrize("d", [1, 2, 3, 8, 9])
+def test_small_cholesky_is_lapacks(d):
+    """The unrolled factor the samplers use (LAPACK's beyond D = 8): NumPy's to rounding, NaN
+    where the matrix is not positive definite, as jnp.linalg.cholesky."""
+    b = np.random.default_rng(d).normal(size=(5, d, d))
+    a = b @ np.swapaxes(b, -1, -2) + 0.1 * np.eye(d)
+    with jax.enable_x64(True):
+        got = np.asarray(conjugate.small_cholesky(jnp.asarray(a)))
+        bad = np.asarray(conjugate.small_cholesky(jnp.asarray(np.eye(d) - 2.0 * np.ones((d, d)))))
+    np.testing.assert_allclose(got, np.linalg.cholesky(a), rtol=1e-12, atol=1e-12)
+    assert np.any(np.isnan(np.diagonal(bad)))
+
+
 def test_posterior_factor_is_the_textbook_update_and_survives_a_far_point():
     """posterior_tril's (kappa_n, m_n, dof_n, chol Psi_n) against the textbook NIW update (float64),
     for a cluster of points and an empty one; for one point 1e12 from m_0 (Psi_n nearly rank one,

@@ -51,7 +51,7 @@ from gmm.models import niw
 from gmm._util.numerics import bucket, robust_scale_columns
 from gmm._util.validation import MAX_VALUES, check_memory, check_n_components, check_positive
 from gmm.inference.gibbs_conjugate import MAX_WORK, check_spread, inverse_wishart_factor, posterior_parts
-from gmm.inference.gibbs_conjugate import forward_solve, pivot_floor, posterior_tril
+from gmm.inference.gibbs_conjugate import forward_solve, pivot_floor, posterior_tril, small_cholesky
 from gmm.models.crp import crp_process
 from gmm.models.generative import Prior
 from gmm.models.niw import NIWPrior, resolve_niw_prior
@@ -240,7 +240,7 @@ def log_marginal(prior: NIWPrior, n: jax.Array, s1: jax.Array, s2: jax.Array, fl
     white = forward_solve(tril, w)
     half_log_det = (jnp.sum(jnp.log(jnp.diagonal(tril, axis1=-2, axis2=-1)), axis=-1)
                     + 0.5 * jnp.log1p(jnp.sum(white**2, axis=-1)))
-    half_log_det0 = jnp.sum(jnp.log(jnp.diagonal(jnp.linalg.cholesky(prior.scale_matrix))))
+    half_log_det0 = jnp.sum(jnp.log(jnp.diagonal(small_cholesky(prior.scale_matrix))))
     return (-0.5 * n * d * math.log(math.pi)
             + multigammaln(0.5 * dof_n, d) - multigammaln(0.5 * prior.dof, d)
             + prior.dof * half_log_det0 - dof_n * half_log_det
