@@ -18,7 +18,7 @@ point of its limit (:func:`gmm.estimation.driver.converged`): a run whose gains 
 below ``tol`` per point but shrink slowly (a redundant component crawling) goes on. On
 more than 16,384 distinct values the starts run on a quantile sketch to the per-step rule;
 the best continues on the sketch to the full rule where it is not there yet (with SQUAREM's
-acceleration, :func:`gmm.estimation.driver.squarem_loop`), and then on all the data.
+acceleration, ``gmm.estimation.driver.squarem_loop``), and then on all the data.
 
 Numerics: the data are centred and scaled in float64 (median and interquartile range, so
 one outlier or an offset such as a timestamp cannot swamp the others) and EM runs in
@@ -189,7 +189,7 @@ def _em_from_starts(y, c, var_reg, min_var_floor, tol, rate, logw, mu, sd, *, ma
     """EM on the grouped, standardised data from every start (rows of logw, mu, sd); the
     best run's (params, ll, history, n_iter, converged). ``strict``: :func:`em_loop`'s rule
     with ``rate`` (else the per-step rule); ``accelerate``: SQUAREM
-    (:func:`gmm.estimation.driver.squarem_loop`). More than N_INIT_FIT starts (small data)
+    (``gmm.estimation.driver.squarem_loop``). More than N_INIT_FIT starts (small data)
     run one after another, each to its own convergence: vmapped, every start would run as
     long as the slowest."""
     active = jnp.ones(mu.shape[-1], bool)
@@ -295,11 +295,11 @@ def fit_em(
         n_init: number of starts (at most 1000); the one with the highest likelihood is
             kept. Default: on the line as many as keep an iteration over all of them to
             2**16 component-values, from 4 to 64 (64 on a few hundred values, 4 from
-            8,192 distinct values at K = 2: :func:`gmm._util.defaults.n_init_line`); 4 in
+            8,192 distinct values at K = 2: ``gmm._util.defaults.n_init_line``); 4 in
             D dimensions. On the line they are equal-count quantiles then k-means++, and
             with more than 16,384 distinct values all starts first run on a 16,384-point
             quantile sketch of the data, and only the best one continues (on the sketch
-            accelerated by SQUAREM, :func:`gmm.estimation.driver.squarem_loop`, then on all
+            accelerated by SQUAREM, ``gmm.estimation.driver.squarem_loop``, then on all
             the data). In D dimensions every start is k-means++ followed by Lloyd iterations.
         reg_covar: added to every variance so that a component can never reach zero width,
             as scikit-learn's ``reg_covar``; squared data units (per dimension). Default
@@ -360,7 +360,7 @@ def fit_em(
 
 
 def fit_line(key, data, k, max_iter, tol, n_init, reg_covar, min_std, init) -> EMResult:
-    """fit_em on checked arguments (n_init None: the default, :func:`defaults.n_init_line`)."""
+    """fit_em on checked arguments (n_init None: the default, ``defaults.n_init_line``)."""
     loc, scale = robust_scale(data)
     values, counts = np.unique((data - loc) / scale, return_counts=True)
     counts = counts.astype(np.float64)

@@ -114,7 +114,7 @@ def _smc_particles(theta, k, loc, scale):
 
 def _is_estimate(key: jax.Array, data: np.ndarray, k: int, prior: Prior, n_particles: int) -> EvidenceEstimate:
     """One "em" importance sampling run; its error bar NaN (warned) when the weights cannot
-    support it, or when the estimate falls below :func:`empty_component_bound` by more than
+    support it, or when the estimate falls below ``empty_component_bound`` by more than
     3 error bars + 0.05 nats (the proposal missed the mass of an empty component)."""
     what = f"log_marginal_likelihood(method='is', K={k}, {n_particles} particles)"
     res = run_importance_sampling(key, data, k, prior, n_particles, "em", 0.05, 4.0, 1.5, what=what)
@@ -215,7 +215,7 @@ def log_marginal_likelihood(
     posterior mass when K is larger than the data support (the error bar cannot see it). That
     error bar is NaN, with a RuntimeWarning, when the weights' ESS is below 50, or when the
     estimate falls more than 3 error bars (+ 0.05 nats) below the mass of the assignments that
-    leave a component empty (:func:`empty_component_bound`, computed exactly for K = 2, and for
+    leave a component empty (``empty_component_bound``, computed exactly for K = 2, and for
     K >= 3 when (K - 1)^N is small): then the proposal missed such a mode.
 
     Data of shape (N, D) (or any data with a :class:`~gmm.NIWPrior`): ``method="smc"`` runs
@@ -320,7 +320,7 @@ def _check_vagueness(data: np.ndarray, prior: Prior) -> None:
     low at 1e5 times the range and wrong by 1e7 nats at 1e9, with error bars that did not
     show it. The importance sampler's EM proposal misses the mass of an empty component
     spread over the prior (3 nats low at 1e3, with a 0.01 error bar; below that it is warned
-    and the error bar NaN where :func:`empty_component_bound` is available). Exact enumeration
+    and the error bar NaN where ``empty_component_bound`` is available). Exact enumeration
     has no such limit.
     """
     spread = float(np.ptp(data)) or float(np.abs(data).max()) or 1.0

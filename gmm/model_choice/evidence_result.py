@@ -56,7 +56,7 @@ class EvidenceEstimate:
         log_evidence_stderr: its standard error (nats; 0 for ``"exact"``): for ``"smc"`` from the spread of
             the independent runs, sqrt(var_r(Z_r) / R) / mean_r(Z_r) (delta method on the
             unbiased Z scale); for ``"is"`` the importance sampler's delta-method error, NaN
-            (with a RuntimeWarning) when its weights cannot support it (:func:`importance_error_bar`).
+            (with a RuntimeWarning) when its weights cannot support it (``importance_error_bar``).
         method: ``"smc"``, ``"is"`` or ``"exact"``.
         run_log_evidence: log Z_r of every independent SMC run, shape (R,) (empty otherwise).
         n_temperatures: mean number of tempering steps per SMC run (0 otherwise).

@@ -157,7 +157,7 @@ class Prior(FieldsPytree):
 
         With m the median and s the interquartile range / 1.349 of x (the sd for Gaussian
         data; the sd when more than half the values are equal, 1 when all are:
-        :func:`gmm._util.numerics.robust_scale`, as :meth:`gmm.NIWPrior.from_data`), so one
+        ``gmm._util.numerics.robust_scale``, as :meth:`gmm.NIWPrior.from_data`), so one
         wild value (1e12 among values near 0 and 10) moves neither: mu_k ~ Normal(m, s), so a
         component mean may sit anywhere the bulk of the data do; sigma_k ~ Gamma(2, 4 / s),
         whose mean s / 2 leaves room for components narrower than the whole data set and whose
@@ -334,7 +334,7 @@ def check_prior_on_data(prior: Prior, data: np.ndarray, float32: bool = True) ->
     """Refuse a checked ``prior`` (and, for the float32 samplers, data) that the computation cannot
     represent on the scale of the checked data (N,); return the prior.
 
-    With m, s the data's median and IQR / 1.349 (:func:`gmm._util.numerics.robust_scale`, the
+    With m, s the data's median and IQR / 1.349 (``gmm._util.numerics.robust_scale``, the
     units every sampler standardises to) and R = ``FLOAT32_RANGE`` (1e15), or ``FLOAT64_RANGE``
     (1e100) with ``float32=False`` (exact enumeration), allowed: |mean_loc - m| <= R s;
     s / R <= mean_scale <= R s; sigma's prior median within [s / R, R s] (a proper prior with
