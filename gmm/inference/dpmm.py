@@ -310,7 +310,7 @@ class DPPosterior:
         + alpha / (N + alpha) p0(y), with p0 the base measure's predictive; averaged over
         (at most ``max_draws`` evenly spaced, an integer in [1, 100,000]) draws. With ``quantiles``,
         also returns those pointwise quantiles of the per-draw density, shape (len(quantiles), G).
-        The grid is taken in chunks (:func:`~gmm.inference.gibbs_posterior.grid_step`), so the
+        The grid is taken in chunks (``gmm.inference.gibbs_posterior.grid_step``), so the
         temporaries stay near 32 MiB whatever G.
         """
         if self.covariances is not None:
