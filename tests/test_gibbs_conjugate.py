@@ -287,7 +287,7 @@ def test_one_column_is_one_dimension():
          "init_step_size=0.5 applies only"),
         (dict(x=np.zeros((10, 2)), n_components=2, n_temperatures=4, min_inverse_temperature=1.5),
          "min_inverse_temperature"),
-        (dict(x=np.zeros((10, 2)), n_components=2, n_samples=10**7), "would be kept .* at most"),
+        (dict(x=np.zeros((10, 2)), n_components=2, n_samples=10**7), "n_samples must be at most .* numbers per draw"),
     ],
 )
 def test_bad_inputs(kwargs, match):

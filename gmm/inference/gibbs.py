@@ -29,22 +29,18 @@ from gmm.inference import tempering
 from gmm.inference.gibbs_posterior import GibbsPosterior, mixture_densities
 from gmm._util.numerics import numpy_rng
 from gmm.inference.scoring import quiet_tfp, standardise
-from gmm._util.validation import as_data, check_chain_sizes, check_key, check_n_components, check_positive, check_positive_int
+from gmm._util.validation import (
+    as_data,
+    check_chain_sizes,
+    check_key,
+    check_memory,
+    check_n_components,
+    check_positive,
+    check_positive_int,
+)
 from gmm.estimation.kmeans import kmeans_pp_centres
 from gmm.models.generative import Prior, check_prior_on_data, resolve_prior
 from gmm.models.niw import NIWPrior, resolve_niw_prior
-
-MAX_STORED = 50_000_000  # most numbers kept in memory: n_chains x n_samples x K (1 + D + D^2)
-
-
-def check_stored(stored: int, formula: str) -> None:
-    """Refuse a run that would keep more than ``MAX_STORED`` numbers of draws; ``formula`` says
-    how ``stored`` was counted (every sampler that returns draws in memory checks this)."""
-    if stored > MAX_STORED:
-        raise ValueError(
-            f"{formula} = {stored:.3g} numbers would be kept (about {8 * stored / 1e9:.2g} GB); "
-            f"allowed: at most {MAX_STORED:.0e}. Use fewer samples or chains."
-        )
 
 _MAX_TEMPERATURES = 64
 _ADVICE = (
@@ -190,7 +186,9 @@ def gibbs(
         raise ValueError(f"min_inverse_temperature must be in (0, 1), got {min_inverse_temperature!r}.")
     betas = np.asarray(tempering.geometric_ladder(n_temps, beta_min), np.float64)
     d = 1 if data.ndim == 1 else data.shape[1]
-    check_stored(n_chains * n_samples * k * (1 + d + d * d), "n_chains x n_samples x K (1 + D + D^2)")
+    # the draws kept: K (1 + D + D^2) numbers per chain and sample
+    check_memory(n_samples, "n_samples", n_chains * k * (1 + d + d * d),
+                 f" with {n_chains} chains of K (1 + D + D^2) = {k * (1 + d + d * d)} numbers per draw")
     if full:
         for name, value in (("n_mh_steps", n_mh_steps), ("init_step_size", init_step_size)):
             if value is not None:

@@ -23,8 +23,8 @@ from gmm._util import defaults
 from gmm import diagnostics
 from gmm.inference.scoring import PARAMS, standardised_prior
 from gmm._util.numerics import numpy_rng, robust_scale
-from gmm._util.validation import as_data, check_chain_sizes, check_key, check_n_components
-from gmm.inference.gibbs import check_stored, mixture_densities
+from gmm._util.validation import as_data, check_chain_sizes, check_key, check_memory, check_n_components
+from gmm.inference.gibbs import mixture_densities
 from gmm.models.generative import Prior, check_prior_on_data, resolve_prior
 
 
@@ -185,7 +185,7 @@ def nuts(
     prior = check_prior_on_data(resolve_prior(prior, data), data)  # float32 on the data's scale
     n_samples, n_warmup, n_chains = check_chain_sizes(n_samples, n_warmup, n_chains, max_samples=1_000_000,
                                                       max_warmup=1_000_000, max_chains=1024)
-    check_stored(n_chains * n_samples * 3 * k, f"n_chains x n_samples x 3K = {n_chains} x {n_samples} x {3 * k}")
+    check_memory(n_samples, "n_samples", n_chains * 3 * k, f" with {n_chains} chains of 3K = {3 * k} numbers per draw")
     loc, scale = robust_scale(data)
     z = (data - loc) / scale
     # standardised_prior refuses, naming the field, a hyperparameter that float32 cannot hold on
