@@ -231,7 +231,8 @@ def test_results_are_in_data_units_and_consistent():
     np.testing.assert_allclose(np.diag(post.coclustering), 1.0)
     np.testing.assert_allclose(post.coclustering, post.coclustering.T)
     grid = np.linspace(200, 650, 2000)
-    dens, band = post.predictive_density(grid, quantiles=(0.05, 0.95))
+    dens, *band = post.predictive_density(grid, quantiles=(0.05, 0.95))
+    band = np.asarray(band)
     assert dens.shape == (2000,) and band.shape == (2, 2000)
     assert abs(np.trapezoid(dens, grid) - 1) < 0.02
     assert np.all(band[0] <= band[1])
@@ -353,12 +354,12 @@ def test_predictive_density_in_chunks_is_the_whole_grid_formula(monkeypatch):
     alpha = post.concentration.reshape(120)
     comp = np.nansum(w[:, :, None] * stats.norm.pdf(grid[None, None, :], m[:, :, None], s[:, :, None]), axis=1)
     dens = comp + (alpha / (50 + alpha))[:, None] * dpmm._prior_predictive(grid, post.prior)[None, :]
-    mean, band = post.predictive_density(grid, quantiles=(0.1, 0.9))
+    mean, *band = post.predictive_density(grid, quantiles=(0.1, 0.9))
     np.testing.assert_allclose(mean, dens.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(band, np.quantile(dens, (0.1, 0.9), axis=0), rtol=1e-12)
     for values in (1, 300):  # one grid point per chunk, then two (200 values per point)
         monkeypatch.setattr(gibbs_posterior, "_CHUNK_VALUES", values)
-        chunked, chunked_band = post.predictive_density(grid, quantiles=(0.1, 0.9))
+        chunked, *chunked_band = post.predictive_density(grid, quantiles=(0.1, 0.9))
         np.testing.assert_allclose(chunked, mean, rtol=1e-12)
         np.testing.assert_allclose(chunked_band, band, rtol=1e-12)
     with pytest.raises(ValueError, match="max_draws"):

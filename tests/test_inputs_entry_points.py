@@ -121,6 +121,7 @@ RESULT_ARGS = {
     "NutsPosterior max_draws=-1": (lambda: NUTS.predictive_density([0.0], max_draws=-1), "max_draws"),
     "DPPosterior max_draws=0": (lambda: DP.predictive_density([0.0], max_draws=0), "max_draws"),
     "DPPosterior quantiles=2": (lambda: DP.predictive_density([0.0], quantiles=(2.0,)), "quantiles"),
+    "DPPosterior quantiles triple": (lambda: DP.predictive_density([0.0], quantiles=(0.1, 0.5, 0.9)), "quantiles"),
     "DPPosterior.components chain": (lambda: DP.components(5, 0), "chain"),
     "DPPosterior.components draw": (lambda: DP.components(0, -1), "draw"),
     "Mixture.sample n=0": (lambda: LINE.sample(KEY, 0), "n"),

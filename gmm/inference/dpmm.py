@@ -45,7 +45,7 @@ from gmm._util.validation import as_data, check_key, check_positive_int
 from gmm.models.crp import cluster_params, dp_point
 from gmm.diagnostics import ess as _ess, rhat as _rhat, to_datatree, warn_if_unconverged
 from gmm.inference.gibbs_conjugate import check_spread
-from gmm.inference.gibbs_posterior import MAX_DRAWS, grid_step, mixture_densities
+from gmm.inference.gibbs_posterior import MAX_DRAWS, check_quantiles, grid_step, mixture_densities
 from gmm.inference.scoring import quiet_tfp as _quiet_tfp, standardised_prior
 from gmm.models.generative import Prior, mean_conditional, resolve_prior, std_quantile
 from gmm.models.niw import NIWPrior
@@ -303,13 +303,15 @@ class DPPosterior:
             out[k] = float(np.sqrt(p * (1.0 - p) / _ess(ind)[0]))
         return out
 
-    def predictive_density(self, grid: Any, quantiles: tuple[float, ...] | None = None, max_draws: int = 4000):
+    def predictive_density(self, grid: Any, quantiles: tuple[float, float] | None = None, max_draws: int = 4000):
         """Posterior predictive density p(y | x) on ``grid`` (data units), shape (G,).
 
         Per draw, p(y | state) = sum_c n_c / (N + alpha) N(y | mu_c, sigma_c)
         + alpha / (N + alpha) p0(y), with p0 the base measure's predictive; averaged over
-        (at most ``max_draws`` evenly spaced, an integer in [1, 100,000]) draws. With ``quantiles``,
-        also returns those pointwise quantiles of the per-draw density, shape (len(quantiles), G).
+        (at most ``max_draws`` evenly spaced, an integer in [1, 100,000]) draws. With
+        ``quantiles=(lo, hi)``, also the pointwise lo and hi quantiles of the per-draw
+        densities (a credible band): returns (mean, lower, upper), as
+        :meth:`gmm.GibbsPosterior.predictive_density` does.
         The grid is taken in chunks (``gmm.inference.gibbs_posterior.grid_step``), so the
         temporaries stay near 32 MiB whatever G.
         """
@@ -318,9 +320,7 @@ class DPPosterior:
                              "average the mixtures of components(chain, draw) over draws.")
         g = as_data(grid, "grid")
         if quantiles is not None:
-            quantiles = tuple(float(q) for q in quantiles)
-            if not all(0.0 <= q <= 1.0 for q in quantiles):
-                raise ValueError(f"quantiles must lie in [0, 1], got {quantiles!r}.")
+            quantiles = check_quantiles(quantiles)
         max_draws = check_positive_int(max_draws, "max_draws", maximum=MAX_DRAWS)
         total = self.n_clusters.size
         pick = np.unique(np.linspace(0, total - 1, min(max_draws, total)).round().astype(int))
@@ -336,7 +336,7 @@ class DPPosterior:
             out[0, start:start + chunk.size] = dens.mean(axis=0)
             if quantiles is not None:
                 out[1:, start:start + chunk.size] = np.quantile(dens, quantiles, axis=0)
-        return out[0] if quantiles is None else (out[0], out[1:])
+        return out[0] if quantiles is None else tuple(out)
 
     def summary(self) -> list[dict[str, Any]]:
         """One row each for n_clusters and concentration: mean, sd, 5% and 95% quantiles,
