@@ -230,6 +230,10 @@ def test_results_are_in_data_units_and_consistent():
     assert np.all((big > 300) & (big < 550))
     np.testing.assert_allclose(np.diag(post.coclustering), 1.0)
     np.testing.assert_allclose(post.coclustering, post.coclustering.T)
+    # each chain's co-clustering: fractions of that chain's draws, averaging to the pooled one
+    assert post.chain_coclustering.shape == (4, x.size, x.size)
+    np.testing.assert_allclose(np.diagonal(post.chain_coclustering, axis1=1, axis2=2), 1.0)
+    np.testing.assert_allclose(post.chain_coclustering.mean(axis=0), post.coclustering)
     grid = np.linspace(200, 650, 2000)
     dens, *band = post.predictive_density(grid, quantiles=(0.05, 0.95))
     band = np.asarray(band)

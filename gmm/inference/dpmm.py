@@ -157,7 +157,7 @@ def _bucket(n: int) -> int:
 def _dp_run(key, x, n_valid, prior, alpha0, alpha_ab, init, n_warmup, learn_alpha, use_lik, *, n_aux: int,
             n_samples: int, n_chains: int):
     """All chains and sweeps. Per kept sweep: the number of clusters, alpha, and the slots
-    sorted by size (count, mean, sd, shape (M,)); co-clustering counts summed in the loop.
+    sorted by size (count, mean, sd, shape (M,)); each chain's co-clustering counts, (n_chains, N, N).
 
     ``x`` is padded: its first ``n_valid`` entries are the data, the rest sit in a sink slot
     and never move. Only shapes are static (padded N, n_samples, n_chains, n_aux): the data
@@ -201,7 +201,7 @@ def _dp_run(key, x, n_valid, prior, alpha0, alpha_ab, init, n_warmup, learn_alph
         return bufs, co
 
     (ks, counts, means, stds, alphas), co = jax.vmap(chain)(jax.random.split(key, n_chains))
-    return ks, counts, means, stds, alphas, co.sum(axis=0)
+    return ks, counts, means, stds, alphas, co
 
 
 def _prior_predictive(grid: np.ndarray, prior: Prior, n_nodes: int = 200) -> np.ndarray:
@@ -231,8 +231,8 @@ class DPPosterior:
             under a NIWPrior; data units, NaN for padding.
         stds: cluster standard deviations, shape (n_chains, n_samples, L), data units, NaN for
             padding; None when D >= 2 (see ``covariances``).
-        coclustering: P(z_i = z_j | x), shape (N, N), the fraction of draws (all chains)
-            in which points i and j share a cluster; 1 on the diagonal.
+        coclustering: P(z_i = z_j | x), shape (N, N), the fraction of draws (all chains) in which i and j
+            share a cluster, 1 on the diagonal; per chain, (n_chains, N, N), in ``chain_coclustering`` (Algorithm 8).
         data: the observations, shape (N,), or (N, D) under a NIWPrior, data units.
         prior: the base measure, a :class:`~gmm.models.generative.Prior` or :class:`~gmm.models.niw.NIWPrior`, data units.
         concentration_prior: (a, b) of alpha's Gamma(a, b) prior (shape-rate), or None.
@@ -257,6 +257,7 @@ class DPPosterior:
     ess: dict[str, float]
     init: str
     covariances: np.ndarray | None = None
+    chain_coclustering: np.ndarray | None = None
 
     @property
     def n_chains(self) -> int:
@@ -397,7 +398,7 @@ def _run_algorithm8(key, data: np.ndarray, prior: Prior, *, alpha: float, concen
         "n_clusters": ks, "concentration": np.asarray(alphas, np.float64), "sizes": sizes,
         "means": np.where(occupied, np.asarray(means[..., :width], np.float64) * scale + centre, np.nan),
         "stds": np.where(occupied, np.asarray(stds[..., :width], np.float64) * scale, np.nan),
-        "coclustering": np.asarray(co[:n, :n], np.float64) / (n_chains * n_samples),
+        "coclustering": (co := np.asarray(co[:, :n, :n], np.float64) / n_samples).mean(axis=0), "chain_coclustering": co,
     }
 
 
