@@ -103,7 +103,7 @@ def test_bad_data_without_key(fn, bad):
     [
         (lambda: gmm.Mixture([1.0], [0.0], [1.0]).sample(KEY, 2**40), "n must be at most"),
         (lambda: gmm.fit_em(KEY, X, 2, max_iter=10**9), "max_iter must be at most"),
-        (lambda: gmm.gibbs(KEY, X, 2, prior=PRIOR, n_samples=10**9), "n_chains x n_samples"),
+        (lambda: gmm.gibbs(KEY, X, 2, prior=PRIOR, n_samples=10**9), "n_samples must be at most"),
         (lambda: gmm.importance_sampling(KEY, X, 2, prior=PRIOR, n_particles=10**12), "n_particles must be at most"),
         (lambda: gmm.n_parameters(-1), "n_components"),
         (lambda: gmm.Prior(alpha="2"), "alpha"),
