@@ -336,11 +336,11 @@ def check_prior_on_data(prior: Prior, data: np.ndarray, float32: bool = True) ->
 
     With m, s the data's median and IQR / 1.349 (``gmm._util.numerics.robust_scale``, the
     units every sampler standardises to) and R = ``FLOAT32_RANGE`` (1e15), or ``FLOAT64_RANGE``
-    (1e100) with ``float32=False`` (exact enumeration), allowed: |mean_loc - m| <= R s;
+    (1e100) with ``float32=False`` (exact enumeration), allowed: ``|mean_loc - m| <= R s``;
     s / R <= mean_scale <= R s; sigma's prior median within [s / R, R s] (a proper prior with
     most of its mass at sigma ~ 0, such as std_shape = 1e-30 whose draws all underflow to 0,
     puts it where every likelihood is degenerate: SMC answered -inf, exact enumeration +inf);
-    and with ``float32``, every |x_i - m| <= R s (a value 1e40 among values near 0 and 10 made
+    and with ``float32``, every ``|x_i - m| <= R s`` (a value 1e40 among values near 0 and 10 made
     Gibbs fail).
     """
     (loc, scale), r = robust_scale(data), FLOAT32_RANGE if float32 else FLOAT64_RANGE
