@@ -36,6 +36,7 @@ SLOW = (
     "tests/test_dpmm.py::test_concentration_prior_alone_recovers_gamma_prior",
     "tests/test_dpmm.py::test_prior_only_matches_crp_law",
     "tests/test_dpmm.py::test_concentration_given_k_matches_closed_form",
+    "tests/test_dpmm.py::test_stick_weights_first_stick_mean",
     "tests/test_samplers.py::test_gibbs_agrees_with_nuts",
     "tests/test_em.py::test_more_components_never_fit_worse_on_large_data",
     "tests/test_nuts_inputs.py::test_far_from_zero_and_extreme_scales",
