@@ -17,7 +17,7 @@ from sklearn.mixture import GaussianMixture
 import gmm
 from gmm import EMResult, fit_em
 from gmm._util import defaults
-from gmm.estimation.driver import MAX_RATE, converged
+from gmm.estimation.driver import rule_holds_on_gains
 
 KEY = jax.random.key(0)
 DATA = {"bento": (gmm.datasets.bento, 2), "coffee": (gmm.datasets.coffee, 3)}
@@ -213,11 +213,7 @@ def test_min_std_is_a_floor_and_keeps_em_monotone():
     assert np.all(np.diff(high.history) >= -1e-6 * np.abs(high.history[1:]))
 
 
-def _rule(gains, budget, rate=MAX_RATE):
-    """driver.converged on the last three of ``gains`` (NaN before the first)."""
-    g = np.r_[np.full(3, np.nan), gains][-3:]
-    with jax.enable_x64(True):
-        return bool(converged(*(jnp.asarray(v, jnp.float64) for v in (g[2], g[1], g[0], budget)), rate))
+_rule = rule_holds_on_gains  # driver.converged on the last three gains
 
 
 def test_stopping_rule_is_per_point_and_looks_ahead():

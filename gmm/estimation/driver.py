@@ -219,9 +219,15 @@ def final_rate(history: np.ndarray, budget: float) -> float:
 def rule_holds(history: np.ndarray, budget: float) -> bool:
     """Whether :func:`converged` holds at the end of ``history`` (NaN-free), with MAX_RATE
     where it has too few gains."""
-    g = np.r_[np.full(3, np.nan), np.diff(history)][-3:]
+    return rule_holds_on_gains(np.diff(history), budget)
+
+
+def rule_holds_on_gains(gains: np.ndarray, budget: float, rate: float = MAX_RATE) -> bool:
+    """:func:`converged` on the last three of ``gains`` (fewer: NaN before the first), in
+    float64."""
+    g = np.r_[np.full(3, np.nan), gains][-3:]
     with jax.enable_x64(True):
-        return bool(converged(*(jnp.asarray(v, jnp.float64) for v in (g[2], g[1], g[0], budget))))
+        return bool(converged(*(jnp.asarray(v, jnp.float64) for v in (g[2], g[1], g[0], budget)), rate))
 
 
 def best_of_starts(run: Callable, starts: tuple, *, sequential: bool = False):
@@ -259,4 +265,4 @@ def default_reg_covar(values: np.ndarray) -> float:
 
 
 __all__ = ["EMResult", "MAX_RATE", "best_of_starts", "converged", "default_reg_covar", "em_loop", "final_rate",
-           "responsibilities_step", "rule_holds", "squarem_loop"]
+           "responsibilities_step", "rule_holds", "rule_holds_on_gains", "squarem_loop"]
