@@ -148,4 +148,4 @@ def test_starting_points_are_over_dispersed(family):
     # over-dispersed: the chains' lowest means spread over much of the data's range
     assert np.ptp(means[:, 0]) > 2.0 and np.ptp(means[:, -1]) > 2.0
     one = _dispersed_starts(np.random.default_rng(0), z, 3, 1, family)
-    assert np.asarray(one["means"]).shape == (3,) and np.asarray(one["weights"]).shape == (2,)
+    assert np.asarray(one["means"]).shape == (1, 3) and np.asarray(one["weights"]).shape == (1, 2)

@@ -103,9 +103,7 @@ def _dispersed_starts(rng: np.random.Generator, z: np.ndarray, k: int, n_chains:
 
     Per chain: means uniform over [min z, max z], sorted; standard deviations _START_STD;
     equal weights. Mapped by NumPyro's own bijections (stick-breaking for the simplex, log
-    for the positive sites). Leaves have a leading chain axis (n_chains, ...) when
-    n_chains > 1, as ``MCMC.run(init_params=...)`` expects for vectorised chains, and none
-    for one chain.
+    for the positive sites). Leaves have a leading chain axis (n_chains, ...).
     """
     from numpyro.distributions import biject_to, constraints
 
@@ -114,8 +112,40 @@ def _dispersed_starts(rng: np.random.Generator, z: np.ndarray, k: int, n_chains:
     second = ("vars", stds**2) if family == "inverse_gamma_var" else ("stds", stds)
     constrained = {"weights": (constraints.simplex, np.full((n_chains, k), 1.0 / k)),
                    "means": (constraints.real, means), second[0]: (constraints.positive, second[1])}
-    init = {name: biject_to(c).inv(jnp.asarray(v, jnp.float32)) for name, (c, v) in constrained.items()}
-    return init if n_chains > 1 else {name: v[0] for name, v in init.items()}
+    return {name: biject_to(c).inv(jnp.asarray(v, jnp.float32)) for name, (c, v) in constrained.items()}
+
+
+@partial(jax.jit, static_argnames=("k", "family", "n_samples", "n_warmup"))
+def _run_chains(keys, z, hyper, init, *, k: int, family: str, n_samples: int, n_warmup: int) -> dict:
+    """NUTS chains side by side (vmap), from NumPyro's functional ``hmc`` kernel.
+
+    The sampler of ``MCMC(NUTS(model), chain_method="vectorized")`` (step size and diagonal
+    mass matrix adapted in warmup, target acceptance 0.8), as one jitted function of the data
+    and the prior: ``MCMC.run`` traces and compiles its sampler anew on every call (some 8 s
+    even when XLA's program comes from JAX's cache), while a second call here with the same
+    shapes only samples. ``keys`` (C,); ``z`` (N,) float32; ``hyper`` the standardised
+    prior's five numbers; ``init`` unconstrained starts, leading axis C. Returns every site's
+    kept draws in its own support, each (C, n_samples, K).
+    """
+    from numpyro.infer.hmc import hmc
+    from numpyro.infer.util import constrain_fn, potential_energy
+
+    model = partial(_model, family=family)
+    args = (z, k, hyper)
+    init_kernel, sample_kernel = hmc(partial(potential_energy, model, args, {}), algo="NUTS")
+
+    def chain(key, params):
+        state = init_kernel(params, num_warmup=n_warmup, rng_key=key)
+        state = jax.lax.fori_loop(0, n_warmup, lambda _, s: sample_kernel(s), state)
+
+        def keep(s, _):
+            s = sample_kernel(s)
+            return s, s.z
+
+        return jax.lax.scan(keep, state, None, length=n_samples)[1]
+
+    constrain = partial(constrain_fn, model, args, {}, return_deterministic=True)
+    return jax.vmap(jax.vmap(constrain))(jax.vmap(chain)(keys, init))
 
 
 def nuts(
@@ -174,9 +204,9 @@ def nuts(
     try:
         with warnings.catch_warnings():
             # NumPyro imports tqdm.auto, which warns in a Jupyter kernel without ipywidgets;
-            # no progress bar is ever shown here (progress_bar=False below).
+            # no progress bar is ever shown here.
             warnings.filterwarnings("ignore", message="IProgress not found")
-            from numpyro.infer import MCMC, NUTS
+            import numpyro.infer.hmc  # noqa: F401  (used by _run_chains)
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("gmm.nuts needs NumPyro: pip install numpyro==0.22.0 (the 'test' or 'book' extra).") from err
     key = check_key(key)
@@ -195,11 +225,8 @@ def nuts(
     hyper = tuple(float(getattr(std_prior, name)) for name in std_prior.fields)
     run_key, init_key = jax.random.split(key)
     init = _dispersed_starts(numpy_rng(init_key), z, k, n_chains, prior.family)
-    model = partial(_model, family=prior.family)  # a Python string: bound here, not traced
-    mcmc = MCMC(NUTS(model), num_warmup=n_warmup, num_samples=n_samples, num_chains=n_chains,
-                chain_method="vectorized", progress_bar=False)
-    mcmc.run(run_key, jnp.asarray(z, jnp.float32), k, hyper, init_params=init)
-    s = mcmc.get_samples(group_by_chain=True)
+    s = _run_chains(jax.random.split(run_key, n_chains), jnp.asarray(z, jnp.float32), hyper, init,
+                    k=k, family=prior.family, n_samples=n_samples, n_warmup=n_warmup)
     order = np.argsort(np.asarray(s["means"]), axis=-1)
     draws = {name: np.take_along_axis(np.asarray(s[name], np.float64), order, axis=-1) for name in PARAMS}
     draws["means"] = draws["means"] * scale + loc
