@@ -82,74 +82,15 @@ def init_rung_state(z, weights, means, stds, log_step, x):
     return (z, weights, means, stds, log_step, cols, marginal_terms(cols, 1.0)[0])
 
 
-# A group of columns, per point: (m, s, s_b), m the largest of its columns' values c_k,
-# s = sum_k e^{c_k - m} and s_b = sum_k e^{beta (c_k - m)}, both in [1, size of the group], so
-# log sum_k e^{c_k} = m + log s and log sum_k e^{beta c_k} = beta m + log s_b. Every shape (N,).
+def _g_corrected(key, cur, cols, params, beta):
+    """A Metropolis-Hastings step for f g whose proposal (``cols``, ``params``) came from an
+    update reversible for f: accepted with probability min(1, g(new) / g(cur)).
 
-
-def _single(c):
-    """The group of one column."""
-    return c, jnp.ones_like(c), jnp.ones_like(c)
-
-
-def _join(a, b, beta):
-    """The group of the columns of groups ``a`` and ``b``: two exps, no log. The group with the
-    smaller m is scaled by e^{-|m_a - m_b|} (and its beta-th power): every exponent is <= 0 and
-    no exponentials are subtracted."""
-    d = b[0] - a[0]
-    # Equal maxima, -inf ones included (a weight of 0 empties a column), weigh 1 each.
-    t = jnp.where(a[0] == b[0], 0.0, -jnp.abs(d))
-    e, e_b = jnp.exp(t), jnp.exp(beta * t)
-    b_top = d > 0
-    return (jnp.maximum(a[0], b[0]), jnp.where(b_top, b[1] + a[1] * e, a[1] + b[1] * e),
-            jnp.where(b_top, b[2] + a[2] * e_b, a[2] + b[2] * e_b))
-
-
-def _terms(group, beta):
-    """(log p(x | theta), log g(theta)) from the group of all K columns: as :func:`marginal_terms`,
-    sum_i (m + log s) and sum_i (beta log s - log s_b), exactly 0 at beta = 1 (then s_b = s)."""
-    m, s, s_b = group
-    log_s = jnp.log(s)
-    # 0 m: log g is NaN, and the state never accepted, where a point has no finite column.
-    return jnp.sum(m + log_s), jnp.sum(beta * log_s - jnp.log(s_b) + 0.0 * m)
-
-
-def _suffixes(cols, beta):
-    """The group of all columns and the suffix groups: S_j of columns j+1 .. K-1 (None for j = K - 1)."""
-    suffix = [None] * len(cols)
-    group = _single(cols[-1])
-    for j in range(len(cols) - 2, -1, -1):
-        suffix[j] = group
-        group = _join(_single(cols[j]), group, beta)
-    return group, suffix
-
-
-def _g_accepts(log_u, log_g_new, log_g):
-    """The Metropolis-Hastings test of a g-correction: accepted with probability min(1, g(new) / g(cur))."""
-    return log_u < log_g_new - log_g
-
-
-def _column_pass(log_u, log_g, lpx, old, new, suffix, beta):
-    """K g-corrections in turn, step j proposing column j = ``new[j]`` (an update of component j
-    reversible for f), columns < j as already decided and columns > j still ``old``.
-
-    ``old``, ``new`` K columns (N,); ``suffix`` the suffix groups of ``old`` (:func:`_suffixes`);
-    ``log_u`` (K,) the log uniforms; ``log_g``, ``lpx`` the current state's. Each step's
-    per-point totals join the prefix group of the decided columns, the new column and S_j: O(N),
-    so a pass costs O(K N) where a full log-sum-exp per step costs O(K^2 N). Returns (log g,
-    log p(x | theta), whether each step was accepted (K,), the columns kept)."""
-    prefix, ok, kept = None, [], []
-    for j, c in enumerate(new):
-        group = _single(c) if prefix is None else _join(prefix, _single(c), beta)
-        if suffix[j] is not None:
-            group = _join(group, suffix[j], beta)
-        lpx_new, log_g_new = _terms(group, beta)
-        ok.append(_g_accepts(log_u[j], log_g_new, log_g))
-        log_g, lpx = jnp.where(ok[j], log_g_new, log_g), jnp.where(ok[j], lpx_new, lpx)
-        kept.append(jnp.where(ok[j], c, old[j]))
-        if j < len(new) - 1:
-            prefix = _single(kept[j]) if prefix is None else _join(prefix, _single(kept[j]), beta)
-    return log_g, lpx, jnp.stack(ok), kept
+    ``cur`` = (log g, log p(x | theta), cols (K, N), (pi, mu, sigma)); returns the state kept
+    (same layout) and whether the proposal was accepted."""
+    lpx, log_g = marginal_terms(cols, beta)
+    ok = jnp.log(jax.random.uniform(key)) < log_g - cur[0]
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), (log_g, lpx, cols, params), cur), ok
 
 
 def tempered_sweep(key, state, x, prior: Prior, n_mh: int, adapt_rate, beta, target_accept: float):
@@ -168,58 +109,52 @@ def tempered_sweep(key, state, x, prior: Prior, n_mh: int, adapt_rate, beta, tar
     z, weights, means, stds, log_step, cols, lpx = state
     k = weights.shape[0]
     k_z, k_w, k_m, k_s, k_fix = jax.random.split(key, 5)
-    # The 2K + 1 uniforms of the corrections in one batched draw (the numbers of one draw per key).
-    log_u = jnp.log(jax.vmap(jax.random.uniform)(jax.random.split(k_fix, 2 * k + 1)))
-    cols = list(cols)
+    k_fix = jax.random.split(k_fix, 2 * k + 1)
     z = sample_assignments(k_z, [beta * c for c in cols])
     counts = jax.ops.segment_sum(jnp.ones_like(x), z, num_segments=k)
     sums = jax.ops.segment_sum(x, z, num_segments=k)
-    group, suffix = _suffixes(cols, beta)
-    log_g = _terms(group, beta)[1]
-    # pi: an exact draw from f's conditional Dirichlet(alpha + beta n_k); it moves every column.
+    cur = (marginal_terms(cols, beta)[1], lpx, cols, (weights, means, stds))
+    # pi: an exact draw from f's conditional Dirichlet(alpha + beta n_k).
     w_new = jax.random.dirichlet(k_w, prior.alpha + beta * counts)
-    new = component_log_probs(x, w_new, means, stds)
-    group_new, suffix_new = _suffixes(new, beta)
-    lpx_new, log_g_new = _terms(group_new, beta)
-    ok_w = _g_accepts(log_u[0], log_g_new, log_g)
-    log_g, lpx = jnp.where(ok_w, log_g_new, log_g), jnp.where(ok_w, lpx_new, lpx)
-    weights = jnp.where(ok_w, w_new, weights)
-    cols, suffix = jax.tree_util.tree_map(lambda a, b: jnp.where(ok_w, a, b), (new, suffix_new), (cols, suffix))
-    # mu_k: exact draws from f's independent Normal conditionals, one component at a time;
-    # column k depends on mu_k alone.
+    cur, ok_w = _g_corrected(k_fix[0], cur, _cols(x, w_new, means, stds), (w_new, means, stds), beta)
+    # mu_k: exact draws from f's independent Normal conditionals, one component at a time.
     loc, var = mean_conditional(prior, beta * counts, beta * sums, stds)
     m_draw = loc + jax.random.normal(k_m, (k,)) * jnp.sqrt(var)
-    new = [component_log_prob(x, weights, m_draw, stds, j) for j in range(k)]
-    log_g, lpx, ok_m, cols = _column_pass(log_u[1:k + 1], log_g, lpx, cols, new, suffix, beta)
-    means = jnp.where(ok_m, m_draw, means)
+    ok_m = []
+    for j in range(k):
+        c, (w, m, s) = cur[2:]
+        m = m.at[j].set(m_draw[j])
+        cur, ok = _g_corrected(k_fix[1 + j], cur, c.at[j].set(component_log_prob(x, w, m, s, j)), (w, m, s), beta)
+        ok_m.append(ok)
+    cols, (weights, means, stds) = cur[2:]
 
     # sigma: n_mh random-walk MH steps on log sigma_k for f, all components at once (f's
     # sigma_k are independent given z, pi, mu: a power of a reversible kernel, reversible).
-    def mh(carry, noise):
+    def mh(carry, key_t):
         s, s_cols, target = carry
-        prop = s * jnp.exp(jnp.exp(log_step) * noise[0])
+        k_prop, k_acc = jax.random.split(key_t)
+        prop = s * jnp.exp(jnp.exp(log_step) * jax.random.normal(k_prop, (k,)))
         p_cols = _cols(x, weights, means, prop)
         new = _std_target(p_cols, z, prop, prior, beta)
         log_ratio = jnp.where(jnp.isnan(new), -jnp.inf, new - target)
-        accept = noise[1] < log_ratio
+        accept = jnp.log(jax.random.uniform(k_acc, (k,))) < log_ratio
         s_cols = jnp.where(accept[:, None], p_cols, s_cols)  # column k depends on sigma_k only
         carry = (jnp.where(accept, prop, s), s_cols, jnp.where(accept, new, target))
         return carry, jnp.minimum(1.0, jnp.exp(log_ratio))
 
-    # Every step's normals and uniforms drawn up front, each in one batched draw.
-    k_prop, k_acc = jax.vmap(jax.random.split, out_axes=1)(jax.random.split(k_s, n_mh))
-    noise = (jax.vmap(lambda kt: jax.random.normal(kt, (k,)))(k_prop),
-             jnp.log(jax.vmap(lambda kt: jax.random.uniform(kt, (k,)))(k_acc)))
     target = _std_target(cols, z, stds, prior, beta)
-    (s_prop, cols_prop, _), acc_prob = jax.lax.scan(mh, (stds, jnp.stack(cols), target), noise)
+    (s_prop, cols_prop, _), acc_prob = jax.lax.scan(mh, (stds, cols, target), jax.random.split(k_s, n_mh))
     # ... then g's correction for each sigma_k in turn (its proposal does not depend on the others).
-    _, suffix = _suffixes(cols, beta)
-    _, lpx, ok_s, cols = _column_pass(log_u[k + 1:], log_g, lpx, cols, list(cols_prop), suffix, beta)
-    stds = jnp.where(ok_s, s_prop, stds)
+    ok_s = []
+    for j in range(k):
+        c, (w, m, s) = cur[2:]
+        cur, ok = _g_corrected(k_fix[1 + k + j], cur, c.at[j].set(cols_prop[j]), (w, m, s.at[j].set(s_prop[j])), beta)
+        ok_s.append(ok)
+    _, lpx, cols, (weights, means, stds) = cur
     acc = acc_prob.mean(axis=0)
     log_step = log_step + adapt_rate * (acc - target_accept)
-    fixed = jnp.stack([jnp.mean(jnp.concatenate([ok_w[None], ok_m]).astype(x.dtype)), jnp.mean(ok_s.astype(x.dtype))])
-    return (z, weights, means, stds, log_step, jnp.stack(cols), lpx), acc, fixed
+    fixed = jnp.stack([jnp.mean(jnp.stack([ok_w, *ok_m]).astype(x.dtype)), jnp.mean(jnp.stack(ok_s).astype(x.dtype))])
+    return (z, weights, means, stds, log_step, cols, lpx), acc, fixed
 
 
 def swap_log_ratio(betas: jax.Array, lpx: jax.Array) -> jax.Array:
