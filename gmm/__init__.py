@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "ImportanceResult": "inference.importance_result", "importance_sampling": "inference.importance",
     "NutsPosterior": "inference.nuts", "nuts": "inference.nuts",
     "DPPosterior": "inference.dpmm", "dp_gibbs": "inference.dpmm",
+    "VIPosterior": "inference.vi_result",
     # model choice
     "EvidenceEstimate": "model_choice.evidence_result", "KPosterior": "model_choice.evidence_result",
     "exact_log_marginal_likelihood": "model_choice.evidence",
@@ -88,6 +89,7 @@ if TYPE_CHECKING:  # what static tools and editors see: the names, eagerly
     from gmm.inference.importance import importance_sampling
     from gmm.inference.importance_result import ImportanceResult
     from gmm.inference.nuts import NutsPosterior, nuts
+    from gmm.inference.vi_result import VIPosterior
     from gmm.model_choice.binned import binned_log_likelihood, binned_log_prob, data_resolution
     from gmm.model_choice.evidence import exact_log_marginal_likelihood, log_marginal_likelihood, posterior_over_k
     from gmm.model_choice.evidence_result import EvidenceEstimate, KPosterior

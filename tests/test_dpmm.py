@@ -348,9 +348,9 @@ def _posterior_with_clusters(seed: int = 0):
 
 
 def test_predictive_density_in_chunks_is_the_whole_grid_formula(monkeypatch):
-    """The grid is taken in chunks (gmm.inference.gibbs_posterior.grid_step): with chunks of one or
+    """The grid is taken in chunks (gmm.inference.posterior_draws.grid_step): with chunks of one or
     two points the mean and band are the per-draw formula evaluated on the whole grid at once."""
-    from gmm.inference import dpmm, gibbs_posterior
+    from gmm.inference import dpmm, posterior_draws
 
     post = _posterior_with_clusters()
     grid = np.linspace(-15.0, 15.0, 37)
@@ -362,7 +362,7 @@ def test_predictive_density_in_chunks_is_the_whole_grid_formula(monkeypatch):
     np.testing.assert_allclose(mean, dens.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(band, np.quantile(dens, (0.1, 0.9), axis=0), rtol=1e-12)
     for values in (1, 300):  # one grid point per chunk, then two (200 values per point)
-        monkeypatch.setattr(gibbs_posterior, "_CHUNK_VALUES", values)
+        monkeypatch.setattr(posterior_draws, "_CHUNK_VALUES", values)
         chunked, *chunked_band = post.predictive_density(grid, quantiles=(0.1, 0.9))
         np.testing.assert_allclose(chunked, mean, rtol=1e-12)
         np.testing.assert_allclose(chunked_band, band, rtol=1e-12)

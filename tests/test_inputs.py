@@ -397,19 +397,19 @@ def test_every_real_float_dtype_is_data_and_masked_values_are_refused():
 def test_predictive_density_is_computed_in_chunks(monkeypatch):
     import tracemalloc
 
-    from gmm.inference import gibbs_posterior
+    from gmm.inference import posterior_draws
     from test_inputs_entry_points import GIBBS1, GIBBS2
 
     grid1, grid2 = np.linspace(-4, 4, 301), np.stack(np.meshgrid(np.linspace(-3, 3, 9), [0.0, 1.0]), -1).reshape(-1, 2)
     whole = [post.predictive_density(g, quantiles=(0.1, 0.9)) for post, g in ((GIBBS1, grid1), (GIBBS2, grid2))]
-    monkeypatch.setattr(gibbs_posterior, "_CHUNK_VALUES", 1000)  # chunks of 8 points (60 draws, K = 2)
+    monkeypatch.setattr(posterior_draws, "_CHUNK_VALUES", 1000)  # chunks of 8 points (60 draws, K = 2)
     for post, g, ref in ((GIBBS1, grid1, whole[0]), (GIBBS2, grid2, whole[1])):
         for got, want in zip(post.predictive_density(g, quantiles=(0.1, 0.9)), ref):
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
-    d = gibbs_posterior.mixture_densities(GIBBS1.weights, GIBBS1.means, GIBBS1.stds, grid1)
+    d = posterior_draws.mixture_densities(GIBBS1.weights, GIBBS1.means, GIBBS1.stds, grid1)
     np.testing.assert_allclose(d.mean(axis=0), whole[0][0], rtol=1e-12)
     # 10^5 grid points, 60 draws: unchunked, each temporary would hold 96 MB.
-    monkeypatch.setattr(gibbs_posterior, "_CHUNK_VALUES", 12_000)
+    monkeypatch.setattr(posterior_draws, "_CHUNK_VALUES", 12_000)
     tracemalloc.start()
     try:
         GIBBS1.predictive_density(np.linspace(-4, 4, 100_000))

@@ -216,6 +216,7 @@ NOT_TABULATED = {
     "KPosterior": "a result; summary() takes no input (test_summaries_of_results_run)",
     "GibbsPosterior": "RESULT_POINTS and RESULT_ARGS", "NutsPosterior": "RESULT_POINTS and RESULT_ARGS",
     "DPPosterior": "RESULT_POINTS and RESULT_ARGS", "ImportanceResult": "RESULT_ARGS (to_arviz's key)",
+    "VIPosterior": "tests/test_vi_result.py (its evidence methods); the rest is PosteriorDraws, as GibbsPosterior",
     "Prior": "tests/test_models.py (its fields); Prior.from_data in NO_KEY",
     "NIWPrior": "test_niw_prior_refuses_non_real_fields; from_data in NO_KEY_ND",
     "bayesian_gmm": "a GenJAX program (traced arguments)", "bayesian_gmm_marginal": "a GenJAX program",

@@ -2,6 +2,7 @@
 
 - ``gmm.inference.gibbs``                :func:`~gmm.gibbs`, for any D (dispatch and checks)
 - ``gmm.inference.gibbs_posterior``      its result, :class:`~gmm.GibbsPosterior`
+- ``gmm.inference.posterior_draws``      what every result made of draws offers (predictive density, ArviZ)
 - ``gmm.inference.sweep``                one Gibbs sweep on the line, in chunks on large data
 - ``gmm.inference.tempering``            parallel tempering: rungs, swaps, the adaptive ladder
 - ``gmm.inference.gibbs_conjugate``      the conjugate sampler in D dimensions (with tempering)
@@ -13,6 +14,8 @@
 - ``gmm.inference.nuts``                 the NumPyro NUTS reference
 - ``gmm.inference.dpmm``                 :func:`~gmm.dp_gibbs` (Neal's Algorithm 8 on the line)
 - ``gmm.inference.dp_collapsed``         the collapsed Algorithm 3 under a NIW prior, any D
+- ``gmm.inference.vi_result``            variational fits' result, :class:`~gmm.VIPosterior`, with the
+                                            importance-weighted bound and IS with q
 """
 
 from gmm._util import lazy_submodules

@@ -45,7 +45,7 @@ from gmm._util.validation import as_data, check_key, check_positive_int
 from gmm.models.crp import cluster_params, dp_point
 from gmm.diagnostics import ess as _ess, rhat as _rhat, to_datatree, warn_if_unconverged
 from gmm.inference.gibbs_conjugate import check_spread
-from gmm.inference.gibbs_posterior import MAX_DRAWS, check_quantiles, grid_step, mixture_densities
+from gmm.inference.posterior_draws import MAX_DRAWS, check_quantiles, grid_step, mixture_densities
 from gmm.inference.scoring import quiet_tfp as _quiet_tfp, standardised_prior
 from gmm.models.generative import Prior, mean_conditional, resolve_prior, std_quantile
 from gmm.models.niw import NIWPrior
@@ -313,7 +313,7 @@ class DPPosterior:
         ``quantiles=(lo, hi)``, also the pointwise lo and hi quantiles of the per-draw
         densities (a credible band): returns (mean, lower, upper), as
         :meth:`gmm.GibbsPosterior.predictive_density` does.
-        The grid is taken in chunks (``gmm.inference.gibbs_posterior.grid_step``), so the
+        The grid is taken in chunks (``gmm.inference.posterior_draws.grid_step``), so the
         temporaries stay near 32 MiB whatever G.
         """
         if self.covariances is not None:

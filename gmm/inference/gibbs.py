@@ -26,7 +26,8 @@ from gmm.inference import gibbs_conjugate as conjugate
 from gmm import diagnostics
 from gmm.inference import sweep as _sweep
 from gmm.inference import tempering
-from gmm.inference.gibbs_posterior import GibbsPosterior, mixture_densities
+from gmm.inference.gibbs_posterior import GibbsPosterior
+from gmm.inference.posterior_draws import mixture_densities
 from gmm._util.numerics import numpy_rng
 from gmm.inference.scoring import quiet_tfp, standardise
 from gmm._util.validation import (
