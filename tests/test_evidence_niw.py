@@ -11,6 +11,7 @@ import math
 import warnings
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy import stats
@@ -196,3 +197,25 @@ def test_importance_sampling_warns_when_its_ess_is_too_low():
         warnings.simplefilter("error")
         assert math.isfinite(gmm.log_marginal_likelihood(jax.random.key(0), X8, 2, prior=TIGHT, method="is",
                                                          n_particles=50_000).log_evidence_stderr)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_exact_posterior_draws_give_the_exact_predictive_density(d):
+    """E[sum_k pi_k N(y | mu_k, Sigma_k) | x] over the exact draws is p(x, y | K) / p(x | K), the ratio of two
+    exact evidences, within Monte Carlo error; every draw is sorted and on the simplex."""
+    from gmm.model_choice.collapsed import exact_posterior_draws
+    from gmm.inference.vi_result import _log_normal
+
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.normal(0.0, 1.0, (3, d)), rng.normal(4.0, 1.0, (3, d))])
+    y = np.full(d, 1.5)
+    prior = gmm.NIWPrior(1.0, np.full(d, 2.0), 0.2, d + 2.0, np.eye(d))
+    draws = exact_posterior_draws(jax.random.key(0), x, 2, prior=prior, n_draws=20_000)
+    assert np.allclose(draws["weights"].sum(axis=1), 1.0) and np.all(np.diff(draws["means"][..., 0], axis=1) >= 0)
+    with jax.enable_x64(True):
+        comp = np.asarray(_log_normal(jnp.asarray(y), jnp.asarray(draws["means"]),
+                                      jnp.linalg.cholesky(jnp.asarray(draws["covariances"]))))
+    dens = (draws["weights"] * np.exp(comp)).sum(axis=1)
+    exact = math.exp(gmm.exact_log_marginal_likelihood(np.vstack([x, y]), 2, prior=prior)
+                     - gmm.exact_log_marginal_likelihood(x, 2, prior=prior))
+    assert abs(dens.mean() - exact) < 4 * dens.std() / math.sqrt(dens.size), (dens.mean(), exact)

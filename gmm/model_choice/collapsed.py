@@ -130,6 +130,36 @@ def _subset_table(y: np.ndarray, prior: NIWPrior) -> np.ndarray:
     return out
 
 
+def _partition_log_terms(y: np.ndarray, prior_y: NIWPrior, k: int, max_partitions: int):
+    """Every set partition of the N points into at most K blocks (restricted growth strings, (P, N)) and
+    log of its summand in p(x | K) without the constant Gamma(K alpha) / Gamma(N + K alpha) (see
+    :func:`exact_log_evidence`), (P,); y and prior_y standardised. Raises when P > ``max_partitions``."""
+    n = y.shape[0]
+    count = n_partitions(n, k, max_partitions)
+    if count > max_partitions:
+        raise ValueError(
+            f"exact enumeration of {n} points into at most K={k} blocks needs more than "
+            f"max_assignments = {max_partitions} set partitions (the limit for (N, D) data; default "
+            f"MAX_EXACT_PARTITIONS = {MAX_EXACT_PARTITIONS}). Use log_marginal_likelihood(..., method='smc')."
+        )
+    table = _subset_table(y, prior_y)
+    alpha = float(prior_y.alpha)
+    bits = 1 << np.arange(n, dtype=np.int64)
+    parts = set_partitions(n, max_blocks=k)
+    log_terms = np.empty(parts.shape[0])
+    for start in range(0, parts.shape[0], _CHUNK):
+        member = parts[start : start + _CHUNK, None, :] == np.arange(k)[None, :, None]  # (C, K, N)
+        counts = member.sum(axis=2)
+        used = counts > 0
+        b = used.sum(axis=1)
+        log_terms[start : start + _CHUNK] = (
+            np_gammaln(k + 1.0) - np_gammaln(k - b + 1.0)  # labellings per partition
+            + np.where(used, np_gammaln(counts + alpha) - np_gammaln(alpha), 0.0).sum(axis=1)
+            + table[(member * bits).sum(axis=2)].sum(axis=1)
+        )
+    return parts, log_terms
+
+
 def exact_log_evidence(
     data: np.ndarray, k: int, prior: NIWPrior, max_partitions: int = MAX_EXACT_PARTITIONS
 ) -> EvidenceEstimate:
@@ -155,32 +185,86 @@ def exact_log_evidence(
             value = float(_block_log_marginals(jnp.ones((1, n)), jnp.asarray(y), _as_jax(prior_y))[0])
         return EvidenceEstimate(n_components=1, log_evidence=value - log_jac, log_evidence_stderr=0.0,
                                 method="exact")
-    count = n_partitions(n, k, max_partitions)
-    if count > max_partitions:
-        raise ValueError(
-            f"exact enumeration of {n} points into at most K={k} blocks needs more than "
-            f"max_assignments = {max_partitions} set partitions (the limit for (N, D) data; default "
-            f"MAX_EXACT_PARTITIONS = {MAX_EXACT_PARTITIONS}). Use log_marginal_likelihood(..., method='smc')."
-        )
-    table = _subset_table(y, prior_y)
-    alpha = float(prior_y.alpha)
-    bits = 1 << np.arange(n, dtype=np.int64)
-    const = float(np_gammaln(k * alpha) - np_gammaln(n + k * alpha))
-    parts = set_partitions(n, max_blocks=k)
-    block_lse = []
-    for start in range(0, parts.shape[0], _CHUNK):
-        member = parts[start : start + _CHUNK, None, :] == np.arange(k)[None, :, None]  # (C, K, N)
-        counts = member.sum(axis=2)
-        used = counts > 0
-        b = used.sum(axis=1)
-        log_terms = (
-            np_gammaln(k + 1.0) - np_gammaln(k - b + 1.0)  # labellings per partition
-            + np.where(used, np_gammaln(counts + alpha) - np_gammaln(alpha), 0.0).sum(axis=1)
-            + table[(member * bits).sum(axis=2)].sum(axis=1)
-        )
-        block_lse.append(np_logsumexp(log_terms))
-    value = const + float(np_logsumexp(block_lse)) - log_jac
+    _, log_terms = _partition_log_terms(y, prior_y, k, max_partitions)
+    const = float(np_gammaln(k * float(prior_y.alpha)) - np_gammaln(n + k * float(prior_y.alpha)))
+    value = const + float(np_logsumexp(log_terms)) - log_jac
     return EvidenceEstimate(n_components=k, log_evidence=value, log_evidence_stderr=0.0, method="exact")
+
+
+def exact_posterior_draws(key: jax.Array, x: Any, n_components: int, *, prior: NIWPrior | None = None,
+                          n_draws: int = 4000, max_assignments: int = MAX_EXACT_PARTITIONS) -> dict[str, np.ndarray]:
+    """Independent draws from the exact posterior p(pi, mu, Sigma | x, K) of the NIW mixture, for small data.
+
+    p(theta | x) = sum_z p(z | x) p(theta | z, x): a partition of the points is drawn with its exact
+    posterior probability (the summands of :func:`exact_log_evidence`), the blocks get a uniformly random
+    labelling among the K! / (K - b)!, then pi ~ Dirichlet(alpha + n_k) and each (mu_k, Sigma_k) from its
+    conjugate NIW posterior (the prior for an empty component). No Markov chain is involved, so the draws are
+    a reference that does not depend on mixing: every mode gets its exact share. Components are then sorted
+    by the first coordinate of their means (as :func:`gmm.gibbs` relabels).
+
+    Args:
+        key: a ``jax.random`` key.
+        x: observations, shape (N,) or (N, D), finite numbers.
+        n_components: K, an integer in [1, N].
+        prior: a :class:`gmm.NIWPrior` (None: :meth:`gmm.NIWPrior.from_data`).
+        n_draws: an integer in [1, 1,000,000].
+        max_assignments: refuse when there are more set partitions into at most K blocks than this.
+
+    Returns:
+        ``{"weights": (S, K), "means": (S, K, D), "covariances": (S, K, D, D)}``, float64, data units.
+    """
+    from scipy import stats
+
+    from gmm._util.validation import check_n_components, check_positive_int
+
+    data = as_data(x, ndim=None)
+    data = data[:, None] if data.ndim == 1 else data
+    prior = NIWPrior.from_data(data) if prior is None else check_niw_prior(prior, data.shape[1])
+    n, d = data.shape
+    k = check_n_components(n_components, n)
+    n_draws = check_positive_int(n_draws, "n_draws", maximum=1_000_000)
+    max_assignments = check_positive_int(max_assignments, "max_assignments")
+    rng = numpy_rng(key)
+    y, prior_y, _ = _standardised(data, prior)
+    if k == 1:
+        parts, log_terms = np.zeros((1, n), np.int32), np.zeros(1)
+    else:
+        parts, log_terms = _partition_log_terms(y, prior_y, k, max_assignments)
+    picked = rng.choice(parts.shape[0], size=n_draws, p=np.exp(log_terms - np_logsumexp(log_terms)))
+    alpha = float(prior.alpha)
+    m0, psi0 = np.asarray(prior.mean_loc, np.float64), np.asarray(prior.scale_matrix, np.float64)
+    w = np.empty((n_draws, k))
+    mu = np.empty((n_draws, k, d))
+    cov = np.empty((n_draws, k, d, d))
+    for p, rows in _groups(picked):
+        c = rows.size
+        slots = parts[p][:, None] == np.arange(k)[None, :]  # (N, K): block j in slot j, the rest empty
+        counts = slots.sum(axis=0).astype(np.float64)
+        s1, s2 = slots.T @ data, np.einsum("nk,nd,ne->kde", slots, data, data)
+        kappa_n = float(prior.kappa) + counts
+        m_n = (float(prior.kappa) * m0 + s1) / kappa_n[:, None]
+        psi_n = psi0 + s2 + float(prior.kappa) * np.outer(m0, m0) - kappa_n[:, None, None] * np.einsum(
+            "kd,ke->kde", m_n, m_n)
+        slot_w = rng.dirichlet(alpha + counts, size=c)  # (c, K)
+        slot_cov = np.stack([stats.invwishart(float(prior.dof) + counts[j], 0.5 * (psi_n[j] + psi_n[j].T)).rvs(
+            size=c, random_state=rng).reshape(c, d, d) for j in range(k)], axis=1)  # (c, K, D, D)
+        chol = np.linalg.cholesky(slot_cov / kappa_n[None, :, None, None])
+        slot_mu = m_n[None] + np.einsum("ckde,cke->ckd", chol, rng.standard_normal((c, k, d)))
+        perm = np.argsort(rng.random((c, k)), axis=1)  # a uniform labelling of the slots
+        w[rows] = np.take_along_axis(slot_w, perm, axis=1)
+        mu[rows] = np.take_along_axis(slot_mu, perm[:, :, None], axis=1)
+        cov[rows] = np.take_along_axis(slot_cov, perm[:, :, None, None], axis=1)
+    order = np.argsort(mu[:, :, 0], axis=1)
+    return {"weights": np.take_along_axis(w, order, axis=1),
+            "means": np.take_along_axis(mu, order[..., None], axis=1),
+            "covariances": np.take_along_axis(cov, order[..., None, None], axis=1)}
+
+
+def _groups(labels: np.ndarray):
+    """(value, indices of the entries equal to it) for each distinct value of a 1-D integer array."""
+    order = np.argsort(labels, kind="stable")
+    values, starts = np.unique(labels[order], return_index=True)
+    return zip(values, np.split(order, starts[1:]))
 
 
 # ---------------------------------------------------------------------------
@@ -374,5 +458,5 @@ def posterior_over_k_nd(key, data, ks, prior, method, max_exact, settings) -> KP
     return k_posterior(ks, estimates)
 
 
-__all__ = ["MAX_EXACT_PARTITIONS", "MIN_IS_ESS", "estimate", "exact_log_evidence", "is_log_evidence",
+__all__ = ["MAX_EXACT_PARTITIONS", "MIN_IS_ESS", "estimate", "exact_log_evidence", "exact_posterior_draws", "is_log_evidence",
            "n_partitions", "posterior_over_k_nd", "resolve_data", "smc_log_evidence"]
