@@ -95,6 +95,9 @@ def test_draws_and_summaries_have_the_sampler_shapes():
     assert fit.weights.shape == (1, 50, 2) and fit.means.shape == (1, 50, 2, 2) and fit.stds is None
     assert fit.predictive_density(X2).shape == (5,)
     assert fit.to_arviz()["posterior"]["means"].shape == (1, 50, 2, 2)
+    rows = {r["parameter"]: r for r in fit.summary()}
+    assert len(rows) == 2 + 4 + 6 and rows["means[1, 0]"]["mean"] == fit.means[0, :, 1, 0].mean()
+    assert rows["covariances[0, 0, 1]"]["ess"] == 50 and np.isnan(rows["weights[0]"]["rhat"])
     fit1 = _fit_from_prior(jax.random.key(3), X1, gmm.NIWPrior.from_data(X1), 2, n_draws=50)
     assert fit1.means.shape == (1, 50, 2) and fit1.stds.shape == (1, 50, 2) and fit1.data.shape == (5,)
     mean, lo, hi = fit1.predictive_density(np.linspace(8, 16, 7), quantiles=(0.1, 0.9))

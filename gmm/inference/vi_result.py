@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln, logsumexp, multigammaln
 
+from gmm import diagnostics
 from gmm._util.validation import check_positive_int
 from gmm.inference.posterior_draws import PosteriorDraws
 from gmm.model_choice.evidence_result import EvidenceEstimate, importance_error_bar
@@ -202,6 +203,16 @@ class VIPosterior(PosteriorDraws):
     def n_iter(self) -> int:
         """Sweeps (CAVI) or optimisation steps (ADVI) taken."""
         return int(self.elbo.shape[0])
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per scalar parameter of q (for covariances the upper triangle), as the samplers'
+        ``summary()``: name, mean, sd, 2.5% and 97.5% quantiles over the stored draws of q, mcse = sd /
+        sqrt(S) (independent draws: ess = S; rhat is NaN, there being no chains to compare)."""
+        s = self.weights.shape[1]
+        draws = {name: getattr(self, name) for name in self.params}
+        nan = {name: np.full(a.shape[2:], np.nan) for name, a in draws.items()}
+        ess = {name: np.full(a.shape[2:], float(s)) for name, a in draws.items()}
+        return diagnostics.summary(draws, nan, ess, ess)
 
     def _data_2d(self) -> np.ndarray:
         return self.data[:, None] if self.data.ndim == 1 else self.data
