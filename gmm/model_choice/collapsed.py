@@ -196,7 +196,7 @@ def exact_posterior_draws(key: jax.Array, x: Any, n_components: int, *, prior: N
     """Independent draws from the exact posterior p(pi, mu, Sigma | x, K) of the NIW mixture, for small data.
 
     p(theta | x) = sum_z p(z | x) p(theta | z, x): a partition of the points is drawn with its exact
-    posterior probability (the summands of :func:`exact_log_evidence`), the blocks get a uniformly random
+    posterior probability (the summands of ``exact_log_evidence``), the blocks get a uniformly random
     labelling among the K! / (K - b)!, then pi ~ Dirichlet(alpha + n_k) and each (mu_k, Sigma_k) from its
     conjugate NIW posterior (the prior for an empty component). No Markov chain is involved, so the draws are
     a reference that does not depend on mixing: every mode gets its exact share. Components are then sorted
