@@ -18,6 +18,7 @@ from scipy.special import gammaln, logsumexp
 
 import gmm
 from gmm.inference import advi as A
+from gmm.inference import advi_q
 
 FIT = dict(family="mean_field", estimator="reparam", n_steps=2000, learning_rate=0.05, n_particles=4)
 TINY = np.array([-2.1, -1.8, -2.3, 1.7, 2.2, 2.0])
@@ -33,7 +34,8 @@ def _log_joint(x, prior, w, m, s):
     k = w.shape[1]
     a, b = prior.std_params
     lp = gammaln(k * prior.alpha) - k * gammaln(prior.alpha) + (prior.alpha - 1) * np.log(w).sum(1)
-    lp += stats.norm.logpdf(m, prior.mean_loc, prior.mean_scale).sum(1) + stats.gamma.logpdf(s, a, scale=1 / b).sum(1)
+    lp += stats.norm.logpdf(m, prior.mean_loc, prior.mean_scale).sum(1)
+    lp += stats.gamma.logpdf(s, a, scale=1 / b).sum(1)
     comp = np.log(w)[:, None, :] + stats.norm.logpdf(x[None, :, None], m[:, None, :], s[:, None, :])
     return lp + logsumexp(comp, axis=2).sum(1)
 
@@ -58,7 +60,8 @@ GAUSSIANS = {
 
 
 def _closed_form_elbo(params, family, lam, b):
-    """E_q[log p(u)] + H(q) for q = N(m, L L^T): -(tr(Lam S) + m' Lam m) / 2 + b' m + sum log diag L + const."""
+    """E_q[log p(u)] + H(q) for q = N(m, L L^T):
+    -(tr(Lam S) + m' Lam m) / 2 + b' m + sum log diag L + const."""
     m, tril = params["loc"], A.scale_tril(params, family)
     s = tril @ tril.T
     return -0.5 * (jnp.trace(lam @ s) + m @ lam @ m) + b @ m + jnp.sum(jnp.log(jnp.diag(tril)))
@@ -75,8 +78,8 @@ def test_gradient_estimates_are_unbiased(family, estimator):
         params = {name: jnp.asarray(v, jnp.float64) for name, v in params.items()}
         elbo = A.make_elbo(lambda u: -0.5 * u @ lam @ u + b @ u, b.size, family, estimator)
         n = 20_000
-        draws = jax.jit(jax.vmap(seed(elbo.grad_estimate), in_axes=(0, None)))(jax.random.split(jax.random.key(0), n),
-                                                                            params)
+        keys = jax.random.split(jax.random.key(0), n)
+        draws = jax.jit(jax.vmap(seed(elbo.grad_estimate), in_axes=(0, None)))(keys, params)
         exact = jax.grad(_closed_form_elbo)(params, family, lam, b)
         est, ref = np.asarray(A.flat_params(draws, family)), np.asarray(A.flat_params(exact, family))
     se = est.std(axis=0, ddof=1) / math.sqrt(n)
@@ -103,7 +106,7 @@ def test_log_q_integrates_to_one_in_the_priors_measure(k):
     tril = np.tril(rng.normal(0, 0.1, (p, p)), -1) + np.diag(np.full(p, 0.4))
     for factors in ({"loc": loc, "scale": np.full(p, 0.4)}, {"loc": loc, "scale_tril": tril}):
         for symmetrise in (False, True):
-            ratio = np.exp(A.log_q_theta(np.log(w), mu, np.log(sd), factors, symmetrise) - log_prior)
+            ratio = np.exp(advi_q.log_q_theta(np.log(w), mu, np.log(sd), factors, symmetrise) - log_prior)
             assert abs(ratio.mean() - 1) < 4 * ratio.std() / math.sqrt(n), (list(factors), symmetrise)
 
 
@@ -113,8 +116,9 @@ def test_tiny_data_elbo_below_exact_evidence_and_importance_sampling_matches_it(
     tail = fit.elbo[-200:]
     assert tail.mean() + 3 * tail.std() / math.sqrt(tail.size) < exact
     # The optimiser's estimate (GenJAX assess) is the ELBO of the sampler's q with an independent log joint.
-    w, m, s, _ = _draws(A.make_sampler(fit.factors, 2, symmetrise=False), jax.random.key(1), 200_000)
-    log_w = _log_joint(TINY, TINY_PRIOR, w, m, s) - A.log_q_theta(np.log(w), m, np.log(s), fit.factors, False)
+    w, m, s, _ = _draws(advi_q.make_sampler(fit.factors, 2, symmetrise=False), jax.random.key(1), 200_000)
+    log_q = advi_q.log_q_theta(np.log(w), m, np.log(s), fit.factors, symmetrise=False)
+    log_w = _log_joint(TINY, TINY_PRIOR, w, m, s) - log_q
     assert abs(log_w.mean() - tail.mean()) < 0.05
     # q covers one labelling: importance sampling with it finds about p(x) / 2! ...
     assert logsumexp(log_w) - math.log(log_w.size) < exact - 0.5
@@ -160,7 +164,8 @@ def test_results_are_in_data_units():
     x = np.asarray(gmm.datasets.bento(), np.float64)
     prior = gmm.Prior()
     a, b = 1e6, 1000.0
-    moved = gmm.Prior(prior.alpha, a + b * prior.mean_loc, b * prior.mean_scale, prior.std_shape, prior.std_rate / b)
+    moved = gmm.Prior(prior.alpha, a + b * prior.mean_loc, b * prior.mean_scale, prior.std_shape,
+                      prior.std_rate / b)
     one, two = _fit(jax.random.key(3), x, 2, prior), _fit(jax.random.key(3), a + b * x, 2, moved)
     np.testing.assert_allclose(two.factors["loc"][1:3], a + b * one.factors["loc"][1:3], rtol=1e-9)
     np.testing.assert_allclose(two.factors["loc"][3:], one.factors["loc"][3:] + math.log(b), atol=1e-6)
@@ -197,6 +202,7 @@ def test_advi_returns_a_vi_posterior_reproducibly():
     (dict(n_steps=2.5), "n_steps"),
     (dict(learning_rate=-0.1), "learning_rate"),
     (dict(learning_rate=float("nan")), "learning_rate"),
+    (dict(learning_rate=1e3), "diverged with learning_rate"),
     (dict(n_particles=0), "n_particles"),
     (dict(n_draws=0), "n_draws"),
     (dict(prior="chapter 5"), "prior"),
@@ -211,10 +217,20 @@ def test_bad_input_is_refused_clearly(kwargs, match):
 
 def test_gradient_samples_refuses_bad_params():
     good = {"loc": np.zeros(5), "scale": np.ones(5)}
-    for params, match in [({"loc": np.zeros(5)}, "params"), ({"loc": np.zeros(4), "scale": np.ones(4)}, "shape"),
+    for params, match in [({"loc": np.zeros(5)}, "params"),
+                          ({"loc": np.zeros(4), "scale": np.ones(4)}, "shape"),
                           ({"loc": np.zeros(5), "scale": -np.ones(5)}, "positive"),
                           (good | {"loc": np.full(5, np.nan)}, "finite")]:
         with pytest.raises(ValueError, match=match):
             A.gradient_samples(jax.random.key(0), TINY, 2, params)
     with pytest.raises(ValueError, match="scale_tril"):
         A.gradient_samples(jax.random.key(0), TINY, 2, good, family="full_rank")
+
+
+def test_convergence_rule():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 1.0, 1000)
+    assert A.converged_rule(-50 + noise, 20)  # flat, however noisy
+    assert not A.converged_rule(-50 + np.linspace(-5, 0, 1000) + 0.1 * noise, 20)  # rising 0.5 per window
+    assert A.converged_rule(-50 + np.linspace(-5, 0, 1000) + 0.1 * noise, 100)  # < 0.01 nats per point
+    assert not A.converged_rule(np.r_[noise[:-1], np.nan], 20) and not A.converged_rule(noise[:19], 20)

@@ -10,7 +10,8 @@ coordinates (P = 3K - 1 of them)
 mean-field (diagonal) or full-rank (Cholesky factor with a positive diagonal); theta = T(u) with
 pi = softmax(v, 0), sigma = exp(log sigma), and
 
-    ELBO(q) = E_q[log p(x, T(u)) + log |det J_T(u)| - log q(u)],   log |det J_T| = sum_k log pi_k + sum_k log sigma_k
+    ELBO(q) = E_q[log p(x, T(u)) + log |det J_T(u)| - log q(u)],
+    log |det J_T(u)| = sum_k log pi_k + sum_k log sigma_k
 
 (the softmax with its last logit fixed at 0 has Jacobian determinant prod_{k=1}^K pi_k on
 (pi_1 .. pi_{K-1})). ADEV turns this ``@expectation`` program into unbiased gradient estimates,
@@ -29,7 +30,6 @@ import math
 import warnings
 from dataclasses import dataclass
 from functools import partial
-from itertools import permutations
 from typing import Any, Callable
 
 import jax
@@ -39,6 +39,7 @@ import numpy as np
 from gmm._util.numerics import robust_scale
 from gmm._util.validation import (ConvergenceWarning, as_real_array, check_key, check_n_components,
                                   check_positive, check_positive_int)
+from gmm.inference.advi_q import log_q_theta, make_sampler, mean_responsibilities
 from gmm.models.generative import Prior, bayesian_gmm_marginal, check_prior_on_data, const, resolve_prior
 
 FAMILIES = ("mean_field", "full_rank")
@@ -48,8 +49,6 @@ MAX_STEPS, MAX_PARTICLES = 1_000_000, 4096
 # Convergence: the mean ELBO over the last 10% of the steps rose over the previous 10% by less than
 # TOL nats per point, plus twice the Monte Carlo standard error of that rise.
 TOL = 1e-2
-# The label-symmetrised density of q (see make_sampler) sums over all K! relabellings up to this K.
-MAX_SYMMETRISED_K = 6
 
 
 def coordinate_names(k: int) -> list[str]:
@@ -109,14 +108,16 @@ def make_elbo(log_joint: Callable[[jax.Array], jax.Array], dim: int, family: str
 
     @expectation
     def elbo(params):
+        if params["loc"].shape != (dim,):  # shapes are static: checked once, while tracing
+            raise ValueError(f"params['loc'] must have shape ({dim},), got {params['loc'].shape}.")
         loc, tril = params["loc"], scale_tril(params, family)
         if family == "mean_field":
             u = (normal_reparam if reparam else normal_reinforce)(loc, jnp.diag(tril))
         else:
-            u = (multivariate_normal_reparam if reparam else multivariate_normal_reinforce)(loc, tril @ tril.T)
+            draw = multivariate_normal_reparam if reparam else multivariate_normal_reinforce
+            u = draw(loc, tril @ tril.T)
         return log_joint(u) - gaussian_log_density(u, loc, tril)
 
-    del dim  # the shapes come from the parameters; kept in the signature for readers
     return elbo
 
 
@@ -205,7 +206,8 @@ def _standardised_prior64(prior: Prior, loc: float, scale: float) -> Prior:
 
 
 def _unit_map(k: int, loc: float, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """(a, d) with u_data = a + d * u_std: the logits stay, mu = loc + scale mu', log sigma = log sigma' + log scale."""
+    """(a, d) with u_data = a + d * u_std: the logits stay, mu = loc + scale mu',
+    log sigma = log sigma' + log scale."""
     a = np.concatenate([np.zeros(k - 1), np.full(k, loc), np.full(k, math.log(scale))])
     d = np.concatenate([np.ones(k - 1), np.full(k, scale), np.ones(k)])
     return a, d
@@ -234,93 +236,6 @@ def from_factors(factors: dict, family: str, k: int, loc: float, scale: float) -
     diag = np.diag(tril)
     return {"loc": jnp.asarray(mean), "log_scale": jnp.asarray(np.log(diag)),
             "unit_tril": jnp.asarray(np.tril(tril / diag[:, None], -1))}
-
-
-# ---------------------------------------------------------------------------
-# q's draws in data units, with their density in the prior's measure
-# ---------------------------------------------------------------------------
-
-
-def _log_normal_np(u: np.ndarray, loc: np.ndarray, tril: np.ndarray) -> np.ndarray:
-    """log N(u; loc, L L^T), u (n, P), float64 NumPy."""
-    from scipy.linalg import solve_triangular
-
-    r = solve_triangular(tril, (u - loc).T, lower=True)
-    return (-0.5 * np.sum(r**2, axis=0) - np.sum(np.log(np.diag(tril)))
-            - 0.5 * loc.size * math.log(2 * math.pi))
-
-
-def _relabelled(log_w: np.ndarray, means: np.ndarray, log_sd: np.ndarray, perm: tuple[int, ...]) -> np.ndarray:
-    """u of the draws with their components relabelled by ``perm`` (component j takes perm[j]), (n, P)."""
-    p = list(perm)
-    return np.concatenate([log_w[:, p[:-1]] - log_w[:, p[-1:]], means[:, p], log_sd[:, p]], axis=1)
-
-
-def log_q_theta(log_w: np.ndarray, means: np.ndarray, log_sd: np.ndarray, factors: dict,
-                symmetrise: bool = True) -> np.ndarray:
-    """log density of theta = (pi_1 .. pi_{K-1}, mu, sigma) (the prior's measure), each row of
-    log_w, means, log_sd (n, K) a draw.
-
-    q's own density is log N(u; loc, L L^T) - sum_k log pi_k - sum_k log sigma_k (change of variables
-    from u). q sits in one of the K! labellings of the posterior, which the model cannot tell apart;
-    with ``symmetrise`` the density is that of q averaged over the K! relabellings,
-    log q_sym(theta) = logsumexp_perm log q(perm theta) - log K!, which covers every labelling, as
-    exact enumeration does. Its draws may be taken from q itself: q_sym and p are both label
-    invariant, so E_q[f(p, q_sym)] = E_{q_sym}[f(p, q_sym)] for any f (importance weights, the
-    IWAE bound). Exact for K <= MAX_SYMMETRISED_K; beyond, the own-labelling term alone,
-    log q(theta) - log K! (a lower bound of log q_sym, tight when the relabelled copies of q do
-    not overlap, as they do not when the components are apart).
-    """
-    k = log_w.shape[1]
-    loc = np.asarray(factors["loc"], np.float64)
-    tril = np.asarray(factors["scale_tril"] if "scale_tril" in factors else np.diag(factors["scale"]), np.float64)
-    jacobian = log_w.sum(axis=1) + log_sd.sum(axis=1)
-    if not symmetrise or k == 1:
-        return _log_normal_np(_relabelled(log_w, means, log_sd, tuple(range(k))), loc, tril) - jacobian
-    perms = list(permutations(range(k))) if k <= MAX_SYMMETRISED_K else [tuple(range(k))]
-    terms = np.stack([_log_normal_np(_relabelled(log_w, means, log_sd, p), loc, tril) for p in perms])
-    from scipy.special import logsumexp
-
-    return logsumexp(terms, axis=0) - math.lgamma(k + 1) - jacobian
-
-
-def make_sampler(factors: dict, k: int, symmetrise: bool = True):
-    """``sampler(key, n) -> (weights (n, K), means (n, K, 1), covariances (n, K, 1, 1), log_q (n,))``
-    from q in data units (:func:`to_factors`), float64; log_q as :func:`log_q_theta`.
-
-    Components are listed by increasing q-mean of mu_k: a fixed relabelling of every draw, which
-    leaves the symmetrised density unchanged and carries q's own density along (without ``symmetrise``
-    log_q is the density of the relabelled q at the relabelled draw)."""
-    loc = np.asarray(factors["loc"], np.float64)
-    tril = np.asarray(factors["scale_tril"] if "scale_tril" in factors else np.diag(factors["scale"]), np.float64)
-    order = np.argsort(loc[k - 1: 2 * k - 1], kind="stable")
-
-    def sampler(key: jax.Array, n: int):
-        with jax.enable_x64(True):
-            eps = np.asarray(jax.random.normal(key, (int(n), loc.size), jnp.float64))
-        u = loc + eps @ tril.T
-        logits = np.concatenate([u[:, : k - 1], np.zeros((u.shape[0], 1))], axis=1)
-        log_w = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-        means, log_sd = u[:, k - 1: 2 * k - 1], u[:, 2 * k - 1:]
-        log_q = log_q_theta(log_w, means, log_sd, factors, symmetrise)
-        log_w, means, log_sd = log_w[:, order], means[:, order], log_sd[:, order]
-        return np.exp(log_w), means[..., None], np.exp(2 * log_sd)[..., None, None], log_q
-
-    return sampler
-
-
-def mean_responsibilities(data: np.ndarray, weights: np.ndarray, means: np.ndarray, stds: np.ndarray,
-                          chunk: int = 256) -> np.ndarray:
-    """Mean over draws of P(z_i = k | theta, x_i): data (N,), parameters (n, K); returns (N, K)."""
-    total = np.zeros((data.size, weights.shape[1]))
-    for s in range(0, weights.shape[0], chunk):
-        w, m, sd = weights[s: s + chunk, None], means[s: s + chunk, None], stds[s: s + chunk, None]
-        with np.errstate(divide="ignore"):
-            logp = np.log(w) - np.log(sd) - 0.5 * ((data[None, :, None] - m) / sd) ** 2
-        logp -= logp.max(axis=2, keepdims=True)
-        p = np.exp(logp)
-        total += (p / p.sum(axis=2, keepdims=True)).sum(axis=0)
-    return total / weights.shape[0]
 
 
 # ---------------------------------------------------------------------------
@@ -353,7 +268,7 @@ class ADVIFit:
 
 
 def _kmeanspp_starts(rng: np.random.Generator, y: np.ndarray, k: int) -> np.ndarray:
-    """K distinct-ish starting means by k-means++ seeding (first uniform, then by squared distance), sorted."""
+    """K starting means by k-means++ seeding (the first uniform, then by squared distance), sorted."""
     centres = [y[rng.integers(y.size)]]
     for _ in range(1, k):
         d2 = np.min((y[:, None] - np.array(centres)[None, :]) ** 2, axis=1)
@@ -479,8 +394,9 @@ def advi(
         (pi_1..pi_{K-1}, mu, sigma) (:func:`log_q_theta`).
 
     Raises:
-        ValueError: on bad arguments, data in D >= 2 dimensions (use ``gmm.cavi``), or a prior
-            float64 cannot represent on the data's scale.
+        ValueError: on bad arguments, data in D >= 2 dimensions (use ``gmm.cavi``), a prior
+            float64 cannot represent on the data's scale, or an optimisation that diverged
+            (a learning_rate far too large).
 
     Warns:
         ConvergenceWarning: when the ELBO was still rising at the end (:func:`converged_rule`).
@@ -490,11 +406,21 @@ def advi(
     n_draws = check_positive_int(n_draws, "n_draws", maximum=1_000_000)
     fit_key, draw_key, assign_key = jax.random.split(key, 3)
     result = fit(fit_key, data, k, prior, family, estimator, n_steps, learning_rate, n_particles)
+    diverged = ValueError(
+        f"the optimisation diverged with learning_rate={learning_rate!r} ({estimator}, {n_particles} "
+        f"particle(s) per step): q's parameters overflowed. Lower learning_rate (the default is "
+        f"{LEARNING_RATE}), or raise n_particles.")
+    if not all(np.all(np.isfinite(a)) for a in result.factors.values()):
+        raise diverged
+    with np.errstate(over="ignore", invalid="ignore"):
+        weights, means, covs, _ = result.sampler(assign_key, n_draws)
+    if not all(np.all(np.isfinite(a)) for a in (weights, means, covs)):
+        raise diverged
     if not result.converged:
-        warnings.warn(f"gmm.advi: the ELBO was still rising over the last 10% of the {n_steps} steps; run more "
-                      "n_steps, or raise n_particles (reinforce) or lower learning_rate when it is noisy.",
+        warnings.warn(f"gmm.advi: the ELBO was still rising over the last 10% of the {n_steps} steps; "
+                      "run more n_steps, or raise n_particles (reinforce) or lower learning_rate when it "
+                      "is noisy.",
                       ConvergenceWarning, stacklevel=2)
-    weights, means, covs, _ = result.sampler(assign_key, n_draws)
     probs = mean_responsibilities(data, weights, means[..., 0], np.sqrt(covs[..., 0, 0]))
     from gmm.inference.vi_result import VIPosterior
 
@@ -511,8 +437,8 @@ def gradient_samples(key: jax.Array, x: Any, n_components: int, params: dict, *,
     with respect to the optimiser's parameters (standardised units, :func:`flat_params`): M = 2P
     (loc, then log scale) for "mean_field", 2P + P (P - 1) / 2 (loc, log of the Cholesky factor's
     diagonal, then the strict lower triangle of the factor with unit diagonal, row by row; see
-    :func:`scale_tril`) for "full_rank". Their mean is
-    the gradient, their spread the estimator's noise (``.var(axis=0)``).
+    :func:`scale_tril`) for "full_rank". Their mean is the gradient, their spread the estimator's
+    noise (``.var(axis=0)``).
     """
     key, data, k, prior, family, estimator, _, _, _ = _check_inputs(
         key, x, n_components, prior, family, estimator, 1, 1.0, 1)
@@ -521,8 +447,9 @@ def gradient_samples(key: jax.Array, x: Any, n_components: int, params: dict, *,
     need = ("loc", "scale") if family == "mean_field" else ("loc", "scale_tril")
     shapes = {"loc": (p,), "scale": (p,), "scale_tril": (p, p)}
     if not isinstance(params, dict) or any(name not in params for name in need):
+        got = sorted(params) if isinstance(params, dict) else params
         raise ValueError(f"params must be a dict with keys {need} (q in data units, as VIPosterior.factors "
-                         f"of family {family!r}), got {params if not isinstance(params, dict) else sorted(params)!r}.")
+                         f"of family {family!r}), got {got!r}.")
     checked = {name: as_real_array(params[name], f"params[{name!r}]") for name in need}
     for name, arr in checked.items():
         if arr.shape != shapes[name] or not np.all(np.isfinite(arr)):
@@ -535,9 +462,10 @@ def gradient_samples(key: jax.Array, x: Any, n_components: int, params: dict, *,
     loc, scale = robust_scale(data)
     with jax.enable_x64(True):
         raw = from_factors(checked, family, k, loc, scale)
-        grads = _gradient_draws(key, jnp.asarray((data - loc) / scale), _standardised_prior64(prior, loc, scale),
-                                raw, k=k, family=family, estimator=estimator, n=n)
+        y, std_prior = jnp.asarray((data - loc) / scale), _standardised_prior64(prior, loc, scale)
+        grads = _gradient_draws(key, y, std_prior, raw, k=k, family=family, estimator=estimator, n=n)
         return np.asarray(grads, np.float64)
 
 
-__all__ = ["ADVIFit", "advi", "coordinate_names", "fit", "gradient_samples", "make_elbo", "make_sampler"]
+__all__ = ["ADVIFit", "advi", "coordinate_names", "fit", "gradient_samples", "log_q_theta", "make_elbo",
+           "make_sampler"]

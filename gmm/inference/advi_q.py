@@ -1,0 +1,110 @@
+"""The Gaussian q of :func:`gmm.advi` in data units: its draws of (pi, mu, sigma) and their density in
+the measure of the model's prior, (pi_1 .. pi_{K-1}, mu_1 .. mu_K, sigma_1 .. sigma_K).
+
+q = N(loc, L L^T) on u = (log(pi_k / pi_K) for k < K, mu_1..mu_K, log sigma_1..log sigma_K), given as
+``factors``: ``{"loc": (P,), "scale": (P,)}`` (mean-field, L = diag(scale)) or ``{"loc": (P,),
+"scale_tril": (P, P)}`` (full-rank), P = 3K - 1, all in data units. Float64 NumPy throughout.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import permutations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+# The label-symmetrised density of q (log_q_theta) sums over all K! relabellings up to this K.
+MAX_SYMMETRISED_K = 6
+
+
+def factor_tril(factors: dict) -> np.ndarray:
+    """q's Cholesky factor L (P, P) from ``factors``."""
+    tril = factors["scale_tril"] if "scale_tril" in factors else np.diag(factors["scale"])
+    return np.asarray(tril, np.float64)
+
+
+def _log_normal_np(u: np.ndarray, loc: np.ndarray, tril: np.ndarray) -> np.ndarray:
+    """log N(u; loc, L L^T), u (n, P), float64 NumPy."""
+    from scipy.linalg import solve_triangular
+
+    r = solve_triangular(tril, (u - loc).T, lower=True)
+    return (-0.5 * np.sum(r**2, axis=0) - np.sum(np.log(np.diag(tril)))
+            - 0.5 * loc.size * math.log(2 * math.pi))
+
+
+def _relabelled(log_w: np.ndarray, means: np.ndarray, log_sd: np.ndarray, perm: tuple) -> np.ndarray:
+    """u of the draws with their components relabelled by ``perm`` (component j takes perm[j]), (n, P)."""
+    p = list(perm)
+    return np.concatenate([log_w[:, p[:-1]] - log_w[:, p[-1:]], means[:, p], log_sd[:, p]], axis=1)
+
+
+def log_q_theta(log_w: np.ndarray, means: np.ndarray, log_sd: np.ndarray, factors: dict,
+                symmetrise: bool = True) -> np.ndarray:
+    """log density of theta = (pi_1 .. pi_{K-1}, mu, sigma) (the prior's measure), each row of
+    log_w, means, log_sd (n, K) a draw.
+
+    q's own density is log N(u; loc, L L^T) - sum_k log pi_k - sum_k log sigma_k (change of variables
+    from u). q sits in one of the K! labellings of the posterior, which the model cannot tell apart;
+    with ``symmetrise`` the density is that of q averaged over the K! relabellings,
+    log q_sym(theta) = logsumexp_perm log q(perm theta) - log K!, which covers every labelling, as
+    exact enumeration does. Its draws may be taken from q itself: q_sym and p are both label
+    invariant, so E_q[f(p, q_sym)] = E_{q_sym}[f(p, q_sym)] for any f (importance weights, the
+    IWAE bound). Exact for K <= MAX_SYMMETRISED_K; beyond, the own-labelling term alone,
+    log q(theta) - log K! (a lower bound of log q_sym, tight when the relabelled copies of q do
+    not overlap, as they do not when the components are apart).
+    """
+    k = log_w.shape[1]
+    loc = np.asarray(factors["loc"], np.float64)
+    tril = factor_tril(factors)
+    jacobian = log_w.sum(axis=1) + log_sd.sum(axis=1)
+    if not symmetrise or k == 1:
+        return _log_normal_np(_relabelled(log_w, means, log_sd, tuple(range(k))), loc, tril) - jacobian
+    perms = list(permutations(range(k))) if k <= MAX_SYMMETRISED_K else [tuple(range(k))]
+    total = np.full(log_w.shape[0], -np.inf)
+    for p in perms:  # a running log-sum-exp: K! x n terms need not sit in memory at once
+        total = np.logaddexp(total, _log_normal_np(_relabelled(log_w, means, log_sd, p), loc, tril))
+    return total - math.lgamma(k + 1) - jacobian
+
+
+def make_sampler(factors: dict, k: int, symmetrise: bool = True):
+    """``sampler(key, n) -> (weights (n, K), means (n, K, 1), covariances (n, K, 1, 1), log_q (n,))``
+    from q in data units (:func:`to_factors`), float64; log_q as :func:`log_q_theta`.
+
+    Components are listed by increasing q-mean of mu_k: a fixed relabelling of every draw, which
+    leaves the symmetrised density unchanged and carries q's own density along (without ``symmetrise``
+    log_q is the density of the relabelled q at the relabelled draw)."""
+    loc = np.asarray(factors["loc"], np.float64)
+    tril = factor_tril(factors)
+    order = np.argsort(loc[k - 1: 2 * k - 1], kind="stable")
+
+    def sampler(key: jax.Array, n: int):
+        with jax.enable_x64(True):
+            eps = np.asarray(jax.random.normal(key, (int(n), loc.size), jnp.float64))
+        u = loc + eps @ tril.T
+        logits = np.concatenate([u[:, : k - 1], np.zeros((u.shape[0], 1))], axis=1)
+        log_w = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+        means, log_sd = u[:, k - 1: 2 * k - 1], u[:, 2 * k - 1:]
+        log_q = log_q_theta(log_w, means, log_sd, factors, symmetrise)
+        log_w, means, log_sd = log_w[:, order], means[:, order], log_sd[:, order]
+        return np.exp(log_w), means[..., None], np.exp(2 * log_sd)[..., None, None], log_q
+
+    return sampler
+
+
+def mean_responsibilities(data: np.ndarray, weights: np.ndarray, means: np.ndarray, stds: np.ndarray,
+                          chunk: int = 256) -> np.ndarray:
+    """Mean over draws of P(z_i = k | theta, x_i): data (N,), parameters (n, K); returns (N, K)."""
+    total = np.zeros((data.size, weights.shape[1]))
+    for s in range(0, weights.shape[0], chunk):
+        w, m, sd = weights[s: s + chunk, None], means[s: s + chunk, None], stds[s: s + chunk, None]
+        with np.errstate(divide="ignore"):
+            logp = np.log(w) - np.log(sd) - 0.5 * ((data[None, :, None] - m) / sd) ** 2
+        logp -= logp.max(axis=2, keepdims=True)
+        p = np.exp(logp)
+        total += (p / p.sum(axis=2, keepdims=True)).sum(axis=0)
+    return total / weights.shape[0]
+
+
+__all__ = ["MAX_SYMMETRISED_K", "factor_tril", "log_q_theta", "make_sampler", "mean_responsibilities"]
