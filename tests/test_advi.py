@@ -133,6 +133,16 @@ def test_tiny_data_elbo_below_exact_evidence_and_importance_sampling_matches_it(
     assert log_w.mean() < exact  # the ELBO of the symmetrised q is a bound too
 
 
+def test_one_component_importance_sampling_matches_exact_evidence():
+    post = A.advi(jax.random.key(0), TINY, 1, prior=TINY_PRIOR, n_draws=100)
+    assert post.factors["loc"].shape == (2,) and np.all(post.weights == 1.0)
+    w, m, s, log_q = _draws(_fit(jax.random.key(0), TINY, 1, TINY_PRIOR).sampler, jax.random.key(1), 100_000)
+    log_w = _log_joint(TINY, TINY_PRIOR, w, m, s) - log_q
+    stderr = math.sqrt(np.exp(logsumexp(2 * log_w) - 2 * logsumexp(log_w)) - 1 / log_w.size)
+    exact = gmm.exact_log_marginal_likelihood(TINY, 1, prior=TINY_PRIOR)
+    assert abs(logsumexp(log_w) - math.log(log_w.size) - exact) < max(4 * stderr, 0.01)
+
+
 # ---------------------------------------------------------------------------
 # 3. The bentos: the means of EM, a rising ELBO, REINFORCE noisier than reparam
 # ---------------------------------------------------------------------------

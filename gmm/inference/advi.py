@@ -40,7 +40,8 @@ from gmm._util.numerics import robust_scale
 from gmm._util.validation import (ConvergenceWarning, as_real_array, check_key, check_n_components,
                                   check_positive, check_positive_int)
 from gmm.inference.advi_q import log_q_theta, make_sampler, mean_responsibilities
-from gmm.models.generative import Prior, bayesian_gmm_marginal, check_prior_on_data, const, resolve_prior
+from gmm.models.generative import (Prior, bayesian_gmm_marginal, check_prior_on_data, const, log_std_prior,
+                                   resolve_prior)
 
 FAMILIES = ("mean_field", "full_rank")
 ESTIMATORS = ("reparam", "reinforce")
@@ -132,13 +133,19 @@ def value_and_grad_estimate(elbo, key: jax.Array, params: dict) -> tuple[jax.Arr
 
 def gmm_log_joint(y: jax.Array, k: int, prior: Prior) -> Callable[[jax.Array], jax.Array]:
     """u -> log p(y, T(u)) + log |det J_T(u)| for chapter 5's model, the density read from
-    ``bayesian_gmm_marginal.assess`` (assignments summed out); y (N,) in the prior's units."""
+    ``bayesian_gmm_marginal.assess`` (assignments summed out); y (N,) in the prior's units.
+    At K = 1 there is no weight: p(y, mu, sigma) from the same normal and sigma densities."""
 
     def log_joint(u):
         log_w = jax.nn.log_softmax(jnp.concatenate([u[: k - 1], jnp.zeros(1, u.dtype)]))
         means, log_sd = u[k - 1: 2 * k - 1], u[2 * k - 1:]
-        choices = {"weights": jnp.exp(log_w), "means": means, "stds": jnp.exp(log_sd), "x": y}
-        lp, _ = bayesian_gmm_marginal.assess(choices, const(y.shape[0]), const(k), prior)
+        if k == 1:  # TFP's Dirichlet wants two weights; with one, pi = 1 and p(x, mu, sigma) is the rest
+            sd = jnp.exp(log_sd[0])
+            lp = (jax.scipy.stats.norm.logpdf(means[0], prior.mean_loc, prior.mean_scale)
+                  + log_std_prior(sd, prior) + jnp.sum(jax.scipy.stats.norm.logpdf(y, means[0], sd)))
+        else:
+            choices = {"weights": jnp.exp(log_w), "means": means, "stds": jnp.exp(log_sd), "x": y}
+            lp, _ = bayesian_gmm_marginal.assess(choices, const(y.shape[0]), const(k), prior)
         return lp + jnp.sum(log_w) + jnp.sum(log_sd)
 
     return log_joint
