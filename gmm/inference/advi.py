@@ -36,8 +36,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gmm._util.numerics import robust_scale
-from gmm._util.validation import (ConvergenceWarning, as_real_array, check_key, check_n_components,
+from gmm._util.numerics import numpy_rng, robust_scale
+from gmm._util.validation import (ConvergenceWarning, as_data, as_real_array, check_key, check_n_components,
                                   check_positive, check_positive_int)
 from gmm.inference.advi_q import log_q_theta, make_sampler, mean_responsibilities
 from gmm.models.generative import (Prior, bayesian_gmm_marginal, check_prior_on_data, const, log_std_prior,
@@ -307,8 +307,6 @@ def fit(key: jax.Array, data: np.ndarray, k: int, prior: Prior, family: str, est
     loc, scale = robust_scale(data)
     y = (data - loc) / scale
     init_key, opt_key = jax.random.split(key)
-    from gmm._util.numerics import numpy_rng
-
     means = _kmeanspp_starts(numpy_rng(init_key), y, k)
     p = 3 * k - 1
     start = np.concatenate([np.zeros(k - 1), means, np.full(k, math.log(1.0 / k))])
@@ -325,8 +323,6 @@ def fit(key: jax.Array, data: np.ndarray, k: int, prior: Prior, family: str, est
 
 
 def _check_line_data(x: Any) -> np.ndarray:
-    from gmm._util.validation import as_data
-
     data = as_data(x, ndim=None)
     if data.ndim == 2:
         if data.shape[1] != 1:
