@@ -76,7 +76,8 @@ def test_matches_scikit_learn(data, weight_prior):
                    init=resp0, max_iter=N_SWEEPS, tol=1e-300, n_draws=4)
     assert fit.n_iter == N_SWEEPS and not fit.converged
     f = fit.factors
-    wc = np.stack(sk.weight_concentration_, axis=-1) if weight_prior == "dirichlet_process" else sk.weight_concentration_
+    wc = sk.weight_concentration_
+    wc = np.stack(wc, axis=-1) if weight_prior == "dirichlet_process" else wc
     assert f["weight_concentration"].shape == wc.shape
     assert _rel(f["weight_concentration"], wc) < 1e-6
     assert _rel(f["mean_precision"], sk.mean_precision_) < 1e-6

@@ -135,6 +135,14 @@ def _elbo(log_r: jax.Array, q: tuple, n: jax.Array, prior: NIWPrior, c: jax.Arra
     return components + weights + entropy
 
 
+@partial(jax.jit, static_argnames=("k",))
+def _kmeans_start(key: jax.Array, y: jax.Array, *, k: int) -> jax.Array:
+    """log q(z) (N, K) one-hot at the nearest of K k-means++ centres of y (:func:`kmeans_pp_points`)."""
+    centres = kmeans_pp_points(key, y, k)
+    nearest = jnp.argmin(jnp.sum((y[:, None, :] - centres[None]) ** 2, axis=-1), axis=1)
+    return jnp.log(jax.nn.one_hot(nearest, k, dtype=y.dtype))
+
+
 @partial(jax.jit, static_argnames=("max_iter", "sticks"))
 def _fit(y, log_r0, prior, c, tol, *, max_iter: int, sticks: bool):
     """CAVI from q(z) = exp(log_r0) (N, K) until the ELBO gains at most ``tol`` nats per point in a
@@ -330,9 +338,7 @@ def cavi(
         y = jnp.asarray((data - loc) / scale)
         prior_y = jax.tree_util.tree_map(jnp.asarray, prior.standardised(loc, scale))
         if r0 is None:
-            centres = kmeans_pp_points(key_init, y, k)
-            nearest = jnp.argmin(jnp.sum((y[:, None, :] - centres[None]) ** 2, axis=-1), axis=1)
-            log_r0 = jnp.log(jax.nn.one_hot(nearest, k, dtype=jnp.float64))
+            log_r0 = _kmeans_start(key_init, y, k=k)
         else:
             with np.errstate(divide="ignore"):
                 log_r0 = jnp.asarray(np.log(r0))
