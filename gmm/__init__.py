@@ -8,7 +8,8 @@ dimensions): one API whatever the dimension. The subpackages follow the book's s
                            :class:`NIWPrior`) and the generative programs in GenJAX
 - :mod:`gmm.estimation`    maximum likelihood: :func:`fit_em` (four covariance structures) and k-means
 - :mod:`gmm.inference`     the posterior: :func:`gibbs` (with parallel tempering),
-                           :func:`importance_sampling`, :func:`nuts`, :func:`dp_gibbs`
+                           :func:`importance_sampling`, :func:`nuts`, :func:`dp_gibbs`, and variational
+                           inference: :func:`cavi`, :func:`advi`
 - :mod:`gmm.model_choice`  how many components: :func:`bic`, :func:`select_k`, the evidence
                            :func:`log_marginal_likelihood` and :func:`posterior_over_k`
 - :mod:`gmm.diagnostics`   R-hat, ESS, convergence warnings and ArviZ ``DataTree`` output
@@ -48,7 +49,7 @@ _EXPORTS: dict[str, str] = {
     "ImportanceResult": "inference.importance_result", "importance_sampling": "inference.importance",
     "NutsPosterior": "inference.nuts", "nuts": "inference.nuts",
     "DPPosterior": "inference.dpmm", "dp_gibbs": "inference.dpmm",
-    "VIPosterior": "inference.vi_result",
+    "VIPosterior": "inference.vi_result", "cavi": "inference.cavi", "advi": "inference.advi",
     # model choice
     "EvidenceEstimate": "model_choice.evidence_result", "KPosterior": "model_choice.evidence_result",
     "exact_log_marginal_likelihood": "model_choice.evidence",
@@ -89,6 +90,8 @@ if TYPE_CHECKING:  # what static tools and editors see: the names, eagerly
     from gmm.inference.importance import importance_sampling
     from gmm.inference.importance_result import ImportanceResult
     from gmm.inference.nuts import NutsPosterior, nuts
+    from gmm.inference.advi import advi
+    from gmm.inference.cavi import cavi
     from gmm.inference.vi_result import VIPosterior
     from gmm.model_choice.binned import binned_log_likelihood, binned_log_prob, data_resolution
     from gmm.model_choice.evidence import exact_log_marginal_likelihood, log_marginal_likelihood, posterior_over_k

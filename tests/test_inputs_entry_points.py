@@ -157,6 +157,9 @@ KEYED = {
     "dp_gibbs (line)": (lambda key, x, k: gmm.dp_gibbs(key, x, prior=PRIOR), X, BAD_DATA),
     "dp_gibbs (points)": (lambda key, x, k: gmm.dp_gibbs(key, x, prior=NIW), XD, BAD_POINTS),
     "nuts (line)": (lambda key, x, k: gmm.nuts(key, x, k, prior=PRIOR), X, BAD_DATA),
+    "cavi (line)": (lambda key, x, k: gmm.cavi(key, x, k), X, BAD_DATA),
+    "cavi (points)": (lambda key, x, k: gmm.cavi(key, x, k, prior=NIW), XD, BAD_POINTS),
+    "advi (line)": (lambda key, x, k: gmm.advi(key, x, k, prior=PRIOR), X, BAD_DATA),
 }
 TAKES_K = [n for n in KEYED if not n.startswith("dp_gibbs")]
 

@@ -14,7 +14,10 @@
 - ``gmm.inference.nuts``                 the NumPyro NUTS reference
 - ``gmm.inference.dpmm``                 :func:`~gmm.dp_gibbs` (Neal's Algorithm 8 on the line)
 - ``gmm.inference.dp_collapsed``         the collapsed Algorithm 3 under a NIW prior, any D
-- ``gmm.inference.vi_result``            variational fits' result, :class:`~gmm.VIPosterior`, with the
+- ``gmm.inference.cavi``                 :func:`~gmm.cavi`, coordinate-ascent VI under a NIW prior, any D
+- ``gmm.inference.advi``                 :func:`~gmm.advi`, gradient VI through ``genjax.adev``; its q in
+                                            ``gmm.inference.advi_q``
+- ``gmm.inference.vi_result``            their result, :class:`~gmm.VIPosterior`, with the
                                             importance-weighted bound and IS with q
 """
 

@@ -1,6 +1,6 @@
 """Black-box variational inference (ADVI) for chapter 5's model through ``genjax.adev``.
 
-The target is :func:`gmm.bayesian_gmm_marginal` (pi ~ Dirichlet(alpha), mu_k ~ N(mean_loc,
+The target is ``gmm.bayesian_gmm_marginal`` (pi ~ Dirichlet(alpha), mu_k ~ N(mean_loc,
 mean_scale), sigma_k ~ the :class:`~gmm.Prior`'s family, x_i ~ sum_k pi_k N(mu_k, sigma_k)), its log
 joint read from the model's own ``assess``. The variational family q is a Gaussian on the unconstrained
 coordinates (P = 3K - 1 of them)
@@ -10,8 +10,8 @@ coordinates (P = 3K - 1 of them)
 mean-field (diagonal) or full-rank (Cholesky factor with a positive diagonal); theta = T(u) with
 pi = softmax(v, 0), sigma = exp(log sigma), and
 
-    ELBO(q) = E_q[log p(x, T(u)) + log |det J_T(u)| - log q(u)],
-    log |det J_T(u)| = sum_k log pi_k + sum_k log sigma_k
+    ELBO(q) = E_q[log p(x, T(u)) + log abs(det J_T(u)) - log q(u)],
+    log abs(det J_T(u)) = sum_k log pi_k + sum_k log sigma_k
 
 (the softmax with its last logit fixed at 0 has Jacobian determinant prod_{k=1}^K pi_k on
 (pi_1 .. pi_{K-1})). ADEV turns this ``@expectation`` program into unbiased gradient estimates,
@@ -94,7 +94,7 @@ def init_params(loc: jax.Array, log_scale: jax.Array, family: str) -> dict:
 
 def make_elbo(log_joint: Callable[[jax.Array], jax.Array], dim: int, family: str, estimator: str):
     """The ELBO E_q[log_joint(u) - log q(u)] as a ``genjax.adev`` ``@expectation`` of the
-    optimiser's parameters (a dict, :func:`scale_tril`); q on R^dim.
+    optimiser's parameters (a dict, ``scale_tril``); q on R^dim.
 
     One draw u ~ q by the ADEV primitive of the estimator: ``normal_reparam`` / ``normal_reinforce``
     (mean-field, elementwise) or ``multivariate_normal_reparam`` / ``multivariate_normal_reinforce``
@@ -132,7 +132,7 @@ def value_and_grad_estimate(elbo, key: jax.Array, params: dict) -> tuple[jax.Arr
 
 
 def gmm_log_joint(y: jax.Array, k: int, prior: Prior) -> Callable[[jax.Array], jax.Array]:
-    """u -> log p(y, T(u)) + log |det J_T(u)| for chapter 5's model, the density read from
+    """u -> log p(y, T(u)) + log abs(det J_T(u)) for chapter 5's model, the density read from
     ``bayesian_gmm_marginal.assess`` (assignments summed out); y (N,) in the prior's units.
     At K = 1 there is no weight: p(y, mu, sigma) from the same normal and sigma densities."""
 
@@ -234,7 +234,7 @@ def to_factors(params: dict, family: str, k: int, loc: float, scale: float) -> d
 
 
 def from_factors(factors: dict, family: str, k: int, loc: float, scale: float) -> dict:
-    """The inverse of :func:`to_factors`: the optimiser's parameters in standardised units."""
+    """The inverse of ``to_factors``: the optimiser's parameters in standardised units."""
     a, d = _unit_map(k, loc, scale)
     mean = (np.asarray(factors["loc"], np.float64) - a) / d
     if family == "mean_field":
@@ -255,10 +255,10 @@ class ADVIFit:
     """What :func:`fit` found, before it becomes a :class:`~gmm.inference.vi_result.VIPosterior`.
 
     Attributes:
-        factors: q in data units (:func:`to_factors`).
+        factors: q in data units (``to_factors``).
         elbo: the optimiser's ELBO estimate at each step, shape (n_steps,), nats, data units: the
             mean of n_particles one-draw estimates at the parameters before that step's update, so
-            it is noisy (its spread is the spread of log p(x, T(u)) + log |J| - log q(u) under q,
+            it is noisy (its spread is the spread of log p(x, T(u)) + log abs(det J) - log q(u) under q,
             over sqrt(n_particles)) and a little behind the parameters.
         converged: the stopping rule of :data:`TOL` held.
         sampler: :func:`make_sampler` of the factors.
@@ -370,8 +370,8 @@ def advi(
     """Black-box variational inference for chapter 5's Bayesian GMM, by ADEV gradients in GenJAX.
 
     q is a Gaussian on u = (log(pi_k / pi_K) for k < K, mu_1..mu_K, log sigma_1..log sigma_K)
-    (:func:`coordinate_names`), mean-field or full-rank, fitted by Adam on unbiased estimates of
-    the gradient of ELBO(q) = E_q[log p(x, T(u)) + log |det J_T(u)| - log q(u)], the model's log
+    (``coordinate_names``), mean-field or full-rank, fitted by Adam on unbiased estimates of
+    the gradient of ELBO(q) = E_q[log p(x, T(u)) + log abs(det J_T(u)) - log q(u)], the model's log
     joint read from ``gmm.bayesian_gmm_marginal.assess`` (assignments summed out). See the module
     docstring for the estimators and the units. ADVI is a local optimiser: it finds one mode of
     the posterior (one labelling, and on multimodal data one of the modes, depending on the key's
@@ -392,9 +392,9 @@ def advi(
     Returns:
         A :class:`~gmm.inference.vi_result.VIPosterior` with ``factors`` ``{"loc": (P,), "scale": (P,)}``
         (mean-field) or ``{"loc": (P,), "scale_tril": (P, P)}`` (full-rank), q = N(loc, L L^T) on u in
-        data units (P = 3K - 1); ``elbo`` the optimiser's estimate per step (:class:`ADVIFit`);
-        ``converged`` by :func:`converged_rule`; the sampler's log_q the label-symmetrised density of
-        (pi_1..pi_{K-1}, mu, sigma) (:func:`log_q_theta`).
+        data units (P = 3K - 1); ``elbo`` the optimiser's estimate per step (``ADVIFit``);
+        ``converged`` by ``converged_rule``; the sampler's log_q the label-symmetrised density of
+        (pi_1..pi_{K-1}, mu, sigma) (``log_q_theta``).
 
     Raises:
         ValueError: on bad arguments, data in D >= 2 dimensions (use ``gmm.cavi``), a prior
@@ -402,7 +402,7 @@ def advi(
             (a learning_rate far too large).
 
     Warns:
-        ConvergenceWarning: when the ELBO was still rising at the end (:func:`converged_rule`).
+        ConvergenceWarning: when the ELBO was still rising at the end (``converged_rule``).
     """
     key, data, k, prior, family, estimator, n_steps, learning_rate, n_particles = _check_inputs(
         key, x, n_components, prior, family, estimator, n_steps, learning_rate, n_particles)
@@ -436,11 +436,11 @@ def gradient_samples(key: jax.Array, x: Any, n_components: int, params: dict, *,
                      family: str = "mean_field", estimator: str = "reparam", n: int = 1000) -> np.ndarray:
     """n independent one-draw estimates of the ELBO's gradient at fixed q, shape (n, M), float64.
 
-    ``params`` is q in data units, as ``VIPosterior.factors`` (:func:`to_factors`); the gradient is
-    with respect to the optimiser's parameters (standardised units, :func:`flat_params`): M = 2P
+    ``params`` is q in data units, as ``VIPosterior.factors`` (``to_factors``); the gradient is
+    with respect to the optimiser's parameters (standardised units, ``flat_params``): M = 2P
     (loc, then log scale) for "mean_field", 2P + P (P - 1) / 2 (loc, log of the Cholesky factor's
     diagonal, then the strict lower triangle of the factor with unit diagonal, row by row; see
-    :func:`scale_tril`) for "full_rank". Their mean is the gradient, their spread the estimator's
+    ``scale_tril``) for "full_rank". Their mean is the gradient, their spread the estimator's
     noise (``.var(axis=0)``).
     """
     key, data, k, prior, family, estimator, _, _, _ = _check_inputs(

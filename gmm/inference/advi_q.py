@@ -9,15 +9,12 @@ q = N(loc, L L^T) on u = (log(pi_k / pi_K) for k < K, mu_1..mu_K, log sigma_1..l
 from __future__ import annotations
 
 import math
-from itertools import permutations
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-# The label-symmetrised density of q (log_q_theta) sums over all K! relabellings up to this K.
-MAX_SYMMETRISED_K = 6
-
+from gmm.inference.vi_result import label_symmetrised
 
 def factor_tril(factors: dict) -> np.ndarray:
     """q's Cholesky factor L (P, P) from ``factors``."""
@@ -34,10 +31,9 @@ def _log_normal_np(u: np.ndarray, loc: np.ndarray, tril: np.ndarray) -> np.ndarr
             - 0.5 * loc.size * math.log(2 * math.pi))
 
 
-def _relabelled(log_w: np.ndarray, means: np.ndarray, log_sd: np.ndarray, perm: tuple) -> np.ndarray:
-    """u of the draws with their components relabelled by ``perm`` (component j takes perm[j]), (n, P)."""
-    p = list(perm)
-    return np.concatenate([log_w[:, p[:-1]] - log_w[:, p[-1:]], means[:, p], log_sd[:, p]], axis=1)
+def _u(log_w: np.ndarray, means: np.ndarray, log_sd: np.ndarray) -> np.ndarray:
+    """q's coordinates u of draws given by log weights, means and log sds (n, K) each: (n, P)."""
+    return np.concatenate([log_w[:, :-1] - log_w[:, -1:], means, log_sd], axis=1)
 
 
 def log_q_theta(log_w: np.ndarray, means: np.ndarray, log_sd: np.ndarray, factors: dict,
@@ -46,26 +42,20 @@ def log_q_theta(log_w: np.ndarray, means: np.ndarray, log_sd: np.ndarray, factor
     log_w, means, log_sd (n, K) a draw.
 
     q's own density is log N(u; loc, L L^T) - sum_k log pi_k - sum_k log sigma_k (change of variables
-    from u). q sits in one of the K! labellings of the posterior, which the model cannot tell apart;
-    with ``symmetrise`` the density is that of q averaged over the K! relabellings,
-    log q_sym(theta) = logsumexp_perm log q(perm theta) - log K!, which covers every labelling, as
-    exact enumeration does. Its draws may be taken from q itself: q_sym and p are both label
-    invariant, so E_q[f(p, q_sym)] = E_{q_sym}[f(p, q_sym)] for any f (importance weights, the
-    IWAE bound). Exact for K <= MAX_SYMMETRISED_K; beyond, the own-labelling term alone,
-    log q(theta) - log K! (a lower bound of log q_sym, tight when the relabelled copies of q do
-    not overlap, as they do not when the components are apart).
+    from u). With ``symmetrise`` it is averaged over the K! relabellings
+    (:func:`gmm.inference.vi_result.label_symmetrised`: q sits in one labelling of a posterior the model
+    cannot tell apart from the others; exact for K <= 6).
     """
-    k = log_w.shape[1]
     loc = np.asarray(factors["loc"], np.float64)
     tril = factor_tril(factors)
-    jacobian = log_w.sum(axis=1) + log_sd.sum(axis=1)
-    if not symmetrise or k == 1:
-        return _log_normal_np(_relabelled(log_w, means, log_sd, tuple(range(k))), loc, tril) - jacobian
-    perms = list(permutations(range(k))) if k <= MAX_SYMMETRISED_K else [tuple(range(k))]
-    total = np.full(log_w.shape[0], -np.inf)
-    for p in perms:  # a running log-sum-exp: K! x n terms need not sit in memory at once
-        total = np.logaddexp(total, _log_normal_np(_relabelled(log_w, means, log_sd, p), loc, tril))
-    return total - math.lgamma(k + 1) - jacobian
+    jacobian = log_w.sum(axis=1) + log_sd.sum(axis=1)  # the same in every labelling
+
+    def own(*parts: np.ndarray) -> np.ndarray:
+        return _log_normal_np(_u(*parts), loc, tril)
+
+    if not symmetrise or log_w.shape[1] == 1:
+        return own(log_w, means, log_sd) - jacobian
+    return label_symmetrised(own, log_w, means, log_sd) - jacobian
 
 
 def make_sampler(factors: dict, k: int, symmetrise: bool = True):
@@ -107,4 +97,4 @@ def mean_responsibilities(data: np.ndarray, weights: np.ndarray, means: np.ndarr
     return total / weights.shape[0]
 
 
-__all__ = ["MAX_SYMMETRISED_K", "factor_tril", "log_q_theta", "make_sampler", "mean_responsibilities"]
+__all__ = ["factor_tril", "log_q_theta", "make_sampler", "mean_responsibilities"]

@@ -7,11 +7,11 @@ q(z) q(pi or v) prod_k q(mu_k, Sigma_k) has closed-form coordinate updates (Bish
 Kucukelbir and McAuliffe 2017). A sweep is
 
 - E step: r_ik ∝ exp(E[log pi_k] + E[log N(x_i | mu_k, Sigma_k)]), with
-  E[log N] = -D/2 log(2 pi) + 1/2 E[log |Sigma_k^-1|] - D / (2 kappa_k) - dof_k / 2 (x_i - m_k)^T Psi_k^-1 (x_i - m_k)
-  and E[log |Sigma_k^-1|] = sum_d digamma((dof_k - d) / 2) + D log 2 - log |Psi_k|, normalised in log space;
+  E[log N] = -D/2 log(2 pi) + 1/2 E[log det(Sigma_k^-1)] - D / (2 kappa_k) - dof_k / 2 (x_i - m_k)^T Psi_k^-1 (x_i - m_k)
+  and E[log det(Sigma_k^-1)] = sum_d digamma((dof_k - d) / 2) + D log 2 - log det(Psi_k), normalised in log space;
 - M step: with the weighted statistics n_k = sum_i r_ik, s1_k = sum_i r_ik x_i and their scatter,
   q(mu_k, Sigma_k) is the NIW posterior of those statistics (kappa_k, m_k, dof_k, Psi_k)
-  (:func:`gmm.inference.gibbs_conjugate.posterior_tril`), q(pi) = Dirichlet(alpha + n), or
+  (``gmm.inference.gibbs_conjugate.posterior_tril``), q(pi) = Dirichlet(alpha + n), or
   q(v_k) = Beta(1 + n_k, concentration + sum_{j>k} n_j).
 
 This is scikit-learn's ``BayesianGaussianMixture(covariance_type="full")`` with weight_concentration_prior =
@@ -54,7 +54,7 @@ from gmm._util.validation import (
 from gmm.estimation.driver import em_loop
 from gmm.estimation.kmeans import kmeans_pp_points
 from gmm.inference.gibbs_conjugate import check_spread, forward_solve, inverse_wishart_factor, posterior_tril
-from gmm.inference.vi_result import VIPosterior
+from gmm.inference.vi_result import VIPosterior, label_symmetrised
 from gmm.models.niw import NIWPrior, resolve_niw_prior
 
 WEIGHT_PRIORS = ("dirichlet", "dirichlet_process")
@@ -211,13 +211,13 @@ def _log_q(log_w, means, trils, wc, kappa, m, dof, psi_tril):
 
 
 def _factor_leaves(factors: dict[str, np.ndarray]) -> list[np.ndarray]:
-    """(weight concentration, kappa, means, dof, chol Psi) from :func:`cavi`'s factors (data units)."""
+    """(weight concentration, kappa, means, dof, chol Psi) from :func:`gmm.cavi`'s factors (data units)."""
     return [np.asarray(factors[name], np.float64) for name in ("weight_concentration", "mean_precision", "means",
                                                                "dof")] + [np.linalg.cholesky(factors["scale_matrix"])]
 
 
 def log_q_density(factors: dict[str, Any], weights: Any, means: Any, covariances: Any) -> np.ndarray:
-    """log q(theta) of a :func:`cavi` fit with Dirichlet weights (``fit.factors``) at any n parameter values:
+    """log q(theta) of a :func:`gmm.cavi` fit with Dirichlet weights (``fit.factors``) at any n parameter values:
     weights (n, K), means (n, K, D), covariances (n, K, D, D) (symmetric positive definite), data units; the
     density of (pi_1..pi_{K-1}, mu_k, upper triangle of Sigma_k), float64, shape (n,). For importance
     sampling with q symmetrised over the K! labellings of a label-invariant posterior."""
@@ -297,7 +297,7 @@ def cavi(
         the inverse-Wishart scale of q(Sigma_k) (the inverse of Bishop's Wishart scale W_k), so that
         Sigma_k ~ IW(dof_k, Psi_k), mu_k | Sigma_k ~ N(m_k, Sigma_k / kappa_k). The stored draws of the sticks
         give the last component what the first K - 1 sticks leave; their density is not available, so
-        :meth:`~gmm.inference.vi_result.VIPosterior.log_evidence` is for ``"dirichlet"`` only.
+        :meth:`gmm.VIPosterior.log_evidence` is for ``"dirichlet"`` only.
         A :class:`gmm.ConvergenceWarning` when ``max_iter`` sweeps end the run.
 
     Raises:
@@ -365,9 +365,13 @@ def cavi(
         with jax.enable_x64(True):
             parts = (jnp.asarray(a, jnp.float64) for a in (*variates, *leaves))
             log_w, means, trils = _draws(*parts, sticks=sticks)
-            log_q = jnp.full(log_w.shape[0], jnp.nan) if sticks else _log_q(log_w, means, trils, *leaves)
             covariances = trils @ jnp.swapaxes(trils, -1, -2)
-            return tuple(np.asarray(a, np.float64)[:n_q] for a in (jnp.exp(log_w), means, covariances, log_q))
+            out = [np.asarray(a, np.float64)[:n_q] for a in (jnp.exp(log_w), means, covariances)]
+            if sticks:
+                return (*out, np.full(n_q, np.nan))
+            # the padded draws too: one compiled size of _log_q per bucket
+            log_q = label_symmetrised(lambda *t: _log_q(*t, *leaves), log_w, means, trils)[:n_q]
+            return (*out, log_q)
 
     return VIPosterior.from_q(key_draws, sampler, data=data, prior=prior, method="cavi", factors=factors,
                               elbo=elbo, assignment_probs=assignment_probs, converged=bool(converged),

@@ -7,13 +7,13 @@ maximise the evidence lower bound
 
 with the assignments summed out of p(x, theta) (or, in CAVI, carried in q as q(z)). The result keeps q's
 parameters, the ELBO after every sweep or step, and ``n_draws`` independent draws of q, from which the summaries
-shared with the samplers (:class:`gmm.inference.posterior_draws.PosteriorDraws`) are computed. Where q's density
+shared with the samplers (``gmm.inference.posterior_draws.PosteriorDraws``) are computed. Where q's density
 is known it also gives two estimates of log p(x | K) itself:
 
-- :meth:`VIPosterior.iwae_bound`: the importance-weighted bound of Burda et al. (2016),
+- :meth:`gmm.VIPosterior.iwae_bound`: the importance-weighted bound of Burda et al. (2016),
   L_S = E[log (1/S) sum_s p(x, theta_s) / q(theta_s)], theta_s ~ q, which is the ELBO at S = 1 and rises to
   log p(x | K) as S grows;
-- :meth:`VIPosterior.log_evidence`: importance sampling with q as the proposal, an unbiased estimate of
+- :meth:`gmm.VIPosterior.log_evidence`: importance sampling with q as the proposal, an unbiased estimate of
   p(x | K) with a delta-method error bar.
 
 Densities are with respect to the measure of the model's prior: (pi_1..pi_{K-1}, mu_k, sigma_k) for the
@@ -27,12 +27,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import permutations
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln, logsumexp, multigammaln
+from scipy.special import logsumexp as np_logsumexp
 
 from gmm import diagnostics
 from gmm._util.validation import check_positive_int
@@ -44,6 +46,7 @@ from gmm.models.niw import NIWPrior
 _LOG_2PI = math.log(2.0 * math.pi)
 _BATCH = 1024  # draws of q scored at once: memory (batch x N x K numbers), not a Python loop
 MAX_PARTICLES = 1_000_000  # the most draws one evidence estimate takes
+MAX_SYMMETRISED_K = 6  # label_symmetrised sums over all K! relabellings up to this K (720)
 
 # sampler(key, n) -> weights (n, K), means (n, K, D), covariances (n, K, D, D), log q (n,)
 Sampler = Callable[[jax.Array, int], tuple[Any, Any, Any, Any]]
@@ -133,6 +136,25 @@ def log_joint(data: np.ndarray, prior: Prior | NIWPrior, weights: Any, means: An
             chunk = [np.concatenate([a[start:stop], np.repeat(a[stop - 1:stop], pad, axis=0)]) for a in (w, m, c)]
             out[start:stop] = np.asarray(_log_joint_batch(y, leaves, family, *chunk))[:stop - start]
     return out
+
+
+def label_symmetrised(log_density: Callable[..., Any], *parts: Any) -> np.ndarray:
+    """log q_sym(theta) = log (1/K!) sum_perm q(perm theta): q's density averaged over the K! relabellings.
+
+    ``log_density(*parts)`` is q's own log density at n parameter values given as arrays whose axis 1 is the
+    component axis (e.g. log weights (n, K), means (n, K, D), Cholesky factors (n, K, D, D)); it is called
+    once per relabelling with that axis permuted. A fit q sits in one of the K! labellings of a posterior that
+    the model cannot tell apart, so q's own density gives importance weights p/q that miss up to log K! of
+    the evidence; q_sym covers every labelling. Draws may still come from q itself: p and q_sym are both
+    invariant under relabelling, so the weights p / q_sym have the same law under q as under q_sym, and the
+    evidence estimates stay unbiased. Exact for K <= ``MAX_SYMMETRISED_K``; beyond, log q(theta) - log K!
+    (the own labelling's term alone: a lower bound, tight when the relabelled copies of q do not overlap).
+    Returns float64, shape (n,).
+    """
+    k = int(np.shape(parts[0])[1])
+    perms = list(permutations(range(k))) if k <= MAX_SYMMETRISED_K else [tuple(range(k))]
+    terms = [np.asarray(log_density(*(np.asarray(a)[:, list(p)] for a in parts)), np.float64) for p in perms]
+    return np_logsumexp(np.stack(terms), axis=0) - math.lgamma(k + 1)
 
 
 class IWAEBound(NamedTuple):
@@ -229,11 +251,13 @@ class VIPosterior(PosteriorDraws):
     def iwae_bound(self, key: jax.Array, n_particles: int, n_repeats: int = 16) -> IWAEBound:
         """The importance-weighted bound L_S = E[log (1/S) sum_s p(x, theta_s) / q(theta_s)] with S =
         ``n_particles`` draws of q, averaged over ``n_repeats`` independent sets (integers >= 1, with
-        S x n_repeats at most 1,000,000). L_1 is the ELBO; L_S rises towards log p(x | K) as S grows."""
+        S x n_repeats at most 1,000,000). L_S rises towards log p(x | K) as S grows. Its density of q is the
+        label-symmetrised one (:func:`gmm.inference.vi_result.label_symmetrised`), so L_1 is the ELBO of q_sym: the recorded ELBO plus
+        up to log K! when q's relabelled copies do not overlap."""
         n_particles = check_positive_int(n_particles, "n_particles", maximum=MAX_PARTICLES)
         n_repeats = check_positive_int(n_repeats, "n_repeats", maximum=max(1, MAX_PARTICLES // n_particles))
         log_w = self._log_weights(key, n_particles * n_repeats).reshape(n_repeats, n_particles)
-        per_set = np.asarray(jax.scipy.special.logsumexp(log_w, axis=1)) - math.log(n_particles)
+        per_set = np_logsumexp(log_w, axis=1) - math.log(n_particles)
         stderr = float(np.std(per_set, ddof=1) / math.sqrt(n_repeats)) if n_repeats > 1 else math.nan
         return IWAEBound(float(per_set.mean()), stderr, n_particles, n_repeats)
 
@@ -246,7 +270,7 @@ class VIPosterior(PosteriorDraws):
         if n_particles < 2:
             raise ValueError(f"n_particles must be at least 2 (for an error bar), got {n_particles}.")
         log_w = self._log_weights(key, n_particles)
-        total = float(jax.scipy.special.logsumexp(log_w))
+        total = float(np_logsumexp(log_w))
         if not np.isfinite(total):
             raise ValueError(f"every one of the {n_particles} importance weights is zero: q puts no mass where the "
                              "model has any; this fit cannot estimate the evidence.")
@@ -259,4 +283,4 @@ class VIPosterior(PosteriorDraws):
                                 log_evidence_stderr=stderr, method="is", ess=ess)
 
 
-__all__ = ["IWAEBound", "Sampler", "VIPosterior", "log_joint"]
+__all__ = ["IWAEBound", "MAX_SYMMETRISED_K", "Sampler", "VIPosterior", "label_symmetrised", "log_joint"]
