@@ -24,20 +24,23 @@ X2 = np.array([[0.1, 0.3], [0.4, -0.2], [2.9, 3.2], [3.4, 2.6], [0.2, 0.0]])
 
 
 def _niw_prior_sampler(prior: gmm.NIWPrior, k: int):
-    """q = the NIW prior: (pi, mu, Sigma) drawn with SciPy, log q their prior density."""
+    """q = the NIW prior: (pi, mu, Sigma) drawn with NumPy and SciPy, log q their prior density (SciPy)."""
     d = prior.dim
+    m0, kappa = np.asarray(prior.mean_loc, float), float(prior.kappa)
 
     def sampler(key, n):
         rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel())
         w = rng.dirichlet(np.full(k, prior.alpha), n)
         cov = stats.invwishart(prior.dof, prior.scale_matrix).rvs((n, k), random_state=rng).reshape(n, k, d, d)
-        m = np.stack([[rng.multivariate_normal(prior.mean_loc, c / prior.kappa) for c in row] for row in cov])
+        chol = np.linalg.cholesky(cov / kappa)
+        m = m0 + np.einsum("nkde,nke->nkd", chol, rng.standard_normal((n, k, d)))
         log_q = stats.dirichlet(np.full(k, prior.alpha)).logpdf(w.T) if k > 1 else np.zeros(n)
         for j in range(k):
-            sigma = cov[:, j].T if d > 1 else cov[:, j, 0, 0]
+            sigma = np.moveaxis(cov[:, j], 0, -1) if d > 1 else cov[:, j, 0, 0]
             log_q = log_q + stats.invwishart(prior.dof, prior.scale_matrix).logpdf(sigma)
-            log_q = log_q + np.array([stats.multivariate_normal(prior.mean_loc, c / prior.kappa).logpdf(mu)
-                                      for c, mu in zip(cov[:, j], m[:, j])])
+            z = np.linalg.solve(chol[:, j], (m[:, j] - m0)[..., None])[..., 0]
+            log_q = log_q - 0.5 * np.sum(z**2, -1) - np.log(np.diagonal(chol[:, j], axis1=1, axis2=2)).sum(-1) \
+                - 0.5 * d * math.log(2 * math.pi)
         return w, m, cov, log_q
 
     return sampler
