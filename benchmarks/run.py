@@ -14,6 +14,7 @@ Sections:
   gibbs     gmm.gibbs vs NumPyro NUTS (assignments marginalised), bento model:
             effective samples per second for the means, 3 runs with different keys; NUTS
             through MCMC.run (recompiles on every call) and as its kernel compiled once
+  vi        gmm.cavi and gmm.advi vs scikit-learn BayesianGaussianMixture and gmm.gibbs, warm (vi.py)
   overhead  gmm.gibbs per sweep vs a plain-JAX sweep of the same model (gibbs_reference.py)
   scaling   gmm.gibbs time per sweep for N = 1e3 .. 1e6, recompilation, compiled memory (arguments,
             outputs, temporaries) and the peak resident memory of a fresh process at N = 1e6
@@ -546,6 +547,10 @@ def main(argv=None) -> int:
     lines += table.splitlines()
     lines += ["", "### Posterior sampling: `gmm.gibbs` vs NumPyro NUTS (bento data, K = 2)", ""]
     lines += bench_gibbs(n_samples=2000, n_warmup=500, n_chains=4, repeats=1 if args.quick else 3)
+    lines += ["", "### Variational inference: `gmm.cavi` and `gmm.advi` vs scikit-learn and `gmm.gibbs`", ""]
+    from vi import bench_vi
+
+    lines += bench_vi(repeats=1 if args.quick else 3).splitlines()
     lines += ["", "### The sampler's overhead: `gmm.gibbs` vs a plain-JAX sweep of the same model", ""]
     lines += bench_overhead([(20, 1000, 5000), (100_000, 100, 300)], repeats=1 if args.quick else 3)
     lines += ["", "### Scaling: `gmm.gibbs` against N (K = 3, one chain)", ""]

@@ -16,7 +16,8 @@ from gmm.models.mixture import Mixture
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
-def _ax(ax):
+def new_axes(ax):
+    """``ax``, or the axes of a new 7 x 3.2 in figure when it is None."""
     return ax if ax is not None else plt.subplots(figsize=(7, 3.2))[1]
 
 
@@ -24,7 +25,7 @@ def histogram(x: Any, *, ax=None, bins: int | Sequence[float] = 30, label: str |
               density: bool = False, color: str = "0.6", unit: str = "g", quantity: str = "weight"):
     """Histogram of the observations x, shape (N,); the x axis reads "<quantity> (<unit>)"."""
     data, bins = as_data(x), check_bins(bins)
-    ax = _ax(ax)
+    ax = new_axes(ax)
     ax.hist(data, bins=bins, color=color, edgecolor="white", density=density, label=label)
     ax.set_xlabel(f"{quantity} ({unit})")
     ax.set_ylabel("density" if density else "count")

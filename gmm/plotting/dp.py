@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from gmm._util.validation import as_data, check_arrays, check_indices, check_laws, check_positive_int, check_series
-from gmm.plotting._base import _ax, COLORS
+from gmm.plotting._base import COLORS, new_axes
 
 
 def crp_seating(labels: Any, *, ax=None, expected: Sequence[float] | None = None):
@@ -20,7 +20,7 @@ def crp_seating(labels: Any, *, ax=None, expected: Sequence[float] | None = None
     """
     z = check_indices(labels, "labels")
     expected = None if expected is None else check_arrays(expected=(expected, (z.size,)))[0]
-    ax = _ax(ax)
+    ax = new_axes(ax)
     i = np.arange(1, z.size + 1)
     opened = np.concatenate([[True], z[1:] > np.maximum.accumulate(z)[:-1]])
     ax.scatter(i[~opened], z[~opened], s=14, color="0.35", label="joins a table")
@@ -42,7 +42,7 @@ def sticks(weights: dict[str, Any], *, ax=None, max_sticks: int = 20):
     """Stick-breaking weights as stacked horizontal bars, one bar per entry of ``weights``
     (label -> weights pi_1, pi_2, ...), each piece coloured in turn; the grey rest is 1 - sum."""
     weights, max_sticks = check_series(weights, "weights", (None,)), check_positive_int(max_sticks, "max_sticks")
-    ax = _ax(ax)
+    ax = new_axes(ax)
     cmap = plt.get_cmap("tab20")
     for row, (label, w) in enumerate(weights.items()):
         w = w[:max_sticks]
@@ -78,7 +78,7 @@ def cluster_count_bars(probs: dict[str, dict[int, float]], *, ax=None, xlabel: s
     """Side-by-side bars of several laws over a count (label -> {k: probability}), with
     optional error bars (label -> {k: standard error}, e.g. ``KPosterior.probabilities_stderr``)."""
     probs, errors = check_laws(probs, "probs"), None if errors is None else check_laws(errors, "errors")
-    ax = _ax(ax)
+    ax = new_axes(ax)
     ks = sorted({k for p in probs.values() for k in p})
     width = 0.8 / max(len(probs), 1)
     for j, (label, p) in enumerate(probs.items()):

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from gmm._util.validation import check_arrays, check_indices, check_labels, check_positive_int, check_series
-from gmm.plotting._base import COLORS, _ax, histogram
+from gmm.plotting._base import COLORS, histogram, new_axes
 
 
 def _families(posterior: Any, names: Any, units: Any) -> dict[str, tuple[np.ndarray, str]]:
@@ -66,7 +66,7 @@ def rank_histogram(counts: Any, *, ax=None, title: str | None = None):
     per chain, with a dashed line at the count every bin would hold if the chains mixed
     (the mean count, n_samples / n_bins)."""
     (counts,) = check_arrays(counts=(counts, ("n_chains", "n_bins")))
-    ax = _ax(ax)
+    ax = new_axes(ax)
     n_chains, n_bins = counts.shape
     edges = np.linspace(0.0, counts.sum(), n_bins + 1)  # rank bins over the pooled draws
     for c in range(n_chains):
@@ -135,7 +135,7 @@ def chain_shares(shares: dict[str, Any], *, ax=None, reference: float | None = N
     """One group of bars per sampler (label -> per-chain shares, shape (n_chains,)): how often
     each chain was in some region (a posterior mode), with an optional reference line."""
     shares = check_series(shares, "shares", None)
-    ax = _ax(ax)
+    ax = new_axes(ax)
     pos = 0.0
     ticks, names = [], []
     for j, (label, vals) in enumerate(shares.items()):

@@ -9,7 +9,7 @@ import numpy as np
 from gmm._util.validation import as_data, check_arrays, check_finite, check_labels, check_series
 from gmm.model_choice.binned import check_mixture
 from gmm.models.mixture import decision_boundaries, Mixture
-from gmm.plotting._base import _ax, COLORS
+from gmm.plotting._base import COLORS, new_axes
 
 
 def _curve(mixture: Any, grid: Any, names: Any) -> tuple[Mixture, np.ndarray, list[str] | None]:
@@ -22,7 +22,7 @@ def mixture_density(mixture: Mixture, grid: np.ndarray, *, ax=None, components: 
                     label: str = "mixture p(x)", color: str = "k", names: Sequence[str] | None = None):
     """The mixture density over ``grid`` and, optionally, each weighted component pi_k N(x | mu_k, sigma_k)."""
     mixture, grid, names = _curve(mixture, grid, names)
-    ax = _ax(ax)
+    ax = new_axes(ax)
     # The mixture goes underneath, wide and pale, so that the components drawn on top of
     # it stay visible where they coincide with it (at every well-separated peak).
     ax.plot(grid, np.exp(np.asarray(mixture.log_prob(grid))), color=color, lw=4,
@@ -40,7 +40,7 @@ def posterior_curves(mixture: Mixture, grid: np.ndarray, *, ax=None, names: Sequ
                      show_boundary: bool = True):
     """P(z = k | x) over ``grid`` for every component, with the decision boundaries marked."""
     mixture, grid, names = _curve(mixture, grid, names)
-    ax = _ax(ax)
+    ax = new_axes(ax)
     resp = np.asarray(mixture.responsibilities(grid))
     for k in range(mixture.n_components):
         ax.plot(grid, resp[:, k], color=COLORS[k % len(COLORS)], lw=2,
@@ -56,7 +56,7 @@ def posterior_curves(mixture: Mixture, grid: np.ndarray, *, ax=None, names: Sequ
 def em_history(histories: dict[str, np.ndarray], *, ax=None):
     """Total log-likelihood against EM iteration, one line per labelled run."""
     histories = check_series(histories, "histories", (None,))
-    ax = _ax(ax)
+    ax = new_axes(ax)
     for i, (name, h) in enumerate(histories.items()):
         ax.plot(np.arange(len(h)), h, marker="o", ms=3, color=COLORS[i % len(COLORS)], label=name)
     ax.set_xlabel("EM iteration")
@@ -74,7 +74,7 @@ def lower_bound_curves(grid: Any, log_lik: Any, bound: Any, *, current: float, n
     grid, log_lik, bound = check_arrays(  # the bound may be -inf (q on a component of weight 0)
         grid=(grid, ("n",)), log_lik=(log_lik, ("n",)), bound=(bound, ("n",), False))
     current, new = check_finite(current, "current"), check_finite(new, "new")
-    ax = _ax(ax)
+    ax = new_axes(ax)
     ax.plot(grid, log_lik, color="k", lw=2, label=r"log-likelihood $\log p(x \mid \theta)$")
     ax.plot(grid, bound, color=COLORS[0], lw=2, ls="--", label=r"bound $\mathcal{L}(q_t, \theta)$")
     ax.axvline(current, color="0.45", ls=":", lw=1.5, label=r"$\theta_t$ (E step: bound touches)")
@@ -88,7 +88,7 @@ def assignment_bars(x: Any, probs: Any, *, ax=None, names: Sequence[str] | None 
     """Stacked bars of P(z_i = k | x) for each observation, sorted by value: x (N,), probs (N, K)."""
     data, p = check_arrays(x=(as_data(x), ("N",)), probs=(probs, ("N", "K")))
     names = check_labels(names, "names", p.shape[1])
-    ax = _ax(ax)
+    ax = new_axes(ax)
     order = np.argsort(data, kind="stable")
     bottom = np.zeros(len(data))
     pos = np.arange(len(data))
@@ -107,7 +107,7 @@ def criterion_curves(ks: Sequence[int], curves: dict[str, Sequence[float]], *, a
     check_arrays(ks=(ks, (None,)))
     ks = list(ks)
     curves = check_series(curves, "curves", (len(ks),), finite=False)  # NaN: a K without a score
-    ax = _ax(ax)
+    ax = new_axes(ax)
     for i, (name, vals) in enumerate(curves.items()):
         vals = np.asarray(vals, dtype=float)
         c = COLORS[i % len(COLORS)]

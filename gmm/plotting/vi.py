@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from gmm._util.validation import check_labels, check_series
-from gmm.plotting._base import COLORS, _ax
+from gmm.plotting._base import COLORS, new_axes
 
 
 def elbo_traces(traces: dict[str, Any], *, ax=None, xlabel: str = "sweep", reference: float | None = None,
@@ -15,7 +15,7 @@ def elbo_traces(traces: dict[str, Any], *, ax=None, xlabel: str = "sweep", refer
     """The ELBO against sweep or step, one line per labelled run (label -> values (T,)), with an optional
     horizontal line at a reference value (the exact log evidence, which bounds every ELBO from above)."""
     traces = check_series(traces, "traces", (None,))
-    ax = _ax(ax)
+    ax = new_axes(ax)
     for i, (name, h) in enumerate(traces.items()):
         ax.plot(np.arange(1, len(h) + 1), h, marker="o" if len(h) <= 50 else None, ms=3, lw=1.2,
                 color=COLORS[i % len(COLORS)], label=name)
@@ -32,7 +32,7 @@ def gradient_spread(sds: dict[str, Any], names: Sequence[str], *, ax=None):
     several estimators (label -> sds (M,)), coordinates named by ``names``."""
     sds = check_series(sds, "sds", (None,))
     names = check_labels(names, "names", len(next(iter(sds.values()))))
-    ax = _ax(ax)
+    ax = new_axes(ax)
     width = 0.8 / len(sds)
     xs = np.arange(len(names))
     for j, (label, v) in enumerate(sds.items()):
@@ -52,7 +52,7 @@ def outcome_shares(shares: dict[str, dict[str, float]], *, ax=None, ylabel: str 
     outcomes = list(dict.fromkeys(o for v in shares.values() for o in v))
     values = check_series({label: [v.get(o, 0.0) for o in outcomes] for label, v in shares.items()}, "shares",
                           (None,))
-    ax = _ax(ax)
+    ax = new_axes(ax)
     width = 0.8 / len(shares)
     xs = np.arange(len(outcomes))
     for j, (label, vals) in enumerate(values.items()):
