@@ -252,8 +252,9 @@ class VIPosterior(PosteriorDraws):
         """The importance-weighted bound L_S = E[log (1/S) sum_s p(x, theta_s) / q(theta_s)] with S =
         ``n_particles`` draws of q, averaged over ``n_repeats`` independent sets (integers >= 1, with
         S x n_repeats at most 1,000,000). L_S rises towards log p(x | K) as S grows. Its density of q is the
-        label-symmetrised one (:func:`gmm.inference.vi_result.label_symmetrised`), so L_1 is the ELBO of q_sym: the recorded ELBO plus
-        up to log K! when q's relabelled copies do not overlap."""
+        label-symmetrised one (:func:`gmm.inference.vi_result.label_symmetrised`), so L_1 is the ELBO of
+        q_sym with the assignments summed out: the recorded ELBO plus about log K! when q's relabelled copies
+        do not overlap, plus, for CAVI's q(z) q(theta), what summing out z recovers."""
         n_particles = check_positive_int(n_particles, "n_particles", maximum=MAX_PARTICLES)
         n_repeats = check_positive_int(n_repeats, "n_repeats", maximum=max(1, MAX_PARTICLES // n_particles))
         log_w = self._log_weights(key, n_particles * n_repeats).reshape(n_repeats, n_particles)
