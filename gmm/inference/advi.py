@@ -39,7 +39,8 @@ import numpy as np
 from gmm._util.numerics import numpy_rng, robust_scale
 from gmm._util.validation import (ConvergenceWarning, as_data, as_real_array, check_key, check_n_components,
                                   check_positive, check_positive_int)
-from gmm.inference.advi_q import log_q_theta, make_sampler, mean_responsibilities
+from gmm.inference.advi_q import log_q_theta, make_sampler
+from gmm.inference.scoring import standardised_prior
 from gmm.models.generative import (Prior, bayesian_gmm_marginal, check_prior_on_data, const, log_std_prior,
                                    resolve_prior)
 
@@ -203,15 +204,6 @@ def flat_params(params: dict, family: str) -> jax.Array:
 # ---------------------------------------------------------------------------
 
 
-def _standardised_prior64(prior: Prior, loc: float, scale: float) -> Prior:
-    """``prior`` in the units of y = (x - loc) / scale with float64 leaves (the float64 twin of
-    ``gmm.inference.scoring.standardised_prior``)."""
-    a, b = (float(v) for v in prior.std_params)
-    vals = (float(prior.alpha), (float(prior.mean_loc) - loc) / scale, float(prior.mean_scale) / scale, a,
-            b * scale if prior.family == "gamma_std" else b / scale**2)
-    return Prior.tree_unflatten(prior.family, [jnp.asarray(v, jnp.float64) for v in vals])
-
-
 def _unit_map(k: int, loc: float, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """(a, d) with u_data = a + d * u_std: the logits stay, mu = loc + scale mu',
     log sigma = log sigma' + log scale."""
@@ -312,7 +304,7 @@ def fit(key: jax.Array, data: np.ndarray, k: int, prior: Prior, family: str, est
     start = np.concatenate([np.zeros(k - 1), means, np.full(k, math.log(1.0 / k))])
     with jax.enable_x64(True):
         params = init_params(jnp.asarray(start), jnp.full(p, math.log(_START_Q_SCALE)), family)
-        params, values = _optimise(opt_key, jnp.asarray(y), _standardised_prior64(prior, loc, scale), params,
+        params, values = _optimise(opt_key, jnp.asarray(y), standardised_prior(prior, loc, scale, jnp.float64), params,
                                    jnp.asarray(learning_rate, jnp.float64), k=k, family=family,
                                    estimator=estimator, n_steps=n_steps, n_particles=n_particles)
         params = jax.tree.map(lambda a: np.asarray(a, np.float64), params)
@@ -424,8 +416,10 @@ def advi(
                       "run more n_steps, or raise n_particles (reinforce) or lower learning_rate when it "
                       "is noisy.",
                       ConvergenceWarning, stacklevel=2)
-    probs = mean_responsibilities(data, weights, means[..., 0], np.sqrt(covs[..., 0, 0]))
+    from gmm.inference.posterior_draws import mean_responsibilities
     from gmm.inference.vi_result import VIPosterior
+
+    probs = mean_responsibilities(data, weights, means[..., 0], np.sqrt(covs[..., 0, 0]))
 
     return VIPosterior.from_q(draw_key, result.sampler, data=data[:, None], prior=prior, method="advi",
                               factors=result.factors, elbo=result.elbo, assignment_probs=probs,
@@ -465,7 +459,7 @@ def gradient_samples(key: jax.Array, x: Any, n_components: int, params: dict, *,
     loc, scale = robust_scale(data)
     with jax.enable_x64(True):
         raw = from_factors(checked, family, k, loc, scale)
-        y, std_prior = jnp.asarray((data - loc) / scale), _standardised_prior64(prior, loc, scale)
+        y, std_prior = jnp.asarray((data - loc) / scale), standardised_prior(prior, loc, scale, jnp.float64)
         grads = _gradient_draws(key, y, std_prior, raw, k=k, family=family, estimator=estimator, n=n)
         return np.asarray(grads, np.float64)
 

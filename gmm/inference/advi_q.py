@@ -83,18 +83,4 @@ def make_sampler(factors: dict, k: int, symmetrise: bool = True):
     return sampler
 
 
-def mean_responsibilities(data: np.ndarray, weights: np.ndarray, means: np.ndarray, stds: np.ndarray,
-                          chunk: int = 256) -> np.ndarray:
-    """Mean over draws of P(z_i = k | theta, x_i): data (N,), parameters (n, K); returns (N, K)."""
-    total = np.zeros((data.size, weights.shape[1]))
-    for s in range(0, weights.shape[0], chunk):
-        w, m, sd = weights[s: s + chunk, None], means[s: s + chunk, None], stds[s: s + chunk, None]
-        with np.errstate(divide="ignore"):
-            logp = np.log(w) - np.log(sd) - 0.5 * ((data[None, :, None] - m) / sd) ** 2
-        logp -= logp.max(axis=2, keepdims=True)
-        p = np.exp(logp)
-        total += (p / p.sum(axis=2, keepdims=True)).sum(axis=0)
-    return total / weights.shape[0]
-
-
-__all__ = ["factor_tril", "log_q_theta", "make_sampler", "mean_responsibilities"]
+__all__ = ["factor_tril", "log_q_theta", "make_sampler"]

@@ -61,6 +61,15 @@ def _mean_responsibilities(x: jax.Array, weights: jax.Array, means: jax.Array, s
     return total / weights.shape[0]
 
 
+def mean_responsibilities(x: Any, weights: Any, means: Any, stds: Any) -> np.ndarray:
+    """The average over draws of P(z = k | x_m, theta_s) on the line, float64, shape (M, K): points x (M,),
+    draws of weights, means and stds (S, K) (any leading shape of the draws is flattened)."""
+    k = np.shape(weights)[-1]
+    with jax.enable_x64(True):
+        w, m, s = (jnp.asarray(np.asarray(a, np.float64).reshape(-1, k)) for a in (weights, means, stds))
+        return np.asarray(_mean_responsibilities(jnp.asarray(np.asarray(x, np.float64)), w, m, s), np.float64)
+
+
 def mixture_densities(weights: Any, means: Any, stds: Any, grid: Any, max_draws: int = 2000) -> np.ndarray:
     """The mixture density of each draw on ``grid``, float64, shape (S', G).
 
@@ -175,12 +184,9 @@ class PosteriorDraws:
         the uncertainty about the parameters is carried into the classification.
         """
         new = self._points(x_new, "x_new")
-        k = self.n_components
         if self.dim > 1:
             return conjugate.mean_responsibilities(self.data, new, *self._flat_draws(self.n_chains * self.n_samples))
-        with jax.enable_x64(True):
-            w, m, s = (jnp.asarray(a.reshape(-1, k)) for a in (self.weights, self.means, self.stds))
-            return np.asarray(_mean_responsibilities(jnp.asarray(new), w, m, s), dtype=np.float64)
+        return mean_responsibilities(new, self.weights, self.means, self.stds)
 
     def to_arviz(self):
         """The draws as an ArviZ ``DataTree``: ``posterior`` (weights, means and stds or
@@ -200,4 +206,5 @@ class PosteriorDraws:
         )
 
 
-__all__ = ["MAX_DRAWS", "PARAMS_FULL", "PosteriorDraws", "check_quantiles", "grid_step", "mixture_densities"]
+__all__ = ["MAX_DRAWS", "PARAMS_FULL", "PosteriorDraws", "check_quantiles", "grid_step", "mean_responsibilities",
+           "mixture_densities"]

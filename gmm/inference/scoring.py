@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from functools import partial, reduce
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -109,12 +110,13 @@ def standardise(data: np.ndarray, prior: Prior) -> tuple[jax.Array, Prior, float
     return y, standardised_prior(prior, loc, scale), loc, scale
 
 
-def standardised_prior(prior: Prior, loc: float, scale: float) -> Prior:
-    """``prior`` in the units of (x - loc) / scale, with float32 leaves and the same family.
+def standardised_prior(prior: Prior, loc: float, scale: float, dtype: Any = jnp.float32) -> Prior:
+    """``prior`` in the units of (x - loc) / scale, with leaves of ``dtype`` (float32 for the samplers,
+    float64 for :func:`gmm.advi`; call under ``jax.enable_x64`` for float64) and the same family.
 
     mu ~ N(m0, s0) becomes N((m0 - loc) / scale, s0 / scale); under sigma' = sigma / scale,
     sigma ~ Gamma(a, b) becomes Gamma(a, b scale) and sigma^2 ~ InverseGamma(a, b) becomes
-    InverseGamma(a, b / scale^2); the Dirichlet is unchanged. A hyperparameter that float32
+    InverseGamma(a, b / scale^2); the Dirichlet is unchanged. A hyperparameter that ``dtype``
     cannot represent on that scale is refused.
     """
     a, b = (float(v) for v in prior.std_params)
@@ -126,12 +128,13 @@ def standardised_prior(prior: Prior, loc: float, scale: float) -> Prior:
         a,
         b_new,
     )
+    kind = np.dtype(dtype).type
     for name, v in zip(prior.fields, vals):
-        f32 = np.float32(v)
-        if not np.isfinite(f32) or (name != "mean_loc" and not f32 > 0):
+        cast = kind(v)
+        if not np.isfinite(cast) or (name != "mean_loc" and not cast > 0):
             raise ValueError(
                 f"prior.{name} = {getattr(prior, name)!r} cannot be represented on the data's scale "
-                f"(it becomes {v:.3g} in units of the data's spread {scale:.3g}, outside float32); "
+                f"(it becomes {v:.3g} in units of the data's spread {scale:.3g}, outside {np.dtype(dtype).name}); "
                 "allowed: hyperparameters within about 1e30 of the data's scale."
             )
-    return Prior.tree_unflatten(prior.family, [jnp.asarray(v, jnp.float32) for v in vals])
+    return Prior.tree_unflatten(prior.family, [jnp.asarray(v, dtype) for v in vals])
