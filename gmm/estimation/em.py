@@ -61,6 +61,8 @@ from gmm.estimation.driver import (
 )
 from gmm.estimation.em_multivariate import fit_points
 from gmm.estimation.kmeans import kmeans_starts
+from gmm.estimation.sources import is_streamed
+from gmm.estimation.streaming import fit_stream
 from gmm.models.mixture import Mixture, check_covariance_type
 
 _SKETCH = 16_384  # above this many distinct values, restarts run on a quantile sketch first
@@ -272,13 +274,22 @@ def fit_em(
     reg_covar: float | None = None,
     min_std: float | None = None,
     init: str = "kmeans",
+    chunk_size: int | None = None,
+    progress: bool | None = None,
 ) -> EMResult:
-    """Fit a K-component Gaussian mixture to x by EM (maximum likelihood), in any dimension.
+    """Fit a K-component Gaussian mixture to x by EM (maximum likelihood), in any dimension,
+    on data in memory or read in chunks, on every device and every process.
 
     Args:
         key: ``jax.random`` key for the starts.
         x: observations, shape (N,) or (N, D), finite numbers (one row per point). (N, 1)
-            is the same as (N,).
+            is the same as (N,). Data that do not fit in memory are read in chunks, one pass
+            per EM iteration (:mod:`gmm.estimation.streaming`): a path to a ``.npy`` file, a
+            function that returns a fresh iterator of (n,) or (n, D) chunks (a Parquet or
+            CSV reader), or, with ``chunk_size``, any array-like that slices by rows (a Zarr
+            or HDF5 array, ``np.memmap``). Under ``jax.distributed.initialize`` with several
+            processes, x is this process's part of the data and every process gets the fit
+            to all of it.
         n_components: K, an integer in [1, N].
         covariance_type: scikit-learn's four structures, for D >= 2: ``"full"`` (each
             component its own matrix), ``"tied"`` (one matrix shared), ``"diag"``
@@ -311,6 +322,13 @@ def fit_em(
         init: ``"kmeans"`` (k-means++ then Lloyd iterations) or ``"random"`` (means at K
             random data points; on the line every sd the data's sd / K, in D dimensions
             every covariance the data's: slower, and shows EM's climb more clearly).
+        chunk_size: rows read at once (at most 2**22); given, or when x is a file or a
+            function, EM streams: the starts run on a 16,384-point sample drawn in one pass
+            (the same whatever the chunks, devices or processes), then each iteration is one
+            pass whose sums are added in float64, with each chunk sharded over the local
+            devices. Memory is bounded by the chunk size. Default for streamed data: about
+            2**23 / (K D) rows, a power of two in [4,096, 2**20].
+        progress: a progress bar per pass while streaming; default: when stderr is a terminal.
 
     Returns:
         An :class:`EMResult`; ``history[t]`` is the total log-likelihood after t
@@ -332,8 +350,6 @@ def fit_em(
         [350, 500]
     """
     key = check_key(key)
-    data = as_data(x, ndim=None)
-    k = check_n_components(n_components, data.shape[0])
     covariance_type = check_covariance_type(covariance_type)
     max_iter, tol, n_init = defaults.check_em_settings(max_iter, tol, n_init, auto=True)
     if reg_covar is not None:
@@ -341,6 +357,17 @@ def fit_em(
     if min_std is not None:
         min_std = check_positive(min_std, "min_std")
     init = _check_init(init)
+    if chunk_size is not None or is_streamed(x) or jax.process_count() > 1:
+        if min_std is not None:
+            raise ValueError("min_std applies to data held in memory; a streamed fit (a file, chunks, "
+                             "chunk_size or several processes) takes reg_covar instead.")
+        result = fit_stream(key, x, n_components, covariance_type=covariance_type, max_iter=max_iter, tol=tol,
+                            n_init=n_init, reg_covar=reg_covar, init=init, chunk_size=chunk_size,
+                            progress=progress)
+        _warn_unconverged(result, max_iter, tol)
+        return result
+    data = as_data(x, ndim=None)
+    k = check_n_components(n_components, data.shape[0])
     on_line = covariance_type != "tied" and (data.ndim == 1 or data.shape[1] == 1)
     if not on_line and min_std is not None:
         raise ValueError(f"min_std applies to points on the line; x has shape {data.shape} "
@@ -350,13 +377,17 @@ def fit_em(
     else:
         result = fit_points(key, data.reshape(data.shape[0], -1), k, max_iter, tol,
                             defaults.N_INIT_FIT if n_init is None else n_init, reg_covar, init, covariance_type)
+    _warn_unconverged(result, max_iter, tol)
+    return result
+
+
+def _warn_unconverged(result: EMResult, max_iter: int, tol: float) -> None:
     if not result.converged:
         warnings.warn(
             f"fit_em stopped at max_iter={max_iter} before the log-likelihood came within "
             f"tol={tol:g} per point of its limit (EM crawls where a component is redundant); "
             "raise max_iter (or tol) for a converged fit, or fit fewer components.",
-            ConvergenceWarning, stacklevel=2)
-    return result
+            ConvergenceWarning, stacklevel=3)
 
 
 def fit_line(key, data, k, max_iter, tol, n_init, reg_covar, min_std, init) -> EMResult:

@@ -1,0 +1,218 @@
+"""EM on data read in chunks, sharded over devices and processes: :func:`gmm.fit_em` with a
+file, an array-like, a function returning chunks, or ``chunk_size``.
+
+1. One pass draws a sample of at most 16,384 points: the points whose hash (of their
+   float64 bits, seeded by the key) is smallest, a *bottom-k* sample. It depends on the data
+   and the key only, not on how the data are split into chunks, devices or processes, so
+   every split starts from the same point; the samples of several processes merge exactly.
+2. The starts (k-means++ and ``n_init`` restarts, as :func:`gmm.fit_em` runs them in memory)
+   run on the sample; the best fit is where EM on all the data begins.
+3. Each EM iteration is one pass: every chunk, standardised in float64 by the sample's
+   median and IQR, gives its sums (:func:`gmm.estimation.distributed.chunk_statistics`:
+   the log-likelihood, N_k, and the first and second moments about the current means),
+   added in float64 over chunks, devices and processes; the M step uses only these sums.
+   Memory is bounded by the chunk size, not by N.
+
+A run stops by :func:`gmm.fit_em`'s rule on the line (the log-likelihood within ``tol`` per
+point of the limit its rate of convergence predicts), in every dimension, and returns the
+last parameters whose log-likelihood a pass computed.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import jax
+import numpy as np
+
+from gmm._util import defaults
+from gmm._util.numerics import bucket, numpy_rng, robust_scale_columns
+from gmm._util.validation import check_n_components, check_positive_int
+from gmm.estimation.distributed import agree, chunk_statistics, local_mesh, process_gather, process_sum
+from gmm.estimation.driver import EMResult, default_reg_covar, rule_holds_on_gains
+from gmm.estimation.sources import open_source
+from gmm.models.mixture import Mixture
+
+SAMPLE_SIZE = 16_384  # points in the sample the starts run on
+MAX_CHUNK = 1 << 22  # rows per chunk at most
+_CHUNK_FLOATS = 1 << 23  # default chunk: about this many floats in its (rows, K, D) temporary
+_M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
+
+
+def default_chunk_size(n_components: int, dim: int) -> int:
+    """Rows per chunk: a power of two in [4,096, 2**20] keeping the (rows, K, D) temporary of
+    the E step near 2**23 floats (64 MiB)."""
+    return int(np.clip(1 << (_CHUNK_FLOATS // max(n_components * dim, 1)).bit_length() - 1, 4096, 1 << 20))
+
+
+def row_hashes(rows: np.ndarray, seed: np.uint64) -> np.ndarray:
+    """A 64-bit hash of each row's float64 bits (splitmix64, seeded): equal rows hash alike,
+    and -0.0 as 0.0. rows (n, D) float64 -> (n,) uint64."""
+    bits = np.ascontiguousarray(rows + 0.0).view(np.uint64)
+    h = np.full(rows.shape[0], seed, np.uint64)
+    with np.errstate(over="ignore"):
+        for d in range(bits.shape[1]):
+            z = h ^ (bits[:, d] + _GOLDEN)
+            z = (z ^ (z >> np.uint64(30))) * _M1
+            z = (z ^ (z >> np.uint64(27))) * _M2
+            h = z ^ (z >> np.uint64(31))
+    return h
+
+
+def smallest(h: np.ndarray, rows: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The m rows with the smallest (hash, then row values): a choice that does not depend
+    on the rows' order."""
+    order = np.lexsort((*rows.T[::-1], h))[:m]
+    return h[order], rows[order]
+
+
+def fit_stream(key: jax.Array, x: Any, n_components: int, *, covariance_type: str, max_iter: int, tol: float,
+               n_init: int | None, reg_covar: float | None, init: str, chunk_size: int | None,
+               progress: bool | None) -> EMResult:
+    """:func:`gmm.fit_em` on data read in chunks (arguments checked there, except x and
+    ``chunk_size``); x is this process's part of the data when there are several."""
+    from gmm.estimation.em import fit_line
+    from gmm.estimation.em_multivariate import fit_points
+
+    if chunk_size is not None:
+        chunk_size = check_positive_int(chunk_size, "chunk_size", maximum=MAX_CHUNK)
+    source = open_source(x, chunk_size or MAX_CHUNK)
+    key_sample, key_fit = jax.random.split(key)
+    seed = np.uint64(numpy_rng(key_sample).integers(2**63))
+    sample, n, dim = _sample(source, seed)
+    k = check_n_components(n_components, n)
+    if chunk_size is None:
+        source = open_source(x, default_chunk_size(k, dim))
+    on_line = dim == 1 and covariance_type != "tied"
+    loc, scale = robust_scale_columns(sample)
+    if covariance_type == "spherical":
+        scale = np.full(dim, float(np.median(scale)))
+    if on_line:
+        start = fit_line(key_fit, sample[:, 0], k, max_iter, tol, n_init, reg_covar, None, init).mixture
+    else:
+        start = fit_points(key_fit, sample, k, max_iter, tol, defaults.N_INIT_FIT if n_init is None else n_init,
+                           reg_covar, init, covariance_type).mixture
+    std = (sample - loc) / scale
+    if reg_covar is None:
+        reg = np.array([default_reg_covar(col) for col in std.T])
+        if covariance_type == "spherical":
+            reg = np.full(dim, reg.mean())
+    else:
+        reg = reg_covar / scale**2
+    cov = start.covariances.reshape(k, dim, dim) / np.outer(scale, scale)
+    params = (np.log(start.weights), (start.means.reshape(k, dim) - loc) / scale, cov)
+    mesh = local_mesh()
+    history: list[float] = []
+    budget = tol * n
+    for t in range(max_iter + 1):
+        ll, nk, s1, s2 = _data_pass(source, mesh, loc, scale, params, progress, t)
+        history.append(float(ll))
+        done = rule_holds_on_gains(np.diff(history), budget) if t else False
+        if done or t == max_iter:
+            break
+        params = m_step(nk, s1, s2, params, reg, covariance_type, n)
+    shift = n * float(np.sum(np.log(scale)))
+    hist = np.array(history) - shift
+    logw, mu, cov = params
+    weights = np.exp(logw - logw.max())
+    weights, means, cov = weights / weights.sum(), loc + scale * mu, cov * np.outer(scale, scale)
+    if on_line:
+        mixture = Mixture(weights, means[:, 0], np.sqrt(cov[:, 0, 0]))
+    else:
+        mixture = Mixture(weights, means, covariances=cov, covariance_type=covariance_type)
+    return EMResult(mixture=mixture.sorted(), log_likelihood=float(hist[-1]), history=hist, n_iter=len(hist) - 1,
+                    converged=bool(done))
+
+
+def m_step(nk: np.ndarray, s1: np.ndarray, s2: np.ndarray, prev: tuple, reg: np.ndarray, covariance_type: str,
+           n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New (log pi, mu, Sigma) from a pass's sums about the previous means m (``prev[1]``):
+    mu_k = m_k + s_k / N_k and the scatter about mu_k, S_k - N_k d_k d_k^T with d_k = s_k / N_k,
+    shaped by ``covariance_type`` as :func:`gmm.estimation.em_multivariate.m_step` does; a
+    component with no points keeps its mean and covariance. float64, numpy."""
+    alive = nk > 1e-12
+    safe = np.where(alive, nk, 1.0)
+    d = s1 / safe[:, None]
+    mu = np.where(alive[:, None], prev[1] + d, prev[1])
+    scatter = s2 - nk[:, None, None] * d[:, :, None] * d[:, None, :]
+    if covariance_type == "full":
+        cov = scatter / safe[:, None, None] + np.diag(reg)
+    elif covariance_type == "tied":
+        cov = np.broadcast_to(scatter.sum(axis=0) / n + np.diag(reg), scatter.shape)
+    else:
+        var = np.diagonal(scatter, axis1=1, axis2=2) / safe[:, None] + reg
+        if covariance_type == "spherical":
+            var = np.broadcast_to(var.mean(axis=1, keepdims=True), var.shape)
+        cov = var[:, :, None] * np.eye(var.shape[1])
+    cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+    if covariance_type != "tied":
+        cov = np.where(alive[:, None, None], cov, prev[2])
+    with np.errstate(divide="ignore"):
+        return np.log(nk / n), mu, cov
+
+
+def _sample(source, seed: np.uint64) -> tuple[np.ndarray, int, int]:
+    """The first pass: every chunk checked, the bottom-k sample (rows (m, D), m at most
+    SAMPLE_SIZE), the number of points and D, merged over the processes."""
+    h, rows, n, dim, error = np.empty(0, np.uint64), None, 0, 0, None
+    try:
+        for chunk in source.chunks():
+            n += chunk.shape[0]
+            ch = row_hashes(chunk, seed)
+            if rows is None:
+                rows, dim = np.empty((0, chunk.shape[1])), chunk.shape[1]
+            if h.size == SAMPLE_SIZE:  # only rows that can enter the sample
+                keep = ch <= h[-1]
+                ch, chunk = ch[keep], chunk[keep]
+            h, rows = smallest(np.concatenate([h, ch]), np.concatenate([rows, chunk]), SAMPLE_SIZE)
+    except ValueError as err:
+        error = str(err)
+    agree(error)
+    return _merge(h, rows, n, dim)
+
+
+def _merge(h, rows, n, dim):
+    """The processes' samples merged (the same on each), the total count and D."""
+    if jax.process_count() == 1:
+        return rows, n, dim
+    dims = process_gather(np.array([dim]))
+    if np.any(dims != dims[0]):
+        raise ValueError(f"the processes' data have different dimensions {dims.ravel().tolist()}: each process "
+                         "must hold points of the same D.")
+    pad = SAMPLE_SIZE - h.size
+    hs, rs, counts = process_gather((np.r_[h, np.full(pad, np.iinfo(np.uint64).max, np.uint64)],
+                                     np.concatenate([rows, np.zeros((pad, dim))]), np.array([n, h.size])))
+    valid = np.arange(SAMPLE_SIZE) < counts[:, 1, None]
+    _, merged = smallest(hs[valid], rs[valid], SAMPLE_SIZE)
+    return merged, int(counts[:, 0].sum()), dim
+
+
+def _data_pass(source, mesh, loc, scale, params, progress, t):
+    """One pass (EM's E step): the sums (ll, N_k, s_k, S_k) over every chunk, device and
+    process. Chunks are padded with zero-weight rows to a power of two (at least 256, a
+    multiple of the mesh's size) so that a few programs serve every chunk."""
+    from tqdm.auto import tqdm
+
+    shown = sys.stderr.isatty() if progress is None else bool(progress)
+    totals, error = None, None
+    n_dev = mesh.devices.size
+    with tqdm(desc=f"EM pass {t}", unit="rows", disable=not shown, leave=False) as bar:
+        try:
+            for chunk in source.chunks():
+                rows = chunk.shape[0]
+                size = -(-bucket(rows, 256) // n_dev) * n_dev
+                y = np.zeros((size, chunk.shape[1]))
+                y[:rows] = (chunk - loc) / scale
+                c = np.zeros(size)
+                c[:rows] = 1.0
+                stats = chunk_statistics(mesh, y, c, params)
+                totals = stats if totals is None else tuple(a + b for a, b in zip(totals, stats))
+                bar.update(rows)
+        except ValueError as err:
+            error = str(err)
+    agree(error)
+    return process_sum(totals)
+
+
+__all__ = ["SAMPLE_SIZE", "default_chunk_size", "fit_stream", "m_step", "row_hashes", "smallest"]
