@@ -29,6 +29,8 @@ def pytest_generate_tests(metafunc):
 SLOW = (
     "tests/test_multimodal.py", "tests/test_multimodal_k45.py", "tests/test_multimodal_high_k.py",
     "tests/test_multimodal_priors.py", "tests/test_gibbs_conjugate_numpyro.py",
+    "tests/test_streaming.py::test_four_devices_and_two_processes",
+    "tests/test_streaming.py::test_peak_memory_is_bounded",
     "tests/test_galaxies_evidence.py",
     "tests/test_dpmm.py::test_dp_gibbs_matches_exact_enumeration",
     "tests/test_dpmm.py::test_galaxies_posterior_does_not_depend_on_start",

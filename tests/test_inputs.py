@@ -55,6 +55,7 @@ BAD_K = {"zero": 0, "negative": -1, "float": 2.5, "float-int": 2.0, "bool": True
 # name -> (call(key, x, k), data argument's name)
 ENTRY_POINTS = {
     "fit_em": lambda key, x, k: gmm.fit_em(key, x, k),
+    "fit_em streamed": lambda key, x, k: gmm.fit_em(key, x, k, chunk_size=3),
     "select_k": lambda key, x, k: gmm.select_k(key, x, [k]),
     "naive_select_k": lambda key, x, k: gmm.naive_select_k(key, x, [k]),
     "gibbs": lambda key, x, k: gmm.gibbs(key, x, k, prior=PRIOR),

@@ -41,6 +41,7 @@ BAD_POINTS = {
 # name -> (call(key, x, k), data argument's name); points (N, D) with a NIWPrior.
 ENTRY_POINTS_ND = {
     "fit_em": lambda key, x, k: gmm.fit_em(key, x, k),
+    "fit_em streamed": lambda key, x, k: gmm.fit_em(key, x, k, chunk_size=2),
     "select_k": lambda key, x, k: gmm.select_k(key, x, [k]),
     "gibbs": lambda key, x, k: gmm.gibbs(key, x, k, prior=NIW),
     "log_marginal_likelihood": lambda key, x, k: gmm.log_marginal_likelihood(key, x, k, prior=NIW),

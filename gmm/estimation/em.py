@@ -361,24 +361,30 @@ def fit_em(
         if min_std is not None:
             raise ValueError("min_std applies to data held in memory; a streamed fit (a file, chunks, "
                              "chunk_size or several processes) takes reg_covar instead.")
-        result = fit_stream(key, x, n_components, covariance_type=covariance_type, max_iter=max_iter, tol=tol,
-                            n_init=n_init, reg_covar=reg_covar, init=init, chunk_size=chunk_size,
-                            progress=progress)
+        result = fit_stream(key, x, n_components, partial(_fit_memory, max_iter=max_iter, tol=tol, n_init=n_init,
+                                                          reg_covar=reg_covar, init=init, covariance_type=covariance_type),
+                            covariance_type=covariance_type, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
+                            chunk_size=chunk_size, progress=progress)
         _warn_unconverged(result, max_iter, tol)
         return result
     data = as_data(x, ndim=None)
     k = check_n_components(n_components, data.shape[0])
+    result = _fit_memory(key, data, k, max_iter=max_iter, tol=tol, n_init=n_init, reg_covar=reg_covar, init=init,
+                         covariance_type=covariance_type, min_std=min_std)
+    _warn_unconverged(result, max_iter, tol)
+    return result
+
+
+def _fit_memory(key, data, k, *, max_iter, tol, n_init, reg_covar, init, covariance_type, min_std=None) -> EMResult:
+    """fit_em on checked data in memory: on the line (:func:`fit_line`) or in D dimensions."""
     on_line = covariance_type != "tied" and (data.ndim == 1 or data.shape[1] == 1)
     if not on_line and min_std is not None:
         raise ValueError(f"min_std applies to points on the line; x has shape {data.shape} "
                          "(use reg_covar to keep components from collapsing in D dimensions).")
     if on_line:
-        result = fit_line(key, data.reshape(-1), k, max_iter, tol, n_init, reg_covar, min_std, init)
-    else:
-        result = fit_points(key, data.reshape(data.shape[0], -1), k, max_iter, tol,
-                            defaults.N_INIT_FIT if n_init is None else n_init, reg_covar, init, covariance_type)
-    _warn_unconverged(result, max_iter, tol)
-    return result
+        return fit_line(key, data.reshape(-1), k, max_iter, tol, n_init, reg_covar, min_std, init)
+    return fit_points(key, data.reshape(data.shape[0], -1), k, max_iter, tol,
+                      defaults.N_INIT_FIT if n_init is None else n_init, reg_covar, init, covariance_type)
 
 
 def _warn_unconverged(result: EMResult, max_iter: int, tol: float) -> None:

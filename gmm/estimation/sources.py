@@ -82,7 +82,7 @@ def open_source(x: Any, chunk_size: int, name: str = "x") -> ChunkSource:
                          "iteration: pass a function that returns a fresh iterator of chunks "
                          "(e.g. lambda: read_chunks(path)), or a list of chunks.")
     if isinstance(x, (list, tuple)) or hasattr(x, "to_numpy"):  # nested lists, pandas: held in memory anyway
-        x = np.asarray(x.to_numpy() if hasattr(x, "to_numpy") else x)
+        x = as_data(x, name, ndim=None)
     if hasattr(x, "shape") and hasattr(x, "__getitem__") and len(getattr(x, "shape")) in (1, 2):
         n = int(x.shape[0])
         return ChunkSource(name, lambda: (x[i: i + chunk_size] for i in range(0, max(n, 1), chunk_size)),

@@ -21,13 +21,13 @@ last parameters whose log-likelihood a pass computed.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import jax
 import numpy as np
 
-from gmm._util import defaults
-from gmm._util.numerics import bucket, numpy_rng, robust_scale_columns
+from gmm._util.numerics import bucket, robust_scale_columns
 from gmm._util.validation import check_n_components, check_positive_int
 from gmm.estimation.distributed import agree, chunk_statistics, local_mesh, process_gather, process_sum
 from gmm.estimation.driver import EMResult, default_reg_covar, rule_holds_on_gains
@@ -49,11 +49,21 @@ def default_chunk_size(n_components: int, dim: int) -> int:
 def row_hashes(rows: np.ndarray, seed: np.uint64) -> np.ndarray:
     """A 64-bit hash of each row's float64 bits (splitmix64, seeded): equal rows hash alike,
     and -0.0 as 0.0. rows (n, D) float64 -> (n,) uint64."""
-    bits = np.ascontiguousarray(rows + 0.0).view(np.uint64)
-    h = np.full(rows.shape[0], seed, np.uint64)
+    return _hash_words(np.ascontiguousarray(rows + 0.0).view(np.uint64), seed)
+
+
+def key_seed(key: jax.Array) -> np.uint64:
+    """The hash seed of a key, read from its bits (no JAX computation: nothing compiles
+    before the data are checked)."""
+    return _hash_words(np.asarray(jax.random.key_data(key)).astype(np.uint64).reshape(1, -1), np.uint64(0))[0]
+
+
+def _hash_words(words: np.ndarray, seed: np.uint64) -> np.ndarray:
+    """splitmix64 folded over the columns of words (n, W) uint64 -> (n,) uint64."""
+    h = np.full(words.shape[0], seed, np.uint64)
     with np.errstate(over="ignore"):
-        for d in range(bits.shape[1]):
-            z = h ^ (bits[:, d] + _GOLDEN)
+        for d in range(words.shape[1]):
+            z = h ^ (words[:, d] + _GOLDEN)
             z = (z ^ (z >> np.uint64(30))) * _M1
             z = (z ^ (z >> np.uint64(27))) * _M2
             h = z ^ (z >> np.uint64(31))
@@ -67,32 +77,25 @@ def smallest(h: np.ndarray, rows: np.ndarray, m: int) -> tuple[np.ndarray, np.nd
     return h[order], rows[order]
 
 
-def fit_stream(key: jax.Array, x: Any, n_components: int, *, covariance_type: str, max_iter: int, tol: float,
-               n_init: int | None, reg_covar: float | None, init: str, chunk_size: int | None,
+def fit_stream(key: jax.Array, x: Any, n_components: int, fit_sample: Callable[[jax.Array, np.ndarray, int], EMResult],
+               *, covariance_type: str, max_iter: int, tol: float, reg_covar: float | None, chunk_size: int | None,
                progress: bool | None) -> EMResult:
     """:func:`gmm.fit_em` on data read in chunks (arguments checked there, except x and
-    ``chunk_size``); x is this process's part of the data when there are several."""
-    from gmm.estimation.em import fit_line
-    from gmm.estimation.em_multivariate import fit_points
-
+    ``chunk_size``); x is this process's part of the data when there are several.
+    ``fit_sample(key, sample (m, D), K)`` is the in-memory fit whose mixture starts EM."""
     if chunk_size is not None:
         chunk_size = check_positive_int(chunk_size, "chunk_size", maximum=MAX_CHUNK)
     source = open_source(x, chunk_size or MAX_CHUNK)
-    key_sample, key_fit = jax.random.split(key)
-    seed = np.uint64(numpy_rng(key_sample).integers(2**63))
-    sample, n, dim = _sample(source, seed)
+    sample, n, dim = _sample(source, key_seed(key))
     k = check_n_components(n_components, n)
+    key_fit = jax.random.fold_in(key, 1)
     if chunk_size is None:
         source = open_source(x, default_chunk_size(k, dim))
     on_line = dim == 1 and covariance_type != "tied"
     loc, scale = robust_scale_columns(sample)
     if covariance_type == "spherical":
         scale = np.full(dim, float(np.median(scale)))
-    if on_line:
-        start = fit_line(key_fit, sample[:, 0], k, max_iter, tol, n_init, reg_covar, None, init).mixture
-    else:
-        start = fit_points(key_fit, sample, k, max_iter, tol, defaults.N_INIT_FIT if n_init is None else n_init,
-                           reg_covar, init, covariance_type).mixture
+    start = fit_sample(key_fit, sample, k).mixture
     std = (sample - loc) / scale
     if reg_covar is None:
         reg = np.array([default_reg_covar(col) for col in std.T])
@@ -215,4 +218,4 @@ def _data_pass(source, mesh, loc, scale, params, progress, t):
     return process_sum(totals)
 
 
-__all__ = ["SAMPLE_SIZE", "default_chunk_size", "fit_stream", "m_step", "row_hashes", "smallest"]
+__all__ = ["SAMPLE_SIZE", "default_chunk_size", "fit_stream", "key_seed", "m_step", "row_hashes", "smallest"]
