@@ -15,6 +15,8 @@ Sections:
             effective samples per second for the means, 3 runs with different keys; NUTS
             through MCMC.run (recompiles on every call) and as its kernel compiled once
   vi        gmm.cavi and gmm.advi vs scikit-learn BayesianGaussianMixture and gmm.gibbs, warm (vi.py)
+  streaming gmm.fit_em on a .npy file, N = 1e7 and 1e8: seconds per pass against reading the file once,
+            scikit-learn per iteration in memory, 1 vs 4 host devices (streaming.py)
   overhead  gmm.gibbs per sweep vs a plain-JAX sweep of the same model (gibbs_reference.py)
   scaling   gmm.gibbs time per sweep for N = 1e3 .. 1e6, recompilation, compiled memory (arguments,
             outputs, temporaries) and the peak resident memory of a fresh process at N = 1e6
@@ -551,6 +553,10 @@ def main(argv=None) -> int:
     from vi import bench_vi
 
     lines += bench_vi(repeats=1 if args.quick else 3).splitlines()
+    lines += ["", "### Data that do not fit: `gmm.fit_em` streamed from a .npy file (K = 3, D = 1)", ""]
+    from streaming import bench_streaming
+
+    lines += bench_streaming(sizes=(1_000_000, 4_000_000) if args.quick else (10_000_000, 100_000_000)).splitlines()
     lines += ["", "### The sampler's overhead: `gmm.gibbs` vs a plain-JAX sweep of the same model", ""]
     lines += bench_overhead([(20, 1000, 5000), (100_000, 100, 300)], repeats=1 if args.quick else 3)
     lines += ["", "### Scaling: `gmm.gibbs` against N (K = 3, one chain)", ""]

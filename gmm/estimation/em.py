@@ -327,7 +327,7 @@ def fit_em(
             (the same whatever the chunks, devices or processes), then each iteration is one
             pass whose sums are added in float64, with each chunk sharded over the local
             devices. Memory is bounded by the chunk size. Default for streamed data: about
-            2**23 / (K D) rows, a power of two in [4,096, 2**20].
+            2**22 / (K D) rows, a power of two in [4,096, 2**18].
         progress: a progress bar per pass while streaming; default: when stderr is a terminal.
 
     Returns:

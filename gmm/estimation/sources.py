@@ -42,13 +42,14 @@ class ChunkSource:
     n_rows: int | None
     chunk_size: int
 
-    def chunks(self) -> Iterator[np.ndarray]:
-        """One pass: the data as checked float64 blocks (n, D) of at most ``chunk_size`` rows,
-        in order. Raises ValueError naming the chunk and its rows when one is bad."""
+    def chunks(self, check: bool = True) -> Iterator[np.ndarray]:
+        """One pass: the data as float64 blocks (n, D) of at most ``chunk_size`` rows, in
+        order. With ``check`` (the first pass) each block is checked, and a bad one raises a
+        ValueError naming the chunk and its rows; later passes read the same data unchecked."""
         row, dim = 0, None
         for i, block in enumerate(self.blocks()):
             label = f"{self.name} (chunk {i}, from row {row:,})"
-            arr = as_data(block, name=label, ndim=None)
+            arr = as_data(block, name=label, ndim=None) if check else np.asarray(block, np.float64)
             arr = arr.reshape(arr.shape[0], -1)
             if dim is None:
                 dim = arr.shape[1]
