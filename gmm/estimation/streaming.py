@@ -199,7 +199,7 @@ def _data_pass(source, mesh, loc, scale, params, progress, t):
     power of two (at least 256, a multiple of the mesh's size), so that a few programs
     serve every chunk. The data were checked by the first pass; a pass whose sums are not
     finite means they changed since."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # the console bar: tqdm.auto wants ipywidgets in a notebook
 
     shown = sys.stderr.isatty() if progress is None else bool(progress)
     totals, error = None, None
