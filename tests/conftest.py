@@ -31,6 +31,7 @@ SLOW = (
     "tests/test_multimodal_priors.py", "tests/test_gibbs_conjugate_numpyro.py",
     "tests/test_streaming.py::test_four_devices_and_two_processes",
     "tests/test_streaming.py::test_peak_memory_is_bounded",
+    "tests/test_streaming.py::test_a_process_that_fails_stops_the_others",
     "tests/test_galaxies_evidence.py",
     "tests/test_dpmm.py::test_dp_gibbs_matches_exact_enumeration",
     "tests/test_dpmm.py::test_galaxies_posterior_does_not_depend_on_start",

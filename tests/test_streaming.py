@@ -71,12 +71,12 @@ def test_reaches_the_in_memory_optimum(case):
 
 def test_key_fixes_the_sample_and_the_split_does_not():
     x = _data(2, n=50_000)
-    seed = np.uint64(12345)
-    whole = streaming.smallest(streaming.row_hashes(x, seed), x, 1000)[1]
+    seed, ones = np.uint64(12345), np.ones(x.shape[0])
+    whole = streaming.smallest(streaming.row_hashes(x, seed), x, ones, 1000)[1]
     shuffled = x[np.random.default_rng(1).permutation(x.shape[0])]
-    again = streaming.smallest(streaming.row_hashes(shuffled, seed), shuffled, 1000)[1]
+    again = streaming.smallest(streaming.row_hashes(shuffled, seed), shuffled, ones, 1000)[1]
     assert np.array_equal(whole, again)
-    other = streaming.smallest(streaming.row_hashes(x, np.uint64(7)), x, 1000)[1]
+    other = streaming.smallest(streaming.row_hashes(x, np.uint64(7)), x, ones, 1000)[1]
     assert not np.array_equal(whole, other)
     # the sample is drawn evenly: its mean is the data's within a few standard errors
     assert np.all(np.abs(whole.mean(0) - x.mean(0)) < 5 * x.std(0) / np.sqrt(1000))
@@ -87,7 +87,9 @@ def test_key_fixes_the_sample_and_the_split_does_not():
 def test_m_step_from_sums_is_the_in_memory_m_step(covariance_type):
     rng = np.random.default_rng(2)
     y = rng.normal(size=(500, 3)) * [1.0, 2.0, 0.5]
-    prev = (np.log([0.3, 0.7]), rng.normal(size=(2, 3)), np.stack([np.eye(3), 2 * np.eye(3)]))
+    # the third component is far from every point: it gets no responsibility (a dead one)
+    prev = (np.log([0.3, 0.6, 0.1]), np.r_[rng.normal(size=(2, 3)), np.full((1, 3), 1e3)],
+            np.stack([np.eye(3), 2 * np.eye(3), np.eye(3)]))
     reg = np.full(3, 1e-4)
     with jax.enable_x64(True):
         lp = em_multivariate.e_step(jnp.asarray(y), *(jnp.asarray(p) for p in prev))
@@ -97,8 +99,25 @@ def test_m_step_from_sums_is_the_in_memory_m_step(covariance_type):
     sums = gmm.estimation.distributed.chunk_statistics(mesh, y, np.ones(500), prev)
     got = streaming.m_step(*sums[1:], prev, reg, covariance_type, 500)
     assert sums[0] == pytest.approx(float(ll), rel=1e-13)
+    assert sums[1][2] == 0.0 and got[0][2] == -np.inf
     for g, w in zip(got, want):
         assert np.allclose(g, np.asarray(w), rtol=1e-11, atol=1e-12)
+
+
+def test_rounded_data_sample_every_value_with_its_count():
+    """Repeated values enter the sample together, with their count: on data recorded to whole
+    units the streamed fit reaches the in-memory fit's maximum."""
+    rng = np.random.default_rng(4)
+    x = np.rint(np.r_[rng.normal(0, 6, 300_000), rng.normal(40, 10, 200_000), rng.normal(80, 4, 100_000)])
+    rows, counts = np.unique(x, return_counts=True)
+    h, sampled, got = streaming.smallest(streaming.row_hashes(rows[:, None], np.uint64(1)), rows[:, None],
+                                         counts.astype(float), streaming.SAMPLE_SIZE)
+    assert got.sum() == x.size and sampled.shape[0] == rows.size  # every distinct value, with its count
+    mem = gmm.fit_em(jax.random.key(0), x, 3)
+    for key in range(3):
+        streamed = gmm.fit_em(jax.random.key(key), x, 3, chunk_size=65_536)
+        assert streamed.log_likelihood == pytest.approx(mem.log_likelihood, abs=1.0)
+        assert np.allclose(streamed.mixture.weights, mem.mixture.weights, atol=1e-3)
 
 
 def _worker(*args: str, env: dict | None = None) -> subprocess.Popen:
@@ -135,6 +154,18 @@ def test_four_devices_and_two_processes_give_the_one_device_fit(case, tmp_path):
         for key in ("weights", "means", "covariances"):
             ref = getattr(single.mixture, key)
             assert np.allclose(z[key], ref, rtol=REL, atol=REL * np.abs(ref).max()), (name, key)
+
+
+def test_a_process_that_fails_stops_the_others(tmp_path):
+    """One process's file is missing: both exit with an error (none waits for the other)."""
+    good = tmp_path / "good.npy"
+    np.save(good, _data(1, 5000))
+    port = str(_free_port())
+    runs = [_worker(str(tmp_path / "p0.npz"), "2", "1000", "process", "0", port, str(good)),
+            _worker(str(tmp_path / "p1.npz"), "2", "1000", "process", "1", port, str(tmp_path / "missing.npy"))]
+    outs = [run.communicate(timeout=120)[0] for run in runs]
+    assert all(run.returncode != 0 for run in runs)
+    assert "no such file" in outs[1] and "process 1 of 2" in outs[0], outs[0][-2000:]
 
 
 _MEMORY = """

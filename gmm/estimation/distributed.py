@@ -3,7 +3,7 @@
 A pass needs only sums over points: the log-likelihood and, per component, the
 responsibility total N_k, the first moment s_k = sum_i r_ik (y_i - m_k) and the second
 S_k = sum_i r_ik (y_i - m_k)(y_i - m_k)^T about the current means m_k (so that the new
-covariances lose nothing to cancellation). Within a process a chunk is sharded by rows over
+covariances lose little to cancellation: the shift to the new means is small). Within a process a chunk is sharded by rows over
 a :class:`jax.sharding.Mesh` of the local devices and :func:`chunk_statistics` reduces them
 with ``psum`` inside ``shard_map``; across processes (started with
 ``jax.distributed.initialize``, each holding its own part of the data) :func:`process_sum`

@@ -301,8 +301,9 @@ def fit_em(
             ``tol`` per point of the limit that its rate of convergence predicts
             (:func:`gmm.estimation.driver.converged`), so a run that crawls (a redundant
             component) goes on; in D dimensions (and with "tied") when the last iteration
-            gained at most ``tol`` per point (``gmm._util.defaults``). A run that stops at
-            ``max_iter`` instead warns (:class:`gmm.ConvergenceWarning`).
+            gained at most ``tol`` per point (``gmm._util.defaults``); a streamed fit uses
+            the rule of the line in every dimension. A run that stops at ``max_iter``
+            instead warns (:class:`gmm.ConvergenceWarning`).
         n_init: number of starts (at most 1000); the one with the highest likelihood is
             kept. Default: on the line as many as keep an iteration over all of them to
             2**16 component-values, from 4 to 64 (64 on a few hundred values, 4 from
@@ -323,8 +324,9 @@ def fit_em(
             random data points; on the line every sd the data's sd / K, in D dimensions
             every covariance the data's: slower, and shows EM's climb more clearly).
         chunk_size: rows read at once (at most 2**22); given, or when x is a file or a
-            function, EM streams: the starts run on a 16,384-point sample drawn in one pass
-            (the same whatever the chunks, devices or processes), then each iteration is one
+            function, EM streams: the starts run on a sample of at most 16,384 distinct rows,
+            each with its count, drawn in one pass (the same whatever the chunks, devices or
+            processes), then each iteration is one
             pass whose sums are added in float64, with each chunk sharded over the local
             devices. Memory is bounded by the chunk size. Default for streamed data: about
             2**22 / (K D) rows, a power of two in [4,096, 2**18].

@@ -81,7 +81,7 @@ def open_source(x: Any, chunk_size: int, name: str = "x") -> ChunkSource:
     if isinstance(x, Iterator):
         raise ValueError(f"{name} is an iterator, which can be read only once, and EM reads the data once per "
                          "iteration: pass a function that returns a fresh iterator of chunks "
-                         "(e.g. lambda: read_chunks(path)), or a list of chunks.")
+                         "(e.g. lambda: read_chunks(path)).")
     if isinstance(x, (list, tuple)) or hasattr(x, "to_numpy"):  # nested lists, pandas: held in memory anyway
         x = as_data(x, name, ndim=None)
     if hasattr(x, "shape") and hasattr(x, "__getitem__") and len(getattr(x, "shape")) in (1, 2):
@@ -95,7 +95,8 @@ def open_source(x: Any, chunk_size: int, name: str = "x") -> ChunkSource:
                 raise ValueError(f"{name}() must return an iterable of chunks, got {type(it).__name__}.")
             return iter(it)
         return ChunkSource(name, fresh, None, chunk_size)
-    raise ValueError(f"{name} of type {type(x).__name__} cannot be read in chunks: {_NPY_HINT}.")
+    shape = f" of shape {tuple(x.shape)}" if hasattr(x, "shape") else ""
+    raise ValueError(f"{name} of type {type(x).__name__}{shape} cannot be read in chunks of rows: {_NPY_HINT}.")
 
 
 def _npy_source(path: str, chunk_size: int) -> ChunkSource:

@@ -1,17 +1,21 @@
 """EM on data read in chunks, sharded over devices and processes: :func:`gmm.fit_em` with a
 file, an array-like, a function returning chunks, or ``chunk_size``.
 
-1. One pass draws a sample of at most 16,384 points: the points whose hash (of their
-   float64 bits, seeded by the key) is smallest, a *bottom-k* sample. It depends on the data
-   and the key only, not on how the data are split into chunks, devices or processes, so
-   every split starts from the same point; the samples of several processes merge exactly.
+1. One pass checks every chunk and draws a sample of at most 16,384 distinct rows: those
+   whose hash (of their float64 bits, seeded by the key) is smallest, a *bottom-k* sample,
+   each with the number of times it occurs in the data (equal rows hash alike, so a
+   repeated value enters with all its copies). It depends on the data and the key only, not
+   on how the data are split into chunks, devices or processes, so every split starts from
+   the same point; the samples of several processes merge exactly.
 2. The starts (k-means++ and ``n_init`` restarts, as :func:`gmm.fit_em` runs them in memory)
-   run on the sample; the best fit is where EM on all the data begins.
+   run on the sample, each row repeated its count times (scaled down to at most 2**20
+   points); the best fit is where EM on all the data begins.
 3. Each EM iteration is one pass: every chunk, standardised in float64 by the sample's
    median and IQR, gives its sums (:func:`gmm.estimation.distributed.chunk_statistics`:
    the log-likelihood, N_k, and the first and second moments about the current means),
    added in float64 over chunks, devices and processes; the M step uses only these sums.
-   Memory is bounded by the chunk size, not by N.
+   Memory is bounded by the chunk size, not by N. Every process learns of an error in any
+   other (:func:`guarded`), so none waits for one that stopped.
 
 A run stops by :func:`gmm.fit_em`'s rule on the line (the log-likelihood within ``tol`` per
 point of the limit its rate of convergence predicts), in every dimension, and returns the
@@ -36,6 +40,7 @@ from gmm.models.mixture import Mixture
 
 SAMPLE_SIZE = 16_384  # points in the sample the starts run on
 MAX_CHUNK = 1 << 22  # rows per chunk at most
+_FIRST_PASS_CHUNK = 1 << 16  # rows per block of the sampling pass when no chunk_size is given
 _CHUNK_FLOATS = 1 << 22  # default chunk: about this many floats in its (rows, K, D) temporary
 _CHUNK_MAX_DEFAULT = 1 << 18  # beyond this the E step's temporaries leave the cache (measured: 2**20 rows a pass 2x slower)
 _M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
@@ -44,7 +49,7 @@ _M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 def default_chunk_size(n_components: int, dim: int) -> int:
     """Rows per chunk: a power of two in [4,096, 2**18] keeping the (rows, K, D) temporary of
     the E step below 2**22 floats (32 MiB)."""
-    return int(np.clip(1 << (_CHUNK_FLOATS // max(n_components * dim, 1)).bit_length() - 1, 4096,
+    return int(np.clip(1 << max((_CHUNK_FLOATS // max(n_components * dim, 1)).bit_length() - 1, 0), 4096,
                        _CHUNK_MAX_DEFAULT))
 
 
@@ -72,11 +77,26 @@ def _hash_words(words: np.ndarray, seed: np.uint64) -> np.ndarray:
     return h
 
 
-def smallest(h: np.ndarray, rows: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """The m rows with the smallest (hash, then row values): a choice that does not depend
-    on the rows' order."""
-    order = np.lexsort((*rows.T[::-1], h))[:m]
-    return h[order], rows[order]
+def smallest(h: np.ndarray, rows: np.ndarray, counts: np.ndarray, m: int) -> tuple[np.ndarray, ...]:
+    """Equal rows merged (their counts added), then the m distinct rows with the smallest
+    (hash, row values): a choice that does not depend on the rows' order or split.
+    h (n,) uint64, rows (n, D), counts (n,) -> the same, at most m long."""
+    if h.size == 0:
+        return h, rows, counts
+    order = np.lexsort((*rows.T[::-1], h))
+    h, rows, counts = h[order], rows[order], counts[order]
+    starts = np.flatnonzero(np.r_[True, (h[1:] != h[:-1]) | np.any(rows[1:] != rows[:-1], axis=1)])
+    keep = starts[:m]
+    return h[keep], rows[keep], np.add.reduceat(counts, starts)[:m]
+
+
+def sample_points(rows: np.ndarray, counts: np.ndarray, size: int = 1 << 20) -> np.ndarray:
+    """The sample as points for the in-memory fit of the starts: each distinct row repeated
+    its count times, the counts scaled down (at least 1 each) when they add to more than
+    ``size``."""
+    total = counts.sum()
+    reps = counts if total <= size else np.maximum(1, np.rint(counts * (size / total)))
+    return np.repeat(rows, reps.astype(np.int64), axis=0)
 
 
 def fit_stream(key: jax.Array, x: Any, n_components: int, fit_sample: Callable[[jax.Array, np.ndarray, int], EMResult],
@@ -87,12 +107,13 @@ def fit_stream(key: jax.Array, x: Any, n_components: int, fit_sample: Callable[[
     ``fit_sample(key, sample (m, D), K)`` is the in-memory fit whose mixture starts EM."""
     if chunk_size is not None:
         chunk_size = check_positive_int(chunk_size, "chunk_size", maximum=MAX_CHUNK)
-    source = open_source(x, chunk_size or MAX_CHUNK)
-    sample, n, dim = _sample(source, key_seed(key))
+    source = guarded(lambda: open_source(x, chunk_size or _FIRST_PASS_CHUNK))
+    distinct, counts, n, dim, local_n = _sample(source, key_seed(key))
     k = check_n_components(n_components, n)
     key_fit = jax.random.fold_in(key, 1)
     if chunk_size is None:
         source = open_source(x, default_chunk_size(k, dim))
+    sample = sample_points(distinct, counts)
     on_line = dim == 1 and covariance_type != "tied"
     loc, scale = robust_scale_columns(sample)
     if covariance_type == "spherical":
@@ -111,7 +132,7 @@ def fit_stream(key: jax.Array, x: Any, n_components: int, fit_sample: Callable[[
     history: list[float] = []
     budget = tol * n
     for t in range(max_iter + 1):
-        ll, nk, s1, s2 = _data_pass(source, mesh, loc, scale, params, progress, t)
+        ll, nk, s1, s2 = _data_pass(source, mesh, loc, scale, params, progress, t, local_n, dim)
         history.append(float(ll))
         done = rule_holds_on_gains(np.diff(history), budget) if t else False
         if done or t == max_iter:
@@ -157,11 +178,25 @@ def m_step(nk: np.ndarray, s1: np.ndarray, s2: np.ndarray, prev: tuple, reg: np.
         return np.log(nk / n), mu, cov
 
 
-def _sample(source, seed: np.uint64) -> tuple[np.ndarray, int, int]:
-    """The first pass: every chunk checked, the bottom-k sample (rows (m, D), m at most
-    SAMPLE_SIZE), the number of points and D, merged over the processes."""
-    h, rows, n, dim, error = np.empty(0, np.uint64), None, 0, 0, None
+def guarded(fn: Callable):
+    """``fn()``, with every process told when any one failed (:func:`agree`), so that no
+    process waits in a collective for one that stopped; the error itself is re-raised."""
     try:
+        out = fn()
+    except Exception as err:
+        agree(f"{type(err).__name__}: {err}")
+        raise
+    agree(None)
+    return out
+
+
+def _sample(source, seed: np.uint64) -> tuple[np.ndarray, np.ndarray, int, int, int]:
+    """The first pass: every chunk checked; the bottom-k sample of distinct rows (at most
+    SAMPLE_SIZE, each with how often it occurs), the number of points and D, merged over
+    the processes; and this process's number of points."""
+
+    def read():
+        h, rows, counts, n, dim = np.empty(0, np.uint64), None, np.empty(0), 0, 0
         for chunk in source.chunks():
             n += chunk.shape[0]
             ch = row_hashes(chunk, seed)
@@ -170,44 +205,50 @@ def _sample(source, seed: np.uint64) -> tuple[np.ndarray, int, int]:
             if h.size == SAMPLE_SIZE:  # only rows that can enter the sample
                 keep = ch <= h[-1]
                 ch, chunk = ch[keep], chunk[keep]
-            h, rows = smallest(np.concatenate([h, ch]), np.concatenate([rows, chunk]), SAMPLE_SIZE)
-    except ValueError as err:
-        error = str(err)
-    agree(error)
-    return _merge(h, rows, n, dim)
+            h, rows, counts = smallest(np.concatenate([h, ch]), np.concatenate([rows, chunk]),
+                                       np.concatenate([counts, np.ones(ch.size)]), SAMPLE_SIZE)
+        return h, rows, counts, n, dim
+
+    h, rows, counts, n, dim = guarded(read)
+    return (*_merge(h, rows, counts, n, dim), n)
 
 
-def _merge(h, rows, n, dim):
+def _merge(h, rows, counts, n, dim):
     """The processes' samples merged (the same on each), the total count and D."""
     if jax.process_count() == 1:
-        return rows, n, dim
+        return rows, counts, n, dim
     dims = process_gather(np.array([dim]))
     if np.any(dims != dims[0]):
         raise ValueError(f"the processes' data have different dimensions {dims.ravel().tolist()}: each process "
                          "must hold points of the same D.")
     pad = SAMPLE_SIZE - h.size
-    hs, rs, counts = process_gather((np.r_[h, np.full(pad, np.iinfo(np.uint64).max, np.uint64)],
-                                     np.concatenate([rows, np.zeros((pad, dim))]), np.array([n, h.size])))
-    valid = np.arange(SAMPLE_SIZE) < counts[:, 1, None]
-    _, merged = smallest(hs[valid], rs[valid], SAMPLE_SIZE)
-    return merged, int(counts[:, 0].sum()), dim
+    hs, rs, cs, sizes = process_gather((np.r_[h, np.full(pad, np.iinfo(np.uint64).max, np.uint64)],
+                                        np.concatenate([rows, np.zeros((pad, dim))]), np.r_[counts, np.zeros(pad)],
+                                        np.array([n, h.size])))
+    valid = np.arange(SAMPLE_SIZE) < sizes[:, 1, None]
+    _, merged, merged_counts = smallest(hs[valid], rs[valid], cs[valid], SAMPLE_SIZE)
+    return merged, merged_counts, int(sizes[:, 0].sum()), dim
 
 
-def _data_pass(source, mesh, loc, scale, params, progress, t):
+def _data_pass(source, mesh, loc, scale, params, progress, t, local_n, dim):
     """One pass (EM's E step): the sums (ll, N_k, s_k, S_k) over every chunk, device and
     process. Each chunk is standardised into a buffer padded with zero-weight rows to a
     power of two (at least 256, a multiple of the mesh's size), so that a few programs
-    serve every chunk. The data were checked by the first pass; a pass whose sums are not
-    finite means they changed since."""
+    serve every chunk. The data were checked by the first pass; a pass that reads another
+    number of rows or columns, or whose sums are not finite, means they changed since."""
     from tqdm import tqdm  # the console bar: tqdm.auto wants ipywidgets in a notebook
 
     shown = sys.stderr.isatty() if progress is None else bool(progress)
-    totals, error = None, None
+    totals, error, read = None, None, 0
     n_dev = mesh.devices.size
+    changed = f"{source.name}: EM pass {t} read %s; did the data change while being fitted?"
     with tqdm(desc=f"EM pass {t}", unit="rows", disable=not shown, leave=False) as bar:
         try:
             for chunk in source.chunks(check=False):
                 rows = chunk.shape[0]
+                read += rows
+                if chunk.shape[1] != dim:
+                    raise ValueError(changed % f"a chunk of {chunk.shape[1]} column(s) where the first pass read {dim}")
                 size = -(-bucket(rows, 256) // n_dev) * n_dev
                 y = np.zeros((size, chunk.shape[1]))
                 np.subtract(chunk, loc, out=y[:rows])
@@ -217,13 +258,15 @@ def _data_pass(source, mesh, loc, scale, params, progress, t):
                 stats = chunk_statistics(mesh, y, c, params)
                 totals = stats if totals is None else tuple(a + b for a, b in zip(totals, stats))
                 bar.update(rows)
-            if not all(np.all(np.isfinite(a)) for a in totals):
-                error = (f"{source.name}: EM pass {t} met values that are not finite, which the first pass "
-                         "did not see: did the data change while being fitted?")
-        except ValueError as err:
-            error = str(err)
+            if read != local_n:
+                error = changed % f"{read:,} rows where the first pass read {local_n:,}"
+            elif not all(np.all(np.isfinite(a)) for a in totals):
+                error = changed % "values that are not finite, which the first pass did not see"
+        except Exception as err:
+            error = f"{type(err).__name__}: {err}"
     agree(error)
     return process_sum(totals)
 
 
-__all__ = ["SAMPLE_SIZE", "default_chunk_size", "fit_stream", "key_seed", "m_step", "row_hashes", "smallest"]
+__all__ = ["SAMPLE_SIZE", "default_chunk_size", "fit_stream", "guarded", "key_seed", "m_step", "row_hashes", "sample_points",
+           "smallest"]
