@@ -15,7 +15,7 @@ file, an array-like, a function returning chunks, or ``chunk_size``.
    the log-likelihood, N_k, and the first and second moments about the current means),
    added in float64 over chunks, devices and processes; the M step uses only these sums.
    Memory is bounded by the chunk size, not by N. Every process learns of an error in any
-   other (:func:`guarded`), so none waits for one that stopped.
+   other (``guarded``), so none waits for one that stopped.
 
 A run stops by :func:`gmm.fit_em`'s rule on the line (the log-likelihood within ``tol`` per
 point of the limit its rate of convergence predicts), in every dimension, and returns the
