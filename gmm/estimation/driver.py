@@ -112,6 +112,18 @@ def squarem_loop(step: Callable, params: tuple, max_iter: int, tol: jax.Array, n
     that EM settles within a few steps): it is checked at every step until the first jump,
     then at each cycle's last EM step only, on the gains of its last three.
     """
+    body, state = squarem_machine(step, params, max_iter, tol, n_points, rate, free, n_plain)
+    s = jax.lax.while_loop(lambda s: (s["it"] <= max_iter) & ~s["stop"], body, state)
+    return s["scored"], s["ll"], s["history"], s["it"] - 1, s["converged"]
+
+
+def squarem_machine(step: Callable, params: tuple, max_iter: int, tol: jax.Array, n_points: jax.Array,
+                    rate: jax.Array | float, free: tuple[Callable, Callable], n_plain: int = 4):
+    """:func:`squarem_loop`'s state machine: (body, initial state). ``body`` makes one
+    ``step``; run it while ``state["it"] <= max_iter`` and not ``state["stop"]``, traced
+    (``lax.while_loop``) or eagerly from Python, where ``step`` is a pass over data read
+    in chunks (:mod:`gmm.estimation.streaming`). The result is (``scored``, ``ll``,
+    ``history``, ``it`` - 1, ``converged``)."""
     to_free, from_free = free
     m = n_plain
     history = jnp.full(max_iter + 1, jnp.nan, dtype=tol.dtype)
@@ -155,8 +167,7 @@ def squarem_loop(step: Callable, params: tuple, max_iter: int, tol: jax.Array, n
              "scored": params, "ll": -jnp.inf * one, "gains": nan, "a_max": one, "a": one,
              "jumped": jnp.asarray(False), "stop": jnp.asarray(False), "converged": jnp.asarray(False),
              "history": history}
-    s = jax.lax.while_loop(lambda s: (s["it"] <= max_iter) & ~s["stop"], body, state)
-    return s["scored"], s["ll"], s["history"], s["it"] - 1, s["converged"]
+    return body, state
 
 
 def _extrapolate(to_free, from_free, u0, u1, u2, a_max):
@@ -265,4 +276,4 @@ def default_reg_covar(values: np.ndarray) -> float:
 
 
 __all__ = ["EMResult", "MAX_RATE", "best_of_starts", "converged", "default_reg_covar", "em_loop", "final_rate",
-           "responsibilities_step", "rule_holds", "rule_holds_on_gains", "squarem_loop"]
+           "responsibilities_step", "rule_holds", "rule_holds_on_gains", "squarem_loop", "squarem_machine"]

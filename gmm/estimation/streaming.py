@@ -18,8 +18,10 @@ file, an array-like, a function returning chunks, or ``chunk_size``.
    other (``guarded``), so none waits for one that stopped.
 
 A run stops by :func:`gmm.fit_em`'s rule on the line (the log-likelihood within ``tol`` per
-point of the limit its rate of convergence predicts), in every dimension, and returns the
-last parameters whose log-likelihood a pass computed.
+point of the limit its rate of convergence predicts), in every dimension, and is accelerated
+as the fit on the line is, by SQUAREM (``gmm.estimation.driver.squarem_loop``, driven
+pass by pass from Python). It returns the most likely parameters whose log-likelihood a pass
+computed.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+from jax.scipy.special import logsumexp
 
 from gmm._util.numerics import bucket, robust_scale_columns
 from gmm._util.validation import check_n_components, check_positive_int
 from gmm.estimation.distributed import agree, chunk_statistics, local_mesh, process_gather, process_sum
-from gmm.estimation.driver import EMResult, default_reg_covar, rule_holds_on_gains
+from gmm.estimation.driver import MAX_RATE, EMResult, default_reg_covar, squarem_machine
 from gmm.estimation.sources import open_source
 from gmm.models.mixture import Mixture
 
@@ -129,26 +133,46 @@ def fit_stream(key: jax.Array, x: Any, n_components: int, fit_sample: Callable[[
     cov = start.covariances.reshape(k, dim, dim) / np.outer(scale, scale)
     params = (np.log(start.weights), (start.means.reshape(k, dim) - loc) / scale, cov)
     mesh = local_mesh()
-    history: list[float] = []
-    budget = tol * n
-    for t in range(max_iter + 1):
-        ll, nk, s1, s2 = _data_pass(source, mesh, loc, scale, params, progress, t, local_n, dim)
-        history.append(float(ll))
-        done = rule_holds_on_gains(np.diff(history), budget) if t else False
-        if done or t == max_iter:
-            break
-        params = m_step(nk, s1, s2, params, reg, covariance_type, n)
-    shift = n * float(np.sum(np.log(scale)))
-    hist = np.array(history) - shift
-    logw, mu, cov = params
+    passes = iter(range(max_iter + 2))
+
+    def step(p):
+        p = tuple(np.asarray(a) for a in p)
+        ll, nk, s1, s2 = _data_pass(source, mesh, loc, scale, p, progress, next(passes), local_n, dim)
+        return tuple(jnp.asarray(a) for a in m_step(nk, s1, s2, p, reg, covariance_type, n)), jnp.asarray(ll)
+
+    # SQUAREM, as on the line in memory: every few passes a jump along EM's path, kept only
+    # where it raises the likelihood; where EM crawls (overlapping clusters) it saves passes.
+    with jax.enable_x64(True):
+        body, state = squarem_machine(step, tuple(jnp.asarray(a) for a in params), max_iter,
+                                      jnp.float64(tol), jnp.float64(n), MAX_RATE, (_to_free, _from_free))
+        while int(state["it"]) <= max_iter and not bool(state["stop"]):
+            state = body(state)
+        logw, mu, cov = (np.asarray(a) for a in state["scored"])
+        n_iter, done = int(state["it"]) - 1, bool(state["converged"])
+        hist = np.asarray(state["history"])[: n_iter + 1] - n * float(np.sum(np.log(scale)))
     weights = np.exp(logw - logw.max())
     weights, means, cov = weights / weights.sum(), loc + scale * mu, cov * np.outer(scale, scale)
     if on_line:
         mixture = Mixture(weights, means[:, 0], np.sqrt(cov[:, 0, 0]))
     else:
         mixture = Mixture(weights, means, covariances=cov, covariance_type=covariance_type)
-    return EMResult(mixture=mixture.sorted(), log_likelihood=float(hist[-1]), history=hist, n_iter=len(hist) - 1,
-                    converged=bool(done))
+    return EMResult(mixture=mixture.sorted(), log_likelihood=float(hist[-1]), history=hist, n_iter=n_iter,
+                    converged=done)
+
+
+def _to_free(p):
+    """(log pi, mu, Sigma) -> (log pi, mu, Cholesky factor with its diagonal's log): SQUAREM
+    extrapolates there, so that any point maps back to covariances that are positive definite
+    (and keep a diagonal, spherical or tied structure, whose zeros and ties stay as they are)."""
+    chol = jnp.linalg.cholesky(p[2])
+    diag = jnp.diagonal(chol, axis1=1, axis2=2)
+    return p[0], p[1], chol + jnp.eye(chol.shape[-1]) * (jnp.log(diag) - diag)[:, None, :]
+
+
+def _from_free(q):
+    diag = jnp.exp(jnp.diagonal(q[2], axis1=1, axis2=2))
+    chol = jnp.tril(q[2], -1) + jnp.eye(q[2].shape[-1]) * diag[:, None, :]
+    return q[0] - logsumexp(q[0]), q[1], chol @ jnp.swapaxes(chol, 1, 2)
 
 
 def m_step(nk: np.ndarray, s1: np.ndarray, s2: np.ndarray, prev: tuple, reg: np.ndarray, covariance_type: str,
