@@ -326,9 +326,9 @@ def fit_em(
         chunk_size: rows read at once (at most 2**22); given, or when x is a file or a
             function, EM streams: the starts run on a sample of at most 16,384 distinct rows,
             each with its count, drawn in one pass (the same whatever the chunks, devices or
-            processes), then each iteration is one
-            pass whose sums are added in float64, with each chunk sharded over the local
-            devices. Memory is bounded by the chunk size. Default for streamed data: about
+            processes); then each iteration is one pass whose sums are added in float64,
+            each chunk sharded over the local devices, accelerated by SQUAREM as on the
+            line. Memory is bounded by the chunk size. Default for streamed data: about
             2**22 / (K D) rows, a power of two in [4,096, 2**18].
         progress: a progress bar per pass while streaming; default: when stderr is a terminal.
 
