@@ -3,9 +3,9 @@
 A pass needs only sums over points: the log-likelihood and, per component, the
 responsibility total N_k, the first moment s_k = sum_i r_ik (y_i - m_k) and the second
 S_k = sum_i r_ik (y_i - m_k)(y_i - m_k)^T about the current means m_k (so that the new
-covariances lose little to cancellation: the shift to the new means is small). Within a process a chunk is sharded by rows over
-a :class:`jax.sharding.Mesh` of the local devices and :func:`chunk_statistics` reduces them
-with ``psum`` inside ``shard_map``; across processes (started with
+covariances lose little to cancellation: the shift to the new means is small). Within a
+process a chunk is sharded by rows over a :class:`jax.sharding.Mesh` of the local devices
+and :func:`chunk_statistics` reduces them with ``psum`` inside ``shard_map``; across processes (started with
 ``jax.distributed.initialize``, each holding its own part of the data) :func:`process_sum`
 adds each process's float64 totals once per pass, in process order, so every process
 holds the same numbers. On one CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=4``
@@ -21,9 +21,9 @@ from functools import lru_cache
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import logsumexp
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from gmm.estimation.driver import responsibilities_step
 from gmm.estimation.em_multivariate import e_step
 
 
@@ -35,12 +35,9 @@ def local_mesh() -> Mesh:
 @lru_cache(maxsize=8)
 def _sharded(mesh: Mesh):
     def local(y, c, logw, mu, cov):
-        lp = e_step(y, logw, mu, cov)
-        lse = logsumexp(lp, axis=1)
-        ll = jnp.sum(jnp.where(c > 0, c * lse, 0.0))
-        r = jnp.exp(lp - lse[:, None]) * c[:, None]
+        r, nk, _, _, ll = responsibilities_step(e_step(y, logw, mu, cov), c)
         diff = y[:, None, :] - mu
-        out = (ll, r.sum(axis=0), jnp.einsum("nk,nkd->kd", r, diff), jnp.einsum("nk,nkd,nke->kde", r, diff, diff))
+        out = (ll, nk, jnp.einsum("nk,nkd->kd", r, diff), jnp.einsum("nk,nkd,nke->kde", r, diff, diff))
         return jax.lax.psum(out, "data")
 
     rows, whole = PartitionSpec("data"), PartitionSpec()
@@ -75,17 +72,14 @@ def process_gather(arrays):
         return jax.tree_util.tree_map(np.asarray, multihost_utils.process_allgather(arrays))
 
 
-def agree(error: str | None) -> None:
-    """Raise, on every process, when any process met an error (its message, or None): a
-    process that stopped alone would leave the others waiting in a collective."""
+def agree(failed_here: bool) -> None:
+    """Tell every process whether this one failed; raise on each process that did not, when
+    another did (the one that failed raises its own error): a process that stopped alone
+    would leave the others waiting in a collective. Nothing to tell with one process."""
     if jax.process_count() == 1:
-        if error:
-            raise ValueError(error)
         return
-    failed = process_gather(np.array([error is not None]))
-    if error:
-        raise ValueError(error)
-    if failed.any():
+    failed = process_gather(np.array([failed_here]))
+    if not failed_here and failed.any():
         first = int(np.argmax(failed))
         raise ValueError(f"process {first} of {jax.process_count()} could not read its data (its own error "
                          "says why); no process fitted.")

@@ -363,10 +363,10 @@ def fit_em(
         if min_std is not None:
             raise ValueError("min_std applies to data held in memory; a streamed fit (a file, chunks, "
                              "chunk_size or several processes) takes reg_covar instead.")
-        result = fit_stream(key, x, n_components, partial(_fit_memory, max_iter=max_iter, tol=tol, n_init=n_init,
-                                                          reg_covar=reg_covar, init=init, covariance_type=covariance_type),
-                            covariance_type=covariance_type, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
-                            chunk_size=chunk_size, progress=progress)
+        fit_sample = partial(_fit_memory, max_iter=max_iter, tol=tol, n_init=n_init, reg_covar=reg_covar,
+                             init=init, covariance_type=covariance_type)
+        result = fit_stream(key, x, n_components, fit_sample, covariance_type=covariance_type, max_iter=max_iter,
+                            tol=tol, reg_covar=reg_covar, chunk_size=chunk_size, progress=progress)
         _warn_unconverged(result, max_iter, tol)
         return result
     data = as_data(x, ndim=None)

@@ -118,19 +118,41 @@ def fit_from_starts(key, y, c, reg, tol, *, k: int, max_iter: int, n_init: int, 
     return best_of_starts(run, (jax.random.split(key, n_init),), sequential=True)
 
 
+def column_scales(data: np.ndarray, covariance_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """(loc, scale), each (D,): every column's median and IQR-based scale (one scale for all
+    columns with "spherical", which keeps spheres spheres)."""
+    loc, scale = robust_scale_columns(data)
+    if covariance_type == "spherical":
+        scale = np.full(data.shape[1], float(np.median(scale)))
+    return loc, scale
+
+
+def regularisation(std: np.ndarray, scale: np.ndarray, covariance_type: str, reg_covar: float | None) -> np.ndarray:
+    """reg (D,) in standardised units for standardised rows ``std`` (U, D): ``reg_covar``
+    scaled, or by default each column's ``default_reg_covar`` (their mean with
+    "spherical")."""
+    if reg_covar is not None:
+        return reg_covar / scale**2
+    reg = np.array([default_reg_covar(col) for col in std.T])
+    return np.full(reg.size, reg.mean()) if covariance_type == "spherical" else reg
+
+
+def in_data_units(logw, mu, cov, loc, scale, covariance_type: str, on_line: bool = False) -> Mixture:
+    """The mixture of standardised parameters (log pi (K,), mu (K, D), Sigma (K, D, D)) in the
+    data's units, components sorted; with ``on_line`` (D = 1) one built from stds."""
+    weights = np.exp(logw - logw.max())
+    weights, means, cov = weights / weights.sum(), loc + scale * mu, cov * np.outer(scale, scale)
+    if on_line:
+        return Mixture(weights, means[:, 0], np.sqrt(cov[:, 0, 0])).sorted()
+    return Mixture(weights, means, covariances=cov, covariance_type=covariance_type).sorted()
+
+
 def fit_points(key, data, k, max_iter, tol, n_init, reg_covar, init, covariance_type) -> EMResult:
     """fit_em on checked points (N, D): columns scaled, rows grouped, EM in float64."""
     n, d = data.shape
-    loc, scale = robust_scale_columns(data)
-    if covariance_type == "spherical":
-        scale = np.full(d, float(np.median(scale)))  # one scale for all columns keeps spheres spheres
+    loc, scale = column_scales(data, covariance_type)
     rows, counts = np.unique((data - loc) / scale, axis=0, return_counts=True)
-    if reg_covar is None:
-        reg = np.array([default_reg_covar(col) for col in rows.T])
-        if covariance_type == "spherical":
-            reg = np.full(d, reg.mean())
-    else:
-        reg = reg_covar / scale**2
+    reg = regularisation(rows, scale, covariance_type, reg_covar)
     size = bucket(rows.shape[0], 64)
     if size * k * d > _MAX_ELEMENTS:
         raise ValueError(
@@ -142,9 +164,7 @@ def fit_points(key, data, k, max_iter, tol, n_init, reg_covar, init, covariance_
         out = fit_from_starts(key, jnp.asarray(y), jnp.asarray(c), jnp.asarray(reg), jnp.float64(tol),
                               k=k, max_iter=max_iter, n_init=n_init, init=init, covariance_type=covariance_type)
         (logw, mu, cov), ll, history, n_iter, converged = jax.tree_util.tree_map(np.asarray, out)
-    weights = np.exp(logw - logw.max())
-    mixture = Mixture(weights / weights.sum(), loc + scale * mu, covariances=cov * np.outer(scale, scale),
-                      covariance_type=covariance_type).sorted()
+    mixture = in_data_units(logw, mu, cov, loc, scale, covariance_type)
     n_iter = int(n_iter)
     history = history[: n_iter + 1] - n * float(np.sum(np.log(scale)))
     history[-1] = float(mixture.log_likelihood(data))
@@ -152,4 +172,5 @@ def fit_points(key, data, k, max_iter, tol, n_init, reg_covar, init, covariance_
                     converged=bool(converged))
 
 
-__all__ = ["e_step", "fit_from_starts", "fit_points", "kmeans_start", "m_step", "random_start"]
+__all__ = ["column_scales", "e_step", "fit_from_starts", "fit_points", "in_data_units", "kmeans_start", "m_step",
+           "random_start", "regularisation"]

@@ -35,18 +35,19 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import logsumexp
 
-from gmm._util.numerics import bucket, robust_scale_columns
+from gmm._util.numerics import bucket
 from gmm._util.validation import check_n_components, check_positive_int
 from gmm.estimation.distributed import agree, chunk_statistics, local_mesh, process_gather, process_sum
-from gmm.estimation.driver import MAX_RATE, EMResult, default_reg_covar, squarem_machine
+from gmm.estimation.driver import MAX_RATE, EMResult, squarem_machine
+from gmm.estimation.em_multivariate import column_scales, in_data_units, regularisation
 from gmm.estimation.sources import open_source
-from gmm.models.mixture import Mixture
 
-SAMPLE_SIZE = 16_384  # points in the sample the starts run on
+SAMPLE_SIZE = 16_384  # distinct rows in the sample the starts run on
 MAX_CHUNK = 1 << 22  # rows per chunk at most
 _FIRST_PASS_CHUNK = 1 << 16  # rows per block of the sampling pass when no chunk_size is given
 _CHUNK_FLOATS = 1 << 22  # default chunk: about this many floats in its (rows, K, D) temporary
-_CHUNK_MAX_DEFAULT = 1 << 18  # beyond this the E step's temporaries leave the cache (measured: 2**20 rows a pass 2x slower)
+# beyond this the E step's temporaries leave the cache (measured: 2**20 rows made a pass 2x slower)
+_CHUNK_MAX_DEFAULT = 1 << 18
 _M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -118,18 +119,9 @@ def fit_stream(key: jax.Array, x: Any, n_components: int, fit_sample: Callable[[
     if chunk_size is None:
         source = open_source(x, default_chunk_size(k, dim))
     sample = sample_points(distinct, counts)
-    on_line = dim == 1 and covariance_type != "tied"
-    loc, scale = robust_scale_columns(sample)
-    if covariance_type == "spherical":
-        scale = np.full(dim, float(np.median(scale)))
+    loc, scale = column_scales(sample, covariance_type)
     start = fit_sample(key_fit, sample, k).mixture
-    std = (sample - loc) / scale
-    if reg_covar is None:
-        reg = np.array([default_reg_covar(col) for col in std.T])
-        if covariance_type == "spherical":
-            reg = np.full(dim, reg.mean())
-    else:
-        reg = reg_covar / scale**2
+    reg = regularisation((sample - loc) / scale, scale, covariance_type, reg_covar)
     cov = start.covariances.reshape(k, dim, dim) / np.outer(scale, scale)
     params = (np.log(start.weights), (start.means.reshape(k, dim) - loc) / scale, cov)
     mesh = local_mesh()
@@ -150,13 +142,9 @@ def fit_stream(key: jax.Array, x: Any, n_components: int, fit_sample: Callable[[
         logw, mu, cov = (np.asarray(a) for a in state["scored"])
         n_iter, done = int(state["it"]) - 1, bool(state["converged"])
         hist = np.asarray(state["history"])[: n_iter + 1] - n * float(np.sum(np.log(scale)))
-    weights = np.exp(logw - logw.max())
-    weights, means, cov = weights / weights.sum(), loc + scale * mu, cov * np.outer(scale, scale)
-    if on_line:
-        mixture = Mixture(weights, means[:, 0], np.sqrt(cov[:, 0, 0]))
-    else:
-        mixture = Mixture(weights, means, covariances=cov, covariance_type=covariance_type)
-    return EMResult(mixture=mixture.sorted(), log_likelihood=float(hist[-1]), history=hist, n_iter=n_iter,
+    on_line = dim == 1 and covariance_type != "tied"
+    mixture = in_data_units(logw, mu, cov, loc, scale, covariance_type, on_line=on_line)
+    return EMResult(mixture=mixture, log_likelihood=float(hist[-1]), history=hist, n_iter=n_iter,
                     converged=done)
 
 
@@ -207,10 +195,10 @@ def guarded(fn: Callable):
     process waits in a collective for one that stopped; the error itself is re-raised."""
     try:
         out = fn()
-    except Exception as err:
-        agree(f"{type(err).__name__}: {err}")
+    except Exception:
+        agree(True)
         raise
-    agree(None)
+    agree(False)
     return out
 
 
@@ -263,11 +251,12 @@ def _data_pass(source, mesh, loc, scale, params, progress, t, local_n, dim):
     from tqdm import tqdm  # the console bar: tqdm.auto wants ipywidgets in a notebook
 
     shown = sys.stderr.isatty() if progress is None else bool(progress)
-    totals, error, read = None, None, 0
     n_dev = mesh.devices.size
     changed = f"{source.name}: EM pass {t} read %s; did the data change while being fitted?"
-    with tqdm(desc=f"EM pass {t}", unit="rows", disable=not shown, leave=False) as bar:
-        try:
+
+    def run():
+        totals, read = None, 0
+        with tqdm(desc=f"EM pass {t}", unit="rows", disable=not shown, leave=False) as bar:
             for chunk in source.chunks(check=False):
                 rows = chunk.shape[0]
                 read += rows
@@ -282,15 +271,14 @@ def _data_pass(source, mesh, loc, scale, params, progress, t, local_n, dim):
                 stats = chunk_statistics(mesh, y, c, params)
                 totals = stats if totals is None else tuple(a + b for a, b in zip(totals, stats))
                 bar.update(rows)
-            if read != local_n:
-                error = changed % f"{read:,} rows where the first pass read {local_n:,}"
-            elif not all(np.all(np.isfinite(a)) for a in totals):
-                error = changed % "values that are not finite, which the first pass did not see"
-        except Exception as err:
-            error = f"{type(err).__name__}: {err}"
-    agree(error)
-    return process_sum(totals)
+        if read != local_n:
+            raise ValueError(changed % f"{read:,} rows where the first pass read {local_n:,}")
+        if not all(np.all(np.isfinite(a)) for a in totals):
+            raise ValueError(changed % "values that are not finite, which the first pass did not see")
+        return totals
+
+    return process_sum(guarded(run))
 
 
-__all__ = ["SAMPLE_SIZE", "default_chunk_size", "fit_stream", "guarded", "key_seed", "m_step", "row_hashes", "sample_points",
-           "smallest"]
+__all__ = ["SAMPLE_SIZE", "default_chunk_size", "fit_stream", "guarded", "key_seed", "m_step", "row_hashes",
+           "sample_points", "smallest"]
